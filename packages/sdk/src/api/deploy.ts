@@ -1,0 +1,87 @@
+import type { BackendApplyResult } from "../backend/backend.js";
+import { SdxError } from "../errors/sdx-error.js";
+import { emit } from "../events/sdx-event.js";
+import { hasChanges } from "../plan/plan.js";
+import type { ChoosePolicy, EstimateReport } from "../pricing/pricing-contract.js";
+import type { AppRevision } from "../revision/compute-revision.js";
+import type { Diagnostic } from "../validation/diagnostic.js";
+import { planTarget, selectTargets, type OperationOptions, type TargetPlan } from "./plan.js";
+import { prepareApp, type AppSource } from "./prepare-app.js";
+import { sdxServices } from "./sdx-services.js";
+
+/** Options for {@link deploy}. */
+export interface DeployOptions extends OperationOptions {
+  /** A target name or "cheapest". @default as for plan */
+  readonly target?: string | "cheapest";
+  /** Wait for rollouts and roll back failures. @default true */
+  readonly wait?: boolean;
+  /** Overrides every service's rollout timeout, in seconds. */
+  readonly timeoutSeconds?: number;
+  /** @default false */
+  readonly forceConflicts?: boolean;
+  readonly policy?: ChoosePolicy;
+  /** Called with the plan before anything changes; return false to cancel (the CLI's confirmation). */
+  readonly confirm?: (plan: TargetPlan) => boolean | Promise<boolean>;
+}
+
+/** How a deploy ended. `no-changes` means the live state already matched. */
+export type DeployStatus = BackendApplyResult["status"] | "no-changes" | "cancelled";
+
+/** Result of {@link deploy}. */
+export interface DeployResult {
+  readonly app: string;
+  readonly revision: AppRevision;
+  readonly target: string;
+  readonly backend: string;
+  /** Why this target was selected (for "cheapest": the chooser's reason). */
+  readonly selection: string;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly plan: TargetPlan;
+  readonly status: DeployStatus;
+  /** Absent when nothing was applied. */
+  readonly apply?: BackendApplyResult;
+  readonly estimates?: EstimateReport;
+}
+
+/**
+ * Plans against the live target and applies it: action by action, then waits
+ * for rollouts and rolls back failures. Nothing is changed when the app is
+ * invalid, a secret is missing, or a foreign object is in the way.
+ */
+export async function deploy(app: AppSource, options: DeployOptions = {}): Promise<DeployResult> {
+  const services = sdxServices(options.container);
+  const p = await prepareApp(app, services, { secretsMissing: "error", ...(options.env ? { env: options.env } : {}), ...(options.baseDir ? { baseDir: options.baseDir } : {}) });
+  const sel = await selectTargets(p, services, options.target, {
+    offlinePrices: false, ...(options.policy ? { policy: options.policy } : {}), ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const target = sel.targets[0]!;
+  emit(options.onEvent, { kind: "target-selected", target: target.name, backend: target.kind, reason: sel.reason });
+  const tp = await planTarget(p, target, services, {
+    offline: false, fallback: false,
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.forceConflicts ? { forceConflicts: true } : {}),
+  });
+  const base = {
+    app: p.app.name, revision: p.revision, target: target.name, backend: tp.backend, selection: sel.reason,
+    diagnostics: p.diagnostics, plan: tp, ...(sel.estimates ? { estimates: sel.estimates } : {}),
+  };
+  const blocking = [...tp.check.diagnostics, ...tp.plan.diagnostics].filter((d) => d.severity === "error");
+  if (blocking.length > 0) {
+    const first = blocking[0]!;
+    throw new SdxError(first.code === "SDX_NOT_OWNED" ? "SDX_NOT_OWNED" : "SDX_VALIDATION", `${target.name}: ${first.message}`, {
+      fault: "user", ...(first.hint ? { hint: first.hint } : {}), details: { diagnostics: blocking },
+    });
+  }
+  if (!hasChanges(tp.plan)) return { ...base, status: "no-changes" };
+  if (options.confirm && !(await options.confirm(tp))) return { ...base, status: "cancelled" };
+  const backend = await services.registry.get(target.kind);
+  const apply = await backend.apply({ app: p.app, target, revision: p.revision, secrets: p.secrets, baseDir: p.baseDir }, tp.plan, {
+    wait: options.wait !== false,
+    ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
+    ...(options.forceConflicts ? { forceConflicts: true } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return { ...base, status: apply.status, apply };
+}

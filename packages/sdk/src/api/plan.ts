@@ -1,0 +1,183 @@
+import type { Container } from "inversify";
+import type { CheckReport } from "../backend/backend.js";
+import { SdxError, isSdxError, toSdxError } from "../errors/sdx-error.js";
+import { emit, type EventListener } from "../events/sdx-event.js";
+import type { AnyTarget } from "../model/app.js";
+import { summarize, type BackendPlan } from "../plan/plan.js";
+import type { ChoosePolicy, EstimateReport } from "../pricing/pricing-contract.js";
+import type { AppRevision } from "../revision/compute-revision.js";
+import type { Diagnostic } from "../validation/diagnostic.js";
+import { contextFor, findTarget, prepareApp, renderTarget, type AppSource, type PreparedApp } from "./prepare-app.js";
+import { sdxServices, type SdxServices } from "./sdx-services.js";
+
+/** Options shared by every API operation. */
+export interface OperationOptions {
+  /** A container with extra or replacement backends and price sources. @default a container with the built-ins */
+  readonly container?: Container;
+  readonly onEvent?: EventListener;
+  readonly signal?: AbortSignal;
+  /** Environment for interpolation and `fromEnv` secrets. @default the container runtime's (process.env) */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Base directory when `app` is an {@link App} object. @default process.cwd() */
+  readonly baseDir?: string;
+}
+
+/** Which target(s) to plan: a name, the cheapest by estimate, or all of them. */
+export type TargetSelector = string | "cheapest" | "all";
+
+/** Options for {@link plan}. */
+export interface PlanOptions extends OperationOptions {
+  /** @default the app's defaultTarget, else "cheapest" when pricing is available and there are several targets, else the first target */
+  readonly target?: TargetSelector;
+  /** Render only; contact no backend. @default false */
+  readonly offline?: boolean;
+  /** Price the targets. @default true when an estimator is registered */
+  readonly estimate?: boolean;
+  /** Use only embedded prices. @default the value of `offline` */
+  readonly offlinePrices?: boolean;
+  readonly policy?: ChoosePolicy;
+  /** @default false */
+  readonly forceConflicts?: boolean;
+}
+
+/** One target's plan with its check report. */
+export interface TargetPlan {
+  readonly target: string;
+  readonly backend: string;
+  readonly plan: BackendPlan;
+  readonly check: CheckReport;
+}
+
+/** Result of {@link plan}. */
+export interface PlanResult {
+  readonly app: string;
+  readonly revision: AppRevision;
+  /** App-level diagnostics (validation warnings, unresolved secrets). */
+  readonly diagnostics: readonly Diagnostic[];
+  /** The selected target (the first when several were planned). */
+  readonly target: string;
+  /** Plans in selection order; `plans[0]` is the selected target's. */
+  readonly plans: readonly TargetPlan[];
+  readonly estimates?: EstimateReport;
+  /** Why this target was selected. */
+  readonly selection: string;
+}
+
+/** The selected target's plan. */
+export function selectedPlan(result: PlanResult): TargetPlan {
+  return result.plans[0]!;
+}
+
+interface Selection {
+  readonly targets: AnyTarget[];
+  readonly reason: string;
+  readonly estimates?: EstimateReport;
+}
+
+/** Picks targets and, when pricing is available, estimates their cost. */
+export async function selectTargets(
+  p: PreparedApp, services: SdxServices, selector: TargetSelector | undefined,
+  opts: { estimate?: boolean; offlinePrices: boolean; policy?: ChoosePolicy; signal?: AbortSignal },
+): Promise<Selection> {
+  const app = p.app;
+  if (app.targets.length === 0) {
+    throw new SdxError("SDX_UNKNOWN_TARGET", `app "${app.name}" has no targets`, { fault: "user", hint: "Add one under `targets:`, e.g. `local: { kind: swarm }`." });
+  }
+  const estimator = opts.estimate === false ? undefined : await services.estimator().catch(() => undefined);
+  let estimates: EstimateReport | undefined;
+  if (estimator) {
+    try {
+      estimates = await estimator.estimate(app, {
+        offline: opts.offlinePrices,
+        ...(opts.policy ? { policy: opts.policy } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+    } catch (e) {
+      // Pricing must never block a plan; the reason is shown instead of the table.
+      estimates = { estimates: [], rejected: [], diagnostics: [{ code: "SDX_PRICING", severity: "warning", path: "", message: `pricing failed: ${toSdxError(e).message}` }] };
+    }
+  }
+  const sel = selector ?? app.defaultTarget ?? (estimates && app.targets.length > 1 ? "cheapest" : undefined);
+  if (sel === "all") return { targets: [...app.targets], reason: "all targets requested", ...(estimates ? { estimates } : {}) };
+  if (sel === "cheapest") {
+    if (!estimator) {
+      throw new SdxError("SDX_NO_CANDIDATE", "cannot pick the cheapest target: no price estimator is available", {
+        fault: "user", hint: "Install @sdx/pricing, or name a target with --target.",
+      });
+    }
+    if (!estimates?.chosen) {
+      const why = estimates?.rejected.map((r) => `${r.target}: ${r.reason}`).join("; ") ?? "";
+      throw new SdxError("SDX_NO_CANDIDATE", `no target satisfies the pricing policy${why ? ` (${why})` : ""}`, {
+        fault: "user", hint: "Relax the policy (budget, regions, spot) or add a pricing profile to more targets.", details: { rejected: estimates?.rejected ?? [] },
+      });
+    }
+    return { targets: [findTarget(app, estimates.chosen)], reason: estimates.reason ?? `cheapest: ${estimates.chosen}`, estimates };
+  }
+  if (sel !== undefined) {
+    return { targets: [findTarget(app, sel)], reason: sel === app.defaultTarget && selector === undefined ? "the app's defaultTarget" : "named", ...(estimates ? { estimates } : {}) };
+  }
+  return { targets: [app.targets[0]!], reason: "the app's first target (name one with --target)", ...(estimates ? { estimates } : {}) };
+}
+
+/** Plans one target: check, render with overrides, and diff against live state unless offline. */
+export async function planTarget(
+  p: PreparedApp, target: AnyTarget, services: SdxServices,
+  opts: { offline: boolean; fallback: boolean; onEvent?: EventListener; signal?: AbortSignal; forceConflicts?: boolean },
+): Promise<TargetPlan> {
+  const backend = await services.registry.get(target.kind);
+  const ctx = contextFor(p, target);
+  const check = backend.check(ctx);
+  const desired = renderTarget(backend, ctx);
+  const renderOnly = (unreachable?: SdxError): BackendPlan => {
+    const actions = desired.map((d) => ({ kind: "create" as const, resource: { kind: d.kind, name: d.name, ...(d.service ? { service: d.service } : {}) }, changes: [], desired: d }));
+    return { target: target.name, backend: backend.kind, mode: "render-only", actions, summary: summarize(actions), diagnostics: [], ...(unreachable ? { unreachable: unreachable.toJSON() } : {}) };
+  };
+  let plan: BackendPlan;
+  if (opts.offline) plan = renderOnly();
+  else {
+    try {
+      plan = await backend.plan(ctx, desired, {
+        ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.forceConflicts ? { forceConflicts: true } : {}),
+      });
+    } catch (e) {
+      // Unreachable or no credentials: show what would be created instead of failing the preview.
+      if (!opts.fallback || !isSdxError(e) || (e.code !== "SDX_BACKEND_UNREACHABLE" && e.code !== "SDX_BACKEND_AUTH")) throw e;
+      emit(opts.onEvent, { kind: "target-unreachable", target: target.name, error: e.toJSON() });
+      plan = renderOnly(e);
+    }
+  }
+  emit(opts.onEvent, { kind: "plan-ready", target: target.name, summary: plan.summary, mode: plan.mode });
+  return { target: target.name, backend: backend.kind, plan, check };
+}
+
+/**
+ * Previews what a deploy would do: cost per target, and the changes on the
+ * selected target. Without `offline` it contacts the targets; an unreachable
+ * target falls back to a render-only plan (everything a create) and says so.
+ */
+export async function plan(app: AppSource, options: PlanOptions = {}): Promise<PlanResult> {
+  const services = sdxServices(options.container);
+  const p = await prepareApp(app, services, { secretsMissing: "warning", ...(options.env ? { env: options.env } : {}), ...(options.baseDir ? { baseDir: options.baseDir } : {}) });
+  const sel = await selectTargets(p, services, options.target, {
+    ...(options.estimate === undefined ? {} : { estimate: options.estimate }),
+    offlinePrices: options.offlinePrices ?? options.offline ?? false,
+    ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  emit(options.onEvent, { kind: "target-selected", target: sel.targets[0]!.name, backend: sel.targets[0]!.kind, reason: sel.reason });
+  const plans: TargetPlan[] = [];
+  for (const t of sel.targets) {
+    plans.push(await planTarget(p, t, services, {
+      offline: options.offline === true, fallback: true,
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.forceConflicts ? { forceConflicts: true } : {}),
+    }));
+  }
+  return {
+    app: p.app.name, revision: p.revision, diagnostics: p.diagnostics, target: plans[0]!.target, plans,
+    selection: sel.reason, ...(sel.estimates ? { estimates: sel.estimates } : {}),
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Helpers for backend packages' tests: example apps as backend contexts, and
+ * discovery of the local test backends started by scripts/testenv/*.sh.
+ * Exported as `@sdx/sdk/testing`; not part of the runtime API.
+ */
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { BackendContext } from "../backend/backend.js";
+import { applyOverrides } from "../backend/apply-overrides.js";
+import type { Backend } from "../backend/backend.js";
+import { SdxError } from "../errors/sdx-error.js";
+import { loadApp } from "../load/load-app.js";
+import type { AnyTarget, App } from "../model/app.js";
+import type { Resource } from "../plan/resource.js";
+import { computeRevision } from "../revision/compute-revision.js";
+import { resolveSecrets } from "../secrets/resolve-secrets.js";
+
+/** Repository root (this file lives in packages/sdk/src/testing or packages/sdk/dist/testing). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
+
+/** Fixed, obviously fake secret values for example apps, so goldens are stable. */
+export const EXAMPLE_SECRET_ENV: Readonly<Record<string, string>> = {
+  SHOP_DB_PASSWORD: "example-db-password",
+  SHOP_QUEUE_TOKEN: "example-queue-token",
+};
+
+/** Path of an example app file, e.g. `exampleFile("shop")`. */
+export function exampleFile(name: string): string {
+  return resolve(REPO_ROOT, "examples", name, "sdx.yaml");
+}
+
+/** Loads an app file and builds the backend context for one of its targets (by name, or the first of `kind`). */
+export async function exampleContext(nameOrFile: string, target: { name?: string; kind?: string }, env: Readonly<Record<string, string | undefined>> = EXAMPLE_SECRET_ENV): Promise<BackendContext> {
+  const file = nameOrFile.endsWith(".yaml") || nameOrFile.endsWith(".json") ? nameOrFile : exampleFile(nameOrFile);
+  const loaded = await loadApp(file, { env });
+  if (!loaded.app) throw new SdxError("SDX_VALIDATION", `${file} is invalid: ${JSON.stringify(loaded.diagnostics)}`);
+  return contextForApp(loaded.app, target, loaded.baseDir, env);
+}
+
+/** Backend context for an already-loaded app. */
+export async function contextForApp(app: App, target: { name?: string; kind?: string }, baseDir: string, env: Readonly<Record<string, string | undefined>> = EXAMPLE_SECRET_ENV): Promise<BackendContext> {
+  const t: AnyTarget | undefined = app.targets.find((x) => (target.name ? x.name === target.name : x.kind === target.kind));
+  if (!t) throw new SdxError("SDX_UNKNOWN_TARGET", `no target ${JSON.stringify(target)} in ${app.name}`);
+  const { secrets } = await resolveSecrets(app, { env, baseDir, missing: "error" });
+  return { app, target: t, revision: computeRevision(app, secrets), secrets, baseDir };
+}
+
+/** Replaces the target's settings, e.g. to point it at the local test backend. */
+export function withTarget<T extends AnyTarget>(ctx: BackendContext, patch: Partial<T>): BackendContext {
+  return { ...ctx, target: { ...ctx.target, ...patch } as AnyTarget };
+}
+
+/** Renders with overrides, as the API does. */
+export function renderFor(backend: Backend, ctx: BackendContext): Resource[] {
+  return applyOverrides(backend.render(ctx), ctx.target.overrides);
+}
+
+/** Where scripts/testenv/*.sh write their env files. */
+export function testenvDir(): string {
+  return process.env.SDX_TESTENV_DIR ?? "/tmp/sdx-testenv";
+}
+
+/**
+ * Reads `<testenvDir>/<name>.env` written by `scripts/testenv/<name>.sh up`.
+ * Returns undefined when the backend is not up. Values in the process
+ * environment win, so the same tests can run against your own cluster.
+ */
+export function readTestenv(name: "k8s" | "swarm" | "ecs"): Record<string, string> | undefined {
+  let text: string;
+  try {
+    text = readFileSync(resolve(testenvDir(), `${name}.env`), "utf8");
+  } catch {
+    return undefined;
+  }
+  const out: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (m) out[m[1]!] = process.env[m[1]!] ?? m[2]!.replace(/^"(.*)"$/, "$1");
+  }
+  return out;
+}
+
+/**
+ * The test backend's settings, or a loud decision when it is missing:
+ * under CI (CI=true) a missing backend is an error, so a suite can never pass
+ * by skipping; elsewhere the suite is skipped with a banner saying how to start it.
+ */
+export function requireTestenv(name: "k8s" | "swarm" | "ecs"): { env: Record<string, string> } | { env: undefined; skipReason: string } {
+  const env = readTestenv(name);
+  if (env) return { env };
+  const how = `bash scripts/testenv/${name === "k8s" ? "k8s" : name}.sh up`;
+  const msg = `${name} test backend is NOT running (no ${resolve(testenvDir(), `${name}.env`)}). Start it with: ${how}`;
+  if (process.env.CI === "true" || process.env.CI === "1") throw new Error(`[sdx] ${msg}. CI must run every integration suite.`);
+  process.stderr.write(`\n${"!".repeat(78)}\n[sdx] SKIPPING ${name} integration tests: ${msg}\n${"!".repeat(78)}\n\n`);
+  return { env: undefined, skipReason: msg };
+}

@@ -1,0 +1,467 @@
+import type {
+  AnyTarget, App, ConfigFile, HealthCheck, HealthProbe, Override, Placement, Port, PricingProfile, Resources, Rollout, Scale,
+  SecretMount, SecretSource, Service, Volume,
+} from "../model/app.js";
+import { BUILTIN_TARGET_KINDS } from "../model/app.js";
+import { appInputSchema, builtinTargetSchemas, customTargetSchema } from "../model/app-schema.js";
+import { parseImageRef, isMutableImage } from "../model/image-ref.js";
+import { parseCpu, parseDuration, parseMemory, type Parsed } from "../model/units.js";
+import { didYouMean } from "../util/did-you-mean.js";
+import { formatPath, hasErrors, sortDiagnostics, type Diagnostic } from "./diagnostic.js";
+import { zodIssuesToDiagnostics } from "./zod-diagnostics.js";
+
+/** Options for {@link validateApp}. */
+export interface ValidateAppOptions {
+  /** Target kinds that have a backend, beyond the built-in three (third-party backends). @default [] */
+  readonly extraTargetKinds?: readonly string[];
+  /** Validates the settings of a third-party target kind. */
+  readonly validateCustomTarget?: (kind: string, raw: Readonly<Record<string, unknown>>, path: string) => readonly Diagnostic[];
+  /** Reads a file referenced by `files[].fromFile`, relative to the app file. I/O is injected to keep validation pure. */
+  readonly readFile?: (path: string) => string;
+}
+
+/** Result of {@link validateApp}: the normalised app when there are no errors, and every diagnostic. */
+export interface ValidateAppResult {
+  readonly app?: App;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Checks an app document and normalises it. One pass gathers every problem:
+ * structure (unknown keys with did-you-mean, wrong types, ranges) and meaning
+ * (units, duplicates, inline secrets, name lengths). Never throws for bad input.
+ */
+export function validateApp(input: unknown, options: ValidateAppOptions = {}): ValidateAppResult {
+  const diags: Diagnostic[] = [];
+  const err = (code: string, path: string, message: string, hint?: string, suggestions?: string[]): void => {
+    diags.push({ code, severity: "error", path, message, ...(hint ? { hint } : {}), ...(suggestions?.length ? { suggestions } : {}) });
+  };
+  const warn = (code: string, path: string, message: string, hint?: string): void => {
+    diags.push({ code, severity: "warning", path, message, ...(hint ? { hint } : {}) });
+  };
+
+  if (input === undefined || input === null || (isObj(input) && Object.keys(input).length === 0)) {
+    err("SDX_EMPTY", "", "the app file is empty", "Start from examples/hello/sdx.yaml: it needs at least `name` and one service under `services`.");
+    return { diagnostics: diags };
+  }
+  if (!isObj(input)) {
+    err("SDX_WRONG_TYPE", "", `expected a mapping at the top of the app file, got ${Array.isArray(input) ? "a list" : typeof input}`);
+    return { diagnostics: diags };
+  }
+
+  const parsed = appInputSchema.safeParse(input);
+  if (!parsed.success) diags.push(...zodIssuesToDiagnostics(parsed.error.issues, appInputSchema, input));
+
+  const knownKinds = [...BUILTIN_TARGET_KINDS, ...(options.extraTargetKinds ?? [])];
+  const appName = typeof input.name === "string" ? input.name : "";
+
+  // Services: unit parsing and cross-field rules, run on whatever is well-formed
+  // so the user sees these together with the structural errors above.
+  const services: Service[] = [];
+  const rawServices = isObj(input.services) ? input.services : {};
+  for (const [svcName, raw] of Object.entries(rawServices)) {
+    if (!isObj(raw)) continue;
+    const p = (...rest: (string | number)[]): string => formatPath(["services", svcName, ...rest]);
+    if (appName && `${appName}-${svcName}`.length > 63) {
+      err("SDX_NAME_TOO_LONG", p(), `"${appName}-${svcName}" is ${appName.length + svcName.length + 1} characters; backends name objects <app>-<service> and the limit is 63`, "Shorten the app or service name.");
+    } else if (svcName.length > 63) {
+      err("SDX_NAME_TOO_LONG", p(), `service name is ${svcName.length} characters; the limit is 63`, "Shorten the service name.");
+    }
+    const svc = normalizeService(svcName, raw, p, err, warn, options);
+    if (svc) services.push(svc);
+  }
+
+  // Targets: each checked against its own kind's schema.
+  const targets: AnyTarget[] = [];
+  const rawTargets = isObj(input.targets) ? input.targets : {};
+  for (const [tName, raw] of Object.entries(rawTargets)) {
+    const path = formatPath(["targets", tName]);
+    if (!isObj(raw)) {
+      err("SDX_WRONG_TYPE", path, "a target must be a mapping with a `kind`");
+      continue;
+    }
+    const kind = raw.kind;
+    if (typeof kind !== "string") {
+      err("SDX_MISSING", `${path}.kind`, '"kind" is required', `Set kind to one of: ${knownKinds.join(", ")}.`);
+      continue;
+    }
+    if (!knownKinds.includes(kind)) {
+      const s = didYouMean(kind, knownKinds);
+      err("SDX_UNKNOWN_TARGET_KIND", `${path}.kind`, `unknown target kind "${kind}"`,
+        s.length ? `Did you mean "${s[0]}"? Known kinds: ${knownKinds.join(", ")}.` : `Known kinds: ${knownKinds.join(", ")}. A third-party backend must be registered to use another kind.`, s);
+      continue;
+    }
+    const t = normalizeTarget(tName, kind, raw, path, diags, options);
+    if (t) targets.push(t);
+  }
+  if (typeof input.defaultTarget === "string" && !(input.defaultTarget in rawTargets)) {
+    const s = didYouMean(input.defaultTarget, Object.keys(rawTargets));
+    err("SDX_UNKNOWN_TARGET", "defaultTarget", `no target named "${input.defaultTarget}"`, s.length ? `Did you mean "${s[0]}"?` : "Name one of the app's targets.", s);
+  }
+
+  const diagnostics = sortDiagnostics(diags);
+  if (hasErrors(diagnostics) || !parsed.success) return { diagnostics };
+  const app: App = {
+    name: parsed.data.name,
+    labels: parsed.data.labels ?? {},
+    services,
+    targets,
+    ...(parsed.data.defaultTarget === undefined ? {} : { defaultTarget: parsed.data.defaultTarget }),
+  };
+  return { app, diagnostics };
+}
+
+type Report = (code: string, path: string, message: string, hint?: string, suggestions?: string[]) => void;
+
+function unit<T>(r: Parsed<T>, path: string, code: string, err: Report): T | undefined {
+  if (r.ok) return r.value;
+  err(code, path, r.message, r.hint);
+  return undefined;
+}
+
+function asList(v: unknown): string[] | undefined {
+  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === "string");
+  // A string command is split on white space; use a list to keep spaces inside an argument.
+  if (typeof v === "string") return v.trim().split(/\s+/).filter((x) => x.length > 0);
+  return undefined;
+}
+
+function normalizeService(
+  name: string, raw: Obj, p: (...rest: (string | number)[]) => string, err: Report,
+  warn: (code: string, path: string, message: string, hint?: string) => void, options: ValidateAppOptions,
+): Service | undefined {
+  // Image
+  let image = typeof raw.image === "string" ? parseImageRef(raw.image) : undefined;
+  if (typeof raw.image === "string" && !image) err("SDX_INVALID_IMAGE", p("image"), `"${raw.image}" is not an image reference`, 'Write it like "ghcr.io/acme/web:1.4@sha256:<64 hex>".');
+  if (image && isMutableImage(image)) {
+    const tag = image.tag ?? "latest";
+    warn("SDX_IMAGE_MUTABLE", p("image"), `image "${image.ref}" is not pinned to a digest${tag === "latest" ? " and uses the mutable tag :latest" : ""}; a redeploy may run different code`,
+      `Pin it: ${image.repository}:${tag}@sha256:<digest> (docker buildx imagetools inspect or crane digest prints it).`);
+  }
+  image ??= { ref: "invalid", repository: "invalid" };
+
+  // Env
+  const env: Record<string, string> = {};
+  if (isObj(raw.env)) {
+    for (const [k, v] of Object.entries(raw.env)) {
+      if (!ENV_NAME.test(k)) err("SDX_INVALID_ENV_NAME", p("env", k), `"${k}" is not a valid environment variable name`, "Use letters, digits and '_', not starting with a digit.");
+      if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") env[k] = String(v);
+    }
+  }
+
+  // Secrets
+  const secrets: SecretMount[] = [];
+  if (isObj(raw.secrets)) {
+    for (const [sName, s] of Object.entries(raw.secrets)) {
+      if (!isObj(s)) continue;
+      const sp = (...r: string[]): string => p("secrets", sName, ...r);
+      if ("value" in s) {
+        err("SDX_SECRET_INLINE", sp("value"), "secret values must not be written in the app file",
+          `Reference it instead: fromEnv: ${sName.toUpperCase().replace(/-/g, "_")} (read at deploy time), fromFile: ./secrets/${sName}, awsSecretsManager: <arn>, or kubernetesSecret: {name, key}.`);
+      }
+      const sources: SecretSource[] = [];
+      if (typeof s.fromEnv === "string") sources.push({ kind: "env", name: s.fromEnv });
+      if (typeof s.fromFile === "string") sources.push({ kind: "file", path: s.fromFile });
+      if (typeof s.awsSecretsManager === "string") {
+        if (!/^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+/.test(s.awsSecretsManager)) err("SDX_SECRET_NOT_ARN", sp("awsSecretsManager"), `"${s.awsSecretsManager}" is not a Secrets Manager ARN`, "Use arn:aws:secretsmanager:<region>:<account>:secret:<name>.");
+        sources.push({ kind: "aws-secrets-manager", arn: s.awsSecretsManager });
+      }
+      if (typeof s.awsSsmParameter === "string") {
+        if (!/^arn:aws[\w-]*:ssm:[\w-]+:\d{12}:parameter\/.+/.test(s.awsSsmParameter)) err("SDX_SECRET_NOT_ARN", sp("awsSsmParameter"), `"${s.awsSsmParameter}" is not an SSM parameter ARN`, "Use arn:aws:ssm:<region>:<account>:parameter/<name>.");
+        sources.push({ kind: "aws-ssm-parameter", arn: s.awsSsmParameter });
+      }
+      if (isObj(s.kubernetesSecret) && typeof s.kubernetesSecret.name === "string" && typeof s.kubernetesSecret.key === "string") {
+        sources.push({ kind: "kubernetes-secret", name: s.kubernetesSecret.name, key: s.kubernetesSecret.key });
+      }
+      if (sources.length !== 1 && !("value" in s)) {
+        err("SDX_SECRET_SOURCE", sp(), sources.length === 0 ? `secret "${sName}" has no source` : `secret "${sName}" has ${sources.length} sources`,
+          "Give exactly one of fromEnv, fromFile, awsSecretsManager, awsSsmParameter, kubernetesSecret.");
+      }
+      const asEnv = typeof s.asEnv === "string" ? s.asEnv : undefined;
+      const asFile = typeof s.asFile === "string" ? s.asFile : undefined;
+      if (asEnv === undefined && asFile === undefined) err("SDX_SECRET_UNUSED", sp(), `secret "${sName}" is neither exposed as an env var nor mounted`, "Add asEnv: NAME or asFile: /run/secrets/<name>.");
+      if (asEnv !== undefined && !ENV_NAME.test(asEnv)) err("SDX_INVALID_ENV_NAME", sp("asEnv"), `"${asEnv}" is not a valid environment variable name`);
+      if (asEnv !== undefined && asEnv in env) err("SDX_DUPLICATE_ENV", sp("asEnv"), `"${asEnv}" is also set in env`, "Remove one of them.");
+      if (asFile !== undefined && !asFile.startsWith("/")) err("SDX_RELATIVE_PATH", sp("asFile"), `"${asFile}" must be an absolute path`);
+      if (sources[0]) secrets.push({ name: sName, source: sources[0], ...(asEnv ? { asEnv } : {}), ...(asFile ? { asFile } : {}) });
+    }
+  }
+
+  // Files
+  const files: ConfigFile[] = [];
+  const seenPaths = new Map<string, number>();
+  if (Array.isArray(raw.files)) {
+    raw.files.forEach((f, i) => {
+      if (!isObj(f) || typeof f.path !== "string") return;
+      if (!f.path.startsWith("/")) err("SDX_RELATIVE_PATH", p("files", i, "path"), `"${f.path}" must be an absolute path inside the container`);
+      const prev = seenPaths.get(f.path);
+      if (prev !== undefined) err("SDX_DUPLICATE_FILE", p("files", i, "path"), `"${f.path}" is also mounted by files[${prev}]`);
+      seenPaths.set(f.path, i);
+      const hasContent = typeof f.content === "string";
+      const hasFrom = typeof f.fromFile === "string";
+      if (hasContent === hasFrom) {
+        err("SDX_FILE_SOURCE", p("files", i), "a file needs exactly one of content or fromFile");
+        return;
+      }
+      let content = hasContent ? (f.content as string) : "";
+      if (hasFrom) {
+        try {
+          if (!options.readFile) throw new Error("no file access");
+          content = options.readFile(f.fromFile as string);
+        } catch {
+          err("SDX_FILE_UNREADABLE", p("files", i, "fromFile"), `cannot read "${String(f.fromFile)}"`, "The path is relative to the app file; check that it exists and is readable.");
+        }
+      }
+      let mode = 0o444;
+      if (typeof f.mode === "number") mode = f.mode;
+      else if (typeof f.mode === "string") {
+        if (/^0?[0-7]{3,4}$/.test(f.mode)) mode = parseInt(f.mode, 8);
+        else err("SDX_INVALID_FORMAT", p("files", i, "mode"), `"${f.mode}" is not an octal file mode`, 'Write it like "0644".');
+      }
+      files.push({ path: f.path, content, origin: hasFrom ? String(f.fromFile) : "inline", mode });
+    });
+  }
+
+  // Ports
+  const ports: Port[] = [];
+  const seenPorts = new Map<string, number>();
+  if (Array.isArray(raw.ports)) {
+    raw.ports.forEach((rp, i) => {
+      const o = typeof rp === "number" ? { port: rp } : isObj(rp) ? rp : undefined;
+      if (!o || typeof o.port !== "number") return;
+      const protocol = o.protocol === "udp" ? "udp" : "tcp";
+      const key = `${o.port}/${protocol}`;
+      const prev = seenPorts.get(key);
+      if (prev !== undefined) err("SDX_DUPLICATE_PORT", p("ports", i), `port ${key} is already declared at ports[${prev}]`, "Remove the duplicate, or give it another protocol.");
+      seenPorts.set(key, i);
+      const appProtocol = o.appProtocol === "http" || o.appProtocol === "grpc" || o.appProtocol === "tcp" ? o.appProtocol : "tcp";
+      ports.push({
+        name: typeof o.name === "string" ? o.name : `${protocol === "udp" ? "udp" : appProtocol === "http" ? "http" : "tcp"}-${o.port}`,
+        port: o.port, protocol, public: o.public === true, appProtocol,
+      });
+    });
+  }
+  const portNames = new Set<string>();
+  ports.forEach((pt, i) => {
+    if (portNames.has(pt.name)) err("SDX_DUPLICATE_PORT_NAME", p("ports", i, "name"), `port name "${pt.name}" is used twice`);
+    portNames.add(pt.name);
+  });
+
+  // Health
+  let health: HealthCheck | undefined;
+  if (isObj(raw.health)) {
+    const h = raw.health;
+    const probes: HealthProbe[] = [];
+    const firstPort = ports[0]?.port;
+    const needPort = (o: Obj, kind: string): number | undefined => {
+      const port = typeof o.port === "number" ? o.port : firstPort;
+      if (port === undefined) err("SDX_HEALTH_PORT", p("health", kind, "port"), `the ${kind} check needs a port and the service declares none`, "Add health." + kind + ".port or a ports entry.");
+      else if (!ports.some((x) => x.port === port)) warn("SDX_HEALTH_PORT", p("health", kind, "port"), `health check port ${port} is not in ports`, "Declare it under ports so every backend exposes it.");
+      return port;
+    };
+    if (isObj(h.http) && typeof h.http.path === "string") {
+      const port = needPort(h.http, "http");
+      if (port !== undefined) probes.push({ kind: "http", path: h.http.path, port });
+    }
+    if (isObj(h.tcp)) {
+      const port = needPort(h.tcp, "tcp");
+      if (port !== undefined) probes.push({ kind: "tcp", port });
+    }
+    if (isObj(h.exec) && Array.isArray(h.exec.command)) probes.push({ kind: "exec", command: asList(h.exec.command) ?? [] });
+    if (probes.length !== 1 && (probes.length > 1 || !["http", "tcp", "exec"].some((k) => k in h))) {
+      err("SDX_HEALTH_PROBE", p("health"), probes.length > 1 ? "give one of http, tcp or exec, not several" : "a health check needs one of http, tcp or exec");
+    }
+    const secs = (k: string, def: number, min: number): number => {
+      if (h[k] === undefined) return def;
+      const v = unit(parseDuration(h[k] as string | number), p("health", k), "SDX_INVALID_DURATION", err);
+      if (v === undefined) return def;
+      if (v < min || !Number.isInteger(v)) err("SDX_OUT_OF_RANGE", p("health", k), `${k} must be a whole number of seconds ≥ ${min}, got ${v}s`);
+      return v;
+    };
+    if (probes[0]) {
+      health = {
+        probe: probes[0],
+        intervalSeconds: secs("interval", 10, 1),
+        timeoutSeconds: secs("timeout", 5, 1),
+        retries: typeof h.retries === "number" ? h.retries : 3,
+        startPeriodSeconds: secs("startPeriod", 0, 0),
+      };
+      if (health.timeoutSeconds > health.intervalSeconds) warn("SDX_HEALTH_TIMING", p("health", "timeout"), `timeout (${health.timeoutSeconds}s) is longer than interval (${health.intervalSeconds}s)`);
+    }
+  }
+
+  // Resources
+  const r = isObj(raw.resources) ? raw.resources : {};
+  const cpu = r.cpu === undefined ? 250 : unit(parseCpu(r.cpu as string | number), p("resources", "cpu"), "SDX_INVALID_CPU", err) ?? 250;
+  const mem = r.memory === undefined ? 256 : unit(parseMemory(r.memory as string | number), p("resources", "memory"), "SDX_INVALID_MEMORY", err) ?? 256;
+  let limits: Resources["limits"];
+  if (isObj(r.limits)) {
+    const lc = r.limits.cpu === undefined ? undefined : unit(parseCpu(r.limits.cpu as string | number), p("resources", "limits", "cpu"), "SDX_INVALID_CPU", err);
+    const lm = r.limits.memory === undefined ? undefined : unit(parseMemory(r.limits.memory as string | number), p("resources", "limits", "memory"), "SDX_INVALID_MEMORY", err);
+    if (lc !== undefined && lc < cpu) err("SDX_LIMIT_BELOW_REQUEST", p("resources", "limits", "cpu"), "cpu limit is below the request");
+    if (lm !== undefined && lm < mem) err("SDX_LIMIT_BELOW_REQUEST", p("resources", "limits", "memory"), "memory limit is below the request");
+    limits = { ...(lc === undefined ? {} : { cpuMillis: lc }), ...(lm === undefined ? {} : { memoryMiB: lm }) };
+  }
+  const resources: Resources = { cpuMillis: cpu, memoryMiB: mem, ...(limits ? { limits } : {}) };
+
+  // Scale
+  let scale: Scale = { kind: "fixed", replicas: 1 };
+  if (raw.replicas !== undefined && raw.autoscale !== undefined) {
+    err("SDX_SCALE_CONFLICT", p("autoscale"), "give either replicas or autoscale, not both", "Remove replicas: autoscale.min sets the floor.");
+  } else if (isObj(raw.autoscale) && typeof raw.autoscale.min === "number" && typeof raw.autoscale.max === "number") {
+    const a = raw.autoscale;
+    if ((a.min as number) > (a.max as number)) err("SDX_OUT_OF_RANGE", p("autoscale", "min"), `min (${String(a.min)}) is greater than max (${String(a.max)})`);
+    scale = { kind: "auto", min: a.min as number, max: a.max as number, targetCpuPercent: typeof a.targetCpu === "number" ? a.targetCpu : 70 };
+  } else if (typeof raw.replicas === "number") {
+    scale = { kind: "fixed", replicas: raw.replicas };
+  }
+
+  // Volumes
+  const volumes: Volume[] = [];
+  if (Array.isArray(raw.volumes)) {
+    const names = new Set<string>();
+    raw.volumes.forEach((v, i) => {
+      if (!isObj(v) || typeof v.name !== "string" || typeof v.path !== "string") return;
+      if (names.has(v.name)) err("SDX_DUPLICATE_VOLUME", p("volumes", i, "name"), `volume "${v.name}" is declared twice`);
+      names.add(v.name);
+      if (!v.path.startsWith("/")) err("SDX_RELATIVE_PATH", p("volumes", i, "path"), `"${v.path}" must be an absolute path`);
+      if (seenPaths.has(v.path)) err("SDX_DUPLICATE_FILE", p("volumes", i, "path"), `"${v.path}" is also a config file path`);
+      const size = v.size === undefined ? undefined : unit(parseMemory(v.size as string | number), p("volumes", i, "size"), "SDX_INVALID_SIZE", err);
+      volumes.push({
+        name: v.name, path: v.path, kind: v.kind === "persistent" ? "persistent" : "ephemeral",
+        ...(size === undefined ? {} : { sizeMiB: size }), readOnly: v.readOnly === true,
+      });
+    });
+  }
+
+  // Placement
+  const pl = isObj(raw.placement) ? raw.placement : {};
+  const placement: Placement = {
+    spot: pl.spot === "prefer" || pl.spot === "only" ? pl.spot : "never",
+    minOnDemand: typeof pl.minOnDemand === "number" ? pl.minOnDemand : 0,
+    arch: pl.arch === "arm64" ? "arm64" : "amd64",
+    constraints: isObj(pl.constraints) ? (pl.constraints as Record<string, string>) : {},
+  };
+  const floor = scale.kind === "fixed" ? scale.replicas : scale.min;
+  if (placement.minOnDemand > 0 && placement.spot === "never") warn("SDX_PLACEMENT", p("placement", "minOnDemand"), "minOnDemand has no effect when spot is never (every replica is on-demand)");
+  if (placement.minOnDemand > 0 && placement.spot === "only") err("SDX_PLACEMENT", p("placement", "minOnDemand"), "minOnDemand contradicts spot: only", 'Use spot: prefer to keep some replicas on on-demand capacity.');
+  if (placement.minOnDemand > floor && placement.spot === "prefer") warn("SDX_PLACEMENT", p("placement", "minOnDemand"), `minOnDemand (${placement.minOnDemand}) exceeds the replica floor (${floor}); every replica will be on-demand`);
+
+  // Rollout
+  const ro = isObj(raw.rollout) ? raw.rollout : {};
+  const timeout = ro.timeout === undefined ? 600 : unit(parseDuration(ro.timeout as string | number), p("rollout", "timeout"), "SDX_INVALID_DURATION", err) ?? 600;
+  const rollout: Rollout = {
+    strategy: ro.strategy === "recreate" ? "recreate" : "rolling",
+    maxSurge: typeof ro.maxSurge === "number" || typeof ro.maxSurge === "string" ? ro.maxSurge : "25%",
+    maxUnavailable: typeof ro.maxUnavailable === "number" || typeof ro.maxUnavailable === "string" ? ro.maxUnavailable : 0,
+    autoRollback: ro.autoRollback !== false,
+    timeoutSeconds: Math.max(1, Math.ceil(timeout)),
+  };
+  if (rollout.maxSurge === 0 && rollout.maxUnavailable === 0 && rollout.strategy === "rolling") {
+    err("SDX_ROLLOUT", p("rollout"), "maxSurge and maxUnavailable are both 0, so a rolling update could never progress", "Set maxSurge: 1 or maxUnavailable: 1.");
+  }
+
+  const cmd = asList(raw.command);
+  const args = asList(raw.args);
+  return {
+    name, image,
+    ...(cmd ? { command: cmd } : {}),
+    ...(args ? { args } : {}),
+    env, secrets, files, ports,
+    ...(health ? { health } : {}),
+    resources, scale, volumes, placement, rollout,
+    labels: isObj(raw.labels) ? (raw.labels as Record<string, string>) : {},
+  };
+}
+
+function normalizePricing(raw: unknown): PricingProfile | undefined {
+  if (!isObj(raw)) return undefined;
+  return {
+    provider: raw.provider as PricingProfile["provider"],
+    region: raw.region as string,
+    nodeTypes: Array.isArray(raw.nodeTypes) ? (raw.nodeTypes as string[]) : [],
+    spot: raw.spot === true,
+    dedicatedCluster: raw.dedicatedCluster === true,
+    controlPlane: (raw.controlPlane as PricingProfile["controlPlane"] | undefined) ?? "none",
+  };
+}
+
+function normalizeTarget(name: string, kind: string, raw: Obj, path: string, diags: Diagnostic[], options: ValidateAppOptions): AnyTarget | undefined {
+  const segs = ["targets", name];
+  const before = diags.length;
+  const common = {
+    name,
+    overrides: (Array.isArray(raw.overrides) ? raw.overrides : []) as Override[],
+    ...(raw.pricing === undefined ? {} : { pricing: normalizePricing(raw.pricing)! }),
+  };
+  switch (kind) {
+    case "kubernetes":
+    case "swarm":
+    case "ecs": {
+      const schema = builtinTargetSchemas[kind];
+      const r = schema.safeParse(raw);
+      if (!r.success) {
+        diags.push(...zodIssuesToDiagnostics(r.error.issues, schema, raw, segs));
+        return undefined;
+      }
+      if (kind === "kubernetes") {
+        const d = r.data as Obj;
+        return {
+          ...common, kind,
+          namespace: (d.namespace as string | undefined) ?? "default",
+          expose: (d.expose as "load-balancer" | "ingress" | "node-port" | undefined) ?? "load-balancer",
+          ...pick(d, ["kubeconfig", "context", "ingressClass", "spotLabels"]),
+        } as AnyTarget;
+      }
+      if (kind === "swarm") {
+        const d = r.data as Obj;
+        return {
+          ...common, kind,
+          spotLabel: (d.spotLabel as string | undefined) ?? "sdx.capacity",
+          publishMode: (d.publishMode as "ingress" | "host" | undefined) ?? "ingress",
+          ...pick(d, ["host", "tlsDir"]),
+        } as AnyTarget;
+      }
+      const d = r.data as Obj;
+      let fallbackAfter = 300;
+      if (d.spotFallbackAfter !== undefined) {
+        const v = parseDuration(d.spotFallbackAfter as string | number);
+        if (v.ok) fallbackAfter = v.value;
+        else diags.push({ code: "SDX_INVALID_DURATION", severity: "error", path: `${path}.spotFallbackAfter`, message: v.message, hint: v.hint });
+      }
+      if (diags.length > before) return undefined;
+      return {
+        ...common, kind,
+        region: d.region as string, cluster: d.cluster as string,
+        createCluster: d.createCluster === true,
+        subnets: (d.subnets as string[] | undefined) ?? [],
+        securityGroups: (d.securityGroups as string[] | undefined) ?? [],
+        assignPublicIp: d.assignPublicIp === true,
+        targetGroups: (d.targetGroups as Record<string, string> | undefined) ?? {},
+        spotFallbackSeconds: fallbackAfter,
+        spotFallback: d.spotFallback !== false,
+        keepRevisions: (d.keepRevisions as number | undefined) ?? 5,
+        ...pick(d, ["executionRoleArn", "taskRoleArn", "endpoint"]),
+      } as AnyTarget;
+    }
+    default: {
+      const r = customTargetSchema.safeParse(raw);
+      if (!r.success) diags.push(...zodIssuesToDiagnostics(r.error.issues, customTargetSchema, raw, segs));
+      const { kind: _k, pricing: _p, overrides: _o, ...settings } = raw;
+      if (options.validateCustomTarget) diags.push(...options.validateCustomTarget(kind, settings, path));
+      if (diags.length > before) return undefined;
+      return { ...common, kind, settings };
+    }
+  }
+}
+
+function pick(o: Obj, keys: readonly string[]): Obj {
+  const out: Obj = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
