@@ -25,6 +25,8 @@ export * from "./backend/backend-registry.js";
 export * from "./engine/execute-actions.js";
 export * from "./engine/retry.js";
 export * from "./pricing/pricing-contract.js";
+export * from "./pricing/price-source.js";
+export * from "./model/fargate-size.js";
 export * from "./di/tokens.js";
 export * from "./di/create-sdx-container.js";
 export * from "./api/prepare-app.js";

@@ -37,7 +37,14 @@ export function builtinsModule(): ContainerModule {
     for (const b of BUILTIN_BACKENDS) {
       bind(TOKENS.BackendProvider).toConstantValue({
         kind: b.kind,
-        load: async () => (await importBuiltin<{ createBackend: () => Backend }>(b.pkg, `the ${b.kind} backend`)).createBackend(),
+        load: async () => {
+          const mod = await importBuiltin<{ createBackend?: () => Backend }>(b.pkg, `the ${b.kind} backend`);
+          if (typeof mod.createBackend !== "function") {
+            const { SdxError } = await import("../errors/sdx-error.js");
+            throw new SdxError("SDX_UNKNOWN_BACKEND", `${b.pkg} does not export createBackend()`, { fault: "internal", hint: `Reinstall ${b.pkg} at the same version as @sdx/sdk.` });
+          }
+          return mod.createBackend();
+        },
       });
     }
     // Price sources are resolved when the estimator is first needed, so that

@@ -237,7 +237,10 @@ function normalizeService(
       const protocol = o.protocol === "udp" ? "udp" : "tcp";
       const key = `${o.port}/${protocol}`;
       const prev = seenPorts.get(key);
-      if (prev !== undefined) err("SDX_DUPLICATE_PORT", p("ports", i), `port ${key} is already declared at ports[${prev}]`, "Remove the duplicate, or give it another protocol.");
+      if (prev !== undefined) {
+        err("SDX_DUPLICATE_PORT", p("ports", i), `port ${key} is already declared at ports[${prev}]`, "Remove the duplicate, or give it another protocol.");
+        return;
+      }
       seenPorts.set(key, i);
       const appProtocol = o.appProtocol === "http" || o.appProtocol === "grpc" || o.appProtocol === "tcp" ? o.appProtocol : "tcp";
       ports.push({

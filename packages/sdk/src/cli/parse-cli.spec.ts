@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { parseCli } from "./parse-cli.js";
+
+describe("parseCli", () => {
+  it("parses plan with every flag", () => {
+    expect(parseCli(["plan", "examples/shop", "-t", "cheapest", "--offline", "--json", "--expect-no-changes", "--budget", "$250"])).toEqual({
+      command: "plan", file: "examples/shop", target: "cheapest", offline: true, json: true, expectNoChanges: true, budget: 250, forceConflicts: false,
+    });
+  });
+  it("defaults the app file to the current directory", () => {
+    expect(parseCli(["validate"])).toEqual({ command: "validate", file: ".", json: false });
+    expect(parseCli(["status", "-f", "x.yaml"])).toMatchObject({ command: "status", file: "x.yaml" });
+  });
+  it("parses deploy durations and --no-wait", () => {
+    expect(parseCli(["deploy", "--yes", "--no-wait", "--timeout", "2m"])).toMatchObject({ command: "deploy", yes: true, wait: false, timeoutSeconds: 120 });
+    expect(parseCli(["deploy", "--timeout", "soon"])).toMatchObject({ command: "usage-error" });
+    expect(parseCli(["deploy", "-t", "all"])).toMatchObject({ command: "usage-error", message: expect.stringContaining("plan only") });
+  });
+  it("suggests commands and flags", () => {
+    expect(parseCli(["plna"])).toMatchObject({ command: "usage-error", hint: 'Did you mean "sdx plan"?' });
+    expect(parseCli(["plan", "--ofline"])).toMatchObject({ command: "usage-error", hint: "Did you mean --offline?" });
+    expect(parseCli(["plan", "--budget", "cheap"])).toMatchObject({ command: "usage-error", message: expect.stringContaining("--budget") });
+    expect(parseCli(["plan", "a", "b"])).toMatchObject({ command: "usage-error", message: expect.stringContaining('"b"') });
+  });
+  it("parses prices lookups and refresh", () => {
+    expect(parseCli(["prices", "aws", "us-east-1", "m6i.large"])).toEqual({ command: "prices", provider: "aws", region: "us-east-1", instanceType: "m6i.large", json: false });
+    expect(parseCli(["prices", "refresh", "--region", "eu-west-1", "--region", "us-east-1"])).toEqual({ command: "prices-refresh", regions: ["eu-west-1", "us-east-1"], json: false });
+    expect(parseCli(["prices", "aws"])).toMatchObject({ command: "usage-error" });
+  });
+  it("handles help and version", () => {
+    expect(parseCli([])).toEqual({ command: "help" });
+    expect(parseCli(["--version"])).toEqual({ command: "version" });
+    expect(parseCli(["plan", "--help"])).toEqual({ command: "help", topic: "plan" });
+  });
+});

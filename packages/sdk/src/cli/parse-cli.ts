@@ -1,0 +1,186 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { parseDuration } from "../model/units.js";
+import { didYouMean } from "../util/did-you-mean.js";
+
+/** Exit codes. Only the CLI sets them. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, changes: 3 } as const;
+
+/** Flags shared by commands that read an app file. */
+interface AppArgs {
+  /** App file or directory. @default "." (finds sdx.yaml, sdx.json or sdx.config.ts) */
+  readonly file: string;
+  readonly json: boolean;
+}
+
+/** A parsed command line. A tagged union on `command`; the runner switches over it exhaustively. */
+export type CliCommand =
+  | { readonly command: "help"; readonly topic?: string }
+  | { readonly command: "version" }
+  | ({ readonly command: "validate" } & AppArgs)
+  | { readonly command: "schema"; readonly out?: string }
+  | ({
+      readonly command: "plan";
+      readonly target?: string;
+      readonly offline: boolean;
+      readonly expectNoChanges: boolean;
+      readonly budget?: number;
+      readonly forceConflicts: boolean;
+    } & AppArgs)
+  | ({
+      readonly command: "deploy";
+      readonly target?: string;
+      readonly yes: boolean;
+      readonly wait: boolean;
+      readonly timeoutSeconds?: number;
+      readonly budget?: number;
+      readonly forceConflicts: boolean;
+    } & AppArgs)
+  | ({ readonly command: "status"; readonly target?: string } & AppArgs)
+  | ({ readonly command: "destroy"; readonly target?: string; readonly yes: boolean } & AppArgs)
+  | ({ readonly command: "targets" } & AppArgs)
+  | ({ readonly command: "check"; readonly target?: string } & AppArgs)
+  | { readonly command: "prices"; readonly provider: string; readonly region: string; readonly instanceType?: string; readonly json: boolean }
+  | { readonly command: "prices-refresh"; readonly regions: readonly string[]; readonly endpoint?: string; readonly json: boolean };
+
+/** A command line that could not be understood, with what to do about it. */
+export interface UsageError {
+  readonly command: "usage-error";
+  readonly message: string;
+  readonly hint?: string;
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+const common: Options = { json: { type: "boolean" }, help: { type: "boolean", short: "h" }, file: { type: "string", short: "f" } };
+const COMMANDS: Readonly<Record<string, Options>> = {
+  validate: { ...common },
+  schema: { out: { type: "string", short: "o" }, help: common.help! },
+  plan: { ...common, target: { type: "string", short: "t" }, offline: { type: "boolean" }, "expect-no-changes": { type: "boolean" }, budget: { type: "string" }, "force-conflicts": { type: "boolean" } },
+  deploy: { ...common, target: { type: "string", short: "t" }, yes: { type: "boolean", short: "y" }, "no-wait": { type: "boolean" }, timeout: { type: "string" }, budget: { type: "string" }, "force-conflicts": { type: "boolean" } },
+  status: { ...common, target: { type: "string", short: "t" } },
+  destroy: { ...common, target: { type: "string", short: "t" }, yes: { type: "boolean", short: "y" } },
+  targets: { ...common },
+  check: { ...common, target: { type: "string", short: "t" } },
+  prices: { json: common.json!, help: common.help!, region: { type: "string", multiple: true }, endpoint: { type: "string" } },
+  help: {},
+};
+
+/** Command names, for help and did-you-mean. */
+export const COMMAND_NAMES = Object.keys(COMMANDS);
+
+/**
+ * Parses `sdx` arguments into a command. Pure: no I/O, no exit. Every mistake
+ * becomes a {@link UsageError} that says what was wrong and how to fix it.
+ */
+export function parseCli(argv: readonly string[]): CliCommand | UsageError {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === "--help" || first === "-h") return { command: "help" };
+  if (first === "--version" || first === "-v" || first === "version") return { command: "version" };
+  const options = COMMANDS[first];
+  if (!options) {
+    const s = didYouMean(first, COMMAND_NAMES);
+    return { command: "usage-error", message: `unknown command "${first}"`, hint: s.length ? `Did you mean "sdx ${s[0]}"?` : "Run `sdx --help` for the list of commands." };
+  }
+  if (first === "help") return rest[0] === undefined ? { command: "help" } : { command: "help", topic: rest[0] };
+  let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...rest], options, allowPositionals: true, strict: true }) as typeof parsed;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const flag = /'(--?[\w-]+)'/.exec(msg)?.[1];
+    const known = Object.keys(options).map((o) => `--${o}`);
+    const s = flag ? didYouMean(flag, known) : [];
+    return {
+      command: "usage-error",
+      message: flag ? `sdx ${first}: unknown or malformed option ${flag}` : `sdx ${first}: ${msg}`,
+      hint: s.length ? `Did you mean ${s[0]}?` : `Options: ${known.join(", ")}.`,
+    };
+  }
+  const v = parsed.values;
+  const pos = parsed.positionals;
+  if (v.help) return { command: "help", topic: first };
+  const json = v.json === true;
+  const str = (k: string): string | undefined => (typeof v[k] === "string" ? (v[k] as string) : undefined);
+  const maxPos = first === "prices" ? 3 : first === "schema" ? 0 : 1;
+  if (pos.length > maxPos) return { command: "usage-error", message: `sdx ${first}: unexpected argument "${pos[maxPos]}"`, hint: `Run \`sdx ${first} --help\`.` };
+  const file = str("file") ?? pos[0] ?? ".";
+  if (str("file") && pos[0]) return { command: "usage-error", message: `sdx ${first}: give the app file once (either -f or a positional)` };
+  const money = (k: string): number | UsageError | undefined => {
+    const s = str(k);
+    if (s === undefined) return undefined;
+    const n = Number(s.replace(/^\$/, ""));
+    return Number.isFinite(n) && n >= 0 ? n : { command: "usage-error", message: `--${k} must be a number of USD per month, got "${s}"`, hint: "e.g. --budget 250" };
+  };
+  const t = str("target");
+  const target = t === undefined ? {} : { target: t };
+  switch (first) {
+    case "validate":
+    case "targets":
+      return { command: first, file, json };
+    case "schema":
+      return { command: "schema", ...(str("out") ? { out: str("out")! } : {}) };
+    case "plan": {
+      const budget = money("budget");
+      if (typeof budget === "object") return budget;
+      return {
+        command: "plan", file, json, ...target, offline: v.offline === true, expectNoChanges: v["expect-no-changes"] === true,
+        ...(budget === undefined ? {} : { budget }), forceConflicts: v["force-conflicts"] === true,
+      };
+    }
+    case "deploy": {
+      if (t === "all") return { command: "usage-error", message: "sdx deploy: --target all is for plan only", hint: "Deploy to one target at a time: --target <name> or --target cheapest." };
+      const budget = money("budget");
+      if (typeof budget === "object") return budget;
+      let timeoutSeconds: number | undefined;
+      if (str("timeout") !== undefined) {
+        const d = parseDuration(str("timeout")!);
+        if (!d.ok || d.value <= 0) return { command: "usage-error", message: `--timeout: cannot read "${str("timeout")}"`, hint: 'Write a duration like "5m" or "90s".' };
+        timeoutSeconds = d.value;
+      }
+      return {
+        command: "deploy", file, json, ...target, yes: v.yes === true, wait: v["no-wait"] !== true,
+        ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }), ...(budget === undefined ? {} : { budget }), forceConflicts: v["force-conflicts"] === true,
+      };
+    }
+    case "status":
+    case "check":
+      return { command: first, file, json, ...target };
+    case "destroy":
+      return { command: "destroy", file, json, ...target, yes: v.yes === true };
+    case "prices": {
+      if (pos[0] === "refresh") {
+        const regions = (v.region as string[] | undefined) ?? [];
+        return { command: "prices-refresh", regions: regions.length ? regions : ["us-east-1"], json, ...(str("endpoint") ? { endpoint: str("endpoint")! } : {}) };
+      }
+      if (pos.length < 2) return { command: "usage-error", message: "sdx prices: needs a provider and a region", hint: "e.g. sdx prices aws us-east-1 m6i.large, or sdx prices refresh --region us-east-1" };
+      return { command: "prices", provider: pos[0]!, region: pos[1]!, ...(pos[2] ? { instanceType: pos[2] } : {}), json };
+    }
+    default:
+      return { command: "usage-error", message: `unhandled command ${first}` };
+  }
+}
+
+/** Help text for `sdx --help` and `sdx <command> --help`. */
+export function helpText(topic?: string): string {
+  const lines: Record<string, string> = {
+    validate: "sdx validate [file] [--json]            Check an app file; prints every problem (exit 2 on errors).",
+    schema: "sdx schema [-o file]                      Print the JSON Schema of sdx.yaml for editors.",
+    plan: "sdx plan [file] [-t target|cheapest|all] [--offline] [--json] [--expect-no-changes] [--budget usd]\n                                          Cost table across targets and the changes a deploy would make.",
+    deploy: "sdx deploy [file] [-t target|cheapest] [--yes] [--no-wait] [--timeout 10m] [--budget usd] [--json]\n                                          Plan, confirm, apply with progress, wait; exit 1 if the rollout failed.",
+    status: "sdx status [file] [-t target] [--json]    Desired/ready instances per service and recent warnings.",
+    destroy: "sdx destroy [file] [-t target] [--yes]    Remove this app's objects from a target (only sdx-owned ones).",
+    targets: "sdx targets [file] [--json]               List the app's targets and their backends.",
+    check: "sdx check [file] [-t target] [--json]     Fidelity report: which fields each target carries exactly, approximates or drops.",
+    prices: "sdx prices <provider> <region> [type]     Look up prices. `sdx prices refresh --region r` caches live AWS prices.",
+  };
+  if (topic && lines[topic]) return `${lines[topic]}\n`;
+  return [
+    "sdx: describe an app once; price it and deploy it to Kubernetes, Docker Swarm or AWS ECS/Fargate.",
+    "",
+    "Usage:",
+    ...Object.values(lines).map((l) => `  ${l}`),
+    "",
+    "The app file defaults to sdx.yaml (or sdx.json, sdx.config.ts) in the current directory.",
+    "Exit codes: 0 ok, 1 failure, 2 usage or validation error, 3 changes present (plan --expect-no-changes).",
+    "",
+  ].join("\n");
+}

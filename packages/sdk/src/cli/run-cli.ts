@@ -1,0 +1,308 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import type { Container } from "inversify";
+import type { SdxErrorData } from "../errors/sdx-error.js";
+import type { SdxEvent } from "../events/sdx-event.js";
+import { EXIT, helpText, parseCli, type CliCommand } from "./parse-cli.js";
+
+/** What the CLI touches of the outside world; injected so tests can drive it. */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Whether a person can answer a confirmation. */
+  readonly interactive: boolean;
+  /** Asks a yes/no question. @default reads a line from stdin */
+  readonly confirm: (question: string) => Promise<boolean>;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** A container with extra backends, for embedding and tests. @default the built-ins */
+  readonly container?: Container;
+  /** Cancels long operations (Ctrl-C). */
+  readonly signal?: AbortSignal;
+}
+
+function version(): string {
+  // Same relative path from src/cli and dist/cli.
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+async function askOnStdin(question: string): Promise<boolean> {
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+function defaultIo(): CliIo {
+  return {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
+    confirm: askOnStdin,
+    env: process.env,
+  };
+}
+
+/**
+ * Runs the `sdx` CLI and returns its exit code. A thin shell over the API:
+ * it parses, calls one exported function, prints, and maps the outcome to an
+ * exit code (0 ok, 1 failure, 2 usage or validation, 3 changes present).
+ */
+export async function runCli(argv: readonly string[], ioOverrides: Partial<CliIo> = {}): Promise<number> {
+  const io: CliIo = { ...defaultIo(), ...ioOverrides };
+  const cmd = parseCli(argv);
+  if (cmd.command === "usage-error") {
+    io.stderr(`sdx: ${cmd.message}\n${cmd.hint ? `  hint: ${cmd.hint}\n` : ""}`);
+    return EXIT.usage;
+  }
+  let ownController: AbortController | undefined;
+  let onSigint: (() => void) | undefined;
+  if (!io.signal && (cmd.command === "deploy" || cmd.command === "destroy")) {
+    ownController = new AbortController();
+    let interrupted = false;
+    onSigint = () => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      io.stderr("\nsdx: stopping after the steps in flight (Ctrl-C again to quit at once)…\n");
+      ownController!.abort();
+    };
+    process.on("SIGINT", onSigint);
+  }
+  try {
+    return await run(cmd, { ...io, ...(ownController ? { signal: ownController.signal } : {}) });
+  } catch (e) {
+    return await reportError(e, io, "json" in cmd && cmd.json === true);
+  } finally {
+    if (onSigint) process.off("SIGINT", onSigint);
+  }
+}
+
+async function reportError(e: unknown, io: CliIo, json: boolean): Promise<number> {
+  const { toSdxError } = await import("../errors/sdx-error.js");
+  const { diagnosticsOf } = await import("../api/prepare-app.js");
+  const err = toSdxError(e);
+  const diagnostics = diagnosticsOf(err);
+  if (json) io.stdout(`${JSON.stringify({ error: err.toJSON() }, null, 2)}\n`);
+  else if (diagnostics.length > 0) {
+    const { formatDiagnostics } = await import("../format/format-diagnostics.js");
+    io.stderr(`${formatDiagnostics(diagnostics)}\n`);
+  } else {
+    io.stderr(`sdx: ${err.code}: ${err.message}\n${err.hint ? `  hint: ${err.hint}\n` : ""}`);
+  }
+  return err.code === "SDX_VALIDATION" || err.code === "SDX_USAGE" ? EXIT.usage : EXIT.failure;
+}
+
+function progress(io: CliIo, formatEvent: (e: SdxEvent) => string | undefined) {
+  return (e: SdxEvent): void => {
+    const line = formatEvent(e);
+    if (line !== undefined) io.stderr(`${line}\n`);
+  };
+}
+
+const print = (io: CliIo, v: unknown): void => io.stdout(`${JSON.stringify(v, null, 2)}\n`);
+
+async function run(cmd: CliCommand, io: CliIo): Promise<number> {
+  const common = { ...(io.container ? { container: io.container } : {}), env: io.env, ...(io.signal ? { signal: io.signal } : {}) };
+  switch (cmd.command) {
+    case "help":
+      io.stdout(helpText(cmd.topic));
+      return EXIT.ok;
+    case "version":
+      io.stdout(`sdx ${version()}\n`);
+      return EXIT.ok;
+    case "schema": {
+      const { appJsonSchema } = await import("../model/app-schema.js");
+      const text = `${JSON.stringify(appJsonSchema(), null, 2)}\n`;
+      if (cmd.out) writeFileSync(cmd.out, text);
+      else io.stdout(text);
+      return EXIT.ok;
+    }
+    case "validate": {
+      const { validate } = await import("../api/validate.js");
+      const { hasErrors } = await import("../validation/diagnostic.js");
+      const r = await validate(cmd.file, common);
+      const ok = !hasErrors(r.diagnostics);
+      if (cmd.json) print(io, { file: r.file, valid: ok, diagnostics: r.diagnostics });
+      else {
+        const { formatDiagnostics } = await import("../format/format-diagnostics.js");
+        if (r.diagnostics.length) io.stderr(`${formatDiagnostics(r.diagnostics, r.file)}\n`);
+        const errors = r.diagnostics.filter((d) => d.severity === "error").length;
+        io.stdout(ok ? `${r.file}: valid${r.diagnostics.length ? ` (${r.diagnostics.length} warning${r.diagnostics.length === 1 ? "" : "s"})` : ""}\n` : `${r.file}: ${errors} error${errors === 1 ? "" : "s"}\n`);
+      }
+      return ok ? EXIT.ok : EXIT.usage;
+    }
+    case "targets": {
+      const { validate } = await import("../api/validate.js");
+      const r = await validate(cmd.file, common);
+      if (!r.app) {
+        const { formatDiagnostics } = await import("../format/format-diagnostics.js");
+        io.stderr(`${formatDiagnostics(r.diagnostics, r.file)}\n`);
+        return EXIT.usage;
+      }
+      const rows = r.app.targets.map((t) => ({ name: t.name, kind: t.kind, default: t.name === r.app!.defaultTarget, pricing: t.pricing ?? null }));
+      if (cmd.json) print(io, { app: r.app.name, targets: rows });
+      else {
+        const { formatTable } = await import("../format/table.js");
+        io.stdout(`${formatTable(["TARGET", "KIND", "PRICING"], rows.map((t) => [`${t.name}${t.default ? " (default)" : ""}`, t.kind, t.pricing ? `${t.pricing.provider} ${t.pricing.region}${t.pricing.nodeTypes.length ? ` ${t.pricing.nodeTypes.join(",")}` : ""}` : t.kind === "ecs" ? "aws fargate" : "-"]))}\n`);
+      }
+      return EXIT.ok;
+    }
+    case "plan":
+    case "check": {
+      const { plan } = await import("../api/plan.js");
+      const { hasChanges, planToJson } = await import("../plan/plan.js");
+      const isCheck = cmd.command === "check";
+      const r = await plan(cmd.file, {
+        ...common,
+        ...(cmd.target ? { target: cmd.target } : isCheck ? { target: "all" } : {}),
+        offline: isCheck || cmd.offline,
+        ...(isCheck ? { estimate: false } : {}),
+        ...(!isCheck && cmd.budget !== undefined ? { policy: { maxMonthlyUsd: cmd.budget } } : {}),
+        ...(!isCheck && cmd.forceConflicts ? { forceConflicts: true } : {}),
+        ...(cmd.json ? {} : { onEvent: progress(io, (await import("../format/format-event.js")).formatEvent) }),
+      });
+      const sel = r.plans[0]!;
+      const selectedEstimate = r.estimates?.estimates.find((e) => e.target === sel.target);
+      if (cmd.json) {
+        print(io, isCheck
+          ? { app: r.app, revision: r.revision.app, targets: r.plans.map((p) => ({ target: p.target, backend: p.backend, diagnostics: p.check.diagnostics, fidelity: p.check.fidelity })) }
+          : {
+              app: r.app, revision: r.revision.app, serviceRevisions: r.revision.services, diagnostics: r.diagnostics,
+              target: sel.target, backend: sel.backend, selection: r.selection,
+              plan: planToJson(sel.plan), fidelity: sel.check.fidelity, checkDiagnostics: sel.check.diagnostics,
+              ...(r.plans.length > 1 ? { plans: r.plans.map((p) => ({ ...planToJson(p.plan), fidelity: p.check.fidelity })) } : {}),
+              ...(r.estimates ? { estimates: r.estimates.estimates, chosen: r.estimates.chosen ?? null, rejected: r.estimates.rejected } : {}),
+            });
+      } else {
+        const { formatDiagnostics } = await import("../format/format-diagnostics.js");
+        const { formatPlanResult, formatFidelity } = await import("../format/format-plan.js");
+        const diags = [...r.diagnostics, ...(r.estimates?.diagnostics ?? []), ...r.plans.flatMap((p) => [...p.check.diagnostics, ...p.plan.diagnostics].map((d) => ({ ...d, target: p.target })))];
+        if (diags.length) io.stderr(`${formatDiagnostics(diags)}\n`);
+        io.stdout(isCheck ? `${r.plans.map((p) => `Target ${p.target} (${p.backend}):\n${formatFidelity(p.check)}`).join("\n")}\n` : formatPlanResult(r));
+      }
+      const blocked = r.plans.some((p) => [...p.check.diagnostics, ...p.plan.diagnostics].some((d) => d.severity === "error"));
+      if (blocked) return EXIT.failure;
+      if (!isCheck && cmd.budget !== undefined && selectedEstimate && selectedEstimate.monthlyUsd > cmd.budget) {
+        io.stderr(`sdx: ${sel.target} costs $${selectedEstimate.monthlyUsd.toFixed(2)}/month, over the budget of $${cmd.budget}/month\n`);
+        return EXIT.failure;
+      }
+      if (!isCheck && cmd.expectNoChanges && hasChanges(sel.plan)) return EXIT.changes;
+      return EXIT.ok;
+    }
+    case "deploy": {
+      const { deploy } = await import("../api/deploy.js");
+      const { formatEvent } = await import("../format/format-event.js");
+      const { formatTargetPlan, formatEstimates } = await import("../format/format-plan.js");
+      if (!cmd.yes && !io.interactive) {
+        io.stderr("sdx: deploy needs confirmation and there is no terminal to ask\n  hint: pass --yes to deploy without asking.\n");
+        return EXIT.usage;
+      }
+      let overBudget: string | undefined;
+      const r = await deploy(cmd.file, {
+        ...common,
+        ...(cmd.target ? { target: cmd.target } : {}),
+        wait: cmd.wait,
+        ...(cmd.timeoutSeconds ? { timeoutSeconds: cmd.timeoutSeconds } : {}),
+        ...(cmd.forceConflicts ? { forceConflicts: true } : {}),
+        ...(cmd.budget !== undefined ? { policy: { maxMonthlyUsd: cmd.budget } } : {}),
+        onEvent: progress(io, formatEvent),
+        confirm: async (tp) => {
+          if (!cmd.json) io.stderr(`${formatTargetPlan(tp)}\n`);
+          if (cmd.yes) return true;
+          return io.confirm(`Apply these changes to ${tp.target}?`);
+        },
+      });
+      const est = r.estimates?.estimates.find((e) => e.target === r.target);
+      if (cmd.budget !== undefined && est && est.monthlyUsd > cmd.budget) overBudget = `${r.target} costs $${est.monthlyUsd.toFixed(2)}/month, over the budget of $${cmd.budget}/month`;
+      if (cmd.json) print(io, { app: r.app, revision: r.revision.app, target: r.target, backend: r.backend, selection: r.selection, status: r.status, apply: r.apply ? { status: r.apply.status, completed: r.apply.completed.map((a) => ({ kind: a.kind, resource: a.resource })), failed: r.apply.failed.map((f) => ({ kind: f.action.kind, resource: f.action.resource, error: f.error })), remaining: r.apply.remaining.map((a) => ({ kind: a.kind, resource: a.resource })), rollouts: r.apply.rollouts, error: r.apply.error } : null });
+      else {
+        if (r.estimates && r.estimates.estimates.length) io.stderr(`${formatEstimates(r.estimates)}\n`);
+        io.stdout(deploySummary(r.status, r.target, r.apply?.error, r.apply?.remaining.length ?? 0));
+      }
+      if (overBudget) io.stderr(`sdx: warning: ${overBudget}\n`);
+      return r.status === "succeeded" || r.status === "no-changes" ? EXIT.ok : EXIT.failure;
+    }
+    case "status": {
+      const { status } = await import("../api/status.js");
+      const r = await status(cmd.file, { ...common, ...(cmd.target ? { target: cmd.target } : {}) });
+      if (cmd.json) print(io, r);
+      else {
+        const { formatTable } = await import("../format/table.js");
+        io.stdout(`${formatTable(["SERVICE", "DESIRED", "RUNNING", "READY", "STATE", "REVISION"], r.services.map((s) => [s.service, String(s.desired), String(s.running), String(s.ready), s.state, s.revision ?? "-"]), { rightAlign: [1, 2, 3] })}\n`);
+        for (const s of r.services) for (const m of s.messages.slice(0, 3)) io.stdout(`  ${s.service}: ${m}\n`);
+        for (const w of r.warnings.slice(0, 10)) io.stdout(`  warning: ${w}\n`);
+      }
+      return r.services.every((s) => s.state === "healthy") ? EXIT.ok : EXIT.failure;
+    }
+    case "destroy": {
+      const { destroy } = await import("../api/status.js");
+      if (!cmd.yes) {
+        if (!io.interactive) {
+          io.stderr("sdx: destroy needs confirmation and there is no terminal to ask\n  hint: pass --yes.\n");
+          return EXIT.usage;
+        }
+        if (!(await io.confirm(`Remove every object of this app${cmd.target ? ` from ${cmd.target}` : ""}?`))) return EXIT.failure;
+      }
+      const r = await destroy(cmd.file, { ...common, ...(cmd.target ? { target: cmd.target } : {}), onEvent: progress(io, (await import("../format/format-event.js")).formatEvent) });
+      if (cmd.json) print(io, r);
+      else {
+        io.stdout(`Removed ${r.deleted.length} object${r.deleted.length === 1 ? "" : "s"} of ${r.app} from ${r.target}.\n`);
+        for (const f of r.failed) io.stderr(`  ✗ ${f.resource.kind} ${f.resource.name}: ${f.error.message}\n`);
+      }
+      return r.failed.length === 0 ? EXIT.ok : EXIT.failure;
+    }
+    case "prices":
+    case "prices-refresh":
+      return prices(cmd, io);
+    default: {
+      const never: never = cmd;
+      throw new Error(`unhandled command ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function deploySummary(status: string, target: string, error: SdxErrorData | undefined, remaining: number): string {
+  switch (status) {
+    case "succeeded":
+      return `Deployed to ${target}.\n`;
+    case "no-changes":
+      return `No changes: ${target} already runs this revision.\n`;
+    case "cancelled":
+      return "Cancelled; nothing was changed.\n";
+    default:
+      return `Deploy to ${target} ${status}${error ? `: ${error.message}` : ""}${remaining ? ` (${remaining} step${remaining === 1 ? "" : "s"} not started; re-run deploy to converge)` : ""}.\n`;
+  }
+}
+
+// Pricing functions are loaded from @sdx/pricing at run time; the sdk does not depend on it.
+interface PricingModule {
+  lookupPrices(q: { provider: string; region: string; instanceType?: string }): Promise<unknown[]> | unknown[];
+  refreshPrices(o: { regions: readonly string[]; endpoint?: string; signal?: AbortSignal }): Promise<unknown>;
+}
+
+async function prices(cmd: Extract<CliCommand, { command: "prices" | "prices-refresh" }>, io: CliIo): Promise<number> {
+  const spec = "@sdx/pricing";
+  let mod: PricingModule;
+  try {
+    mod = (await import(spec)) as PricingModule;
+  } catch (e) {
+    const { SdxError } = await import("../errors/sdx-error.js");
+    throw new SdxError("SDX_PRICING", "@sdx/pricing is not installed", { fault: "user", cause: e, hint: "npm install @sdx/pricing" });
+  }
+  if (cmd.command === "prices-refresh") {
+    const r = await mod.refreshPrices({ regions: cmd.regions, ...(cmd.endpoint ? { endpoint: cmd.endpoint } : {}), ...(io.signal ? { signal: io.signal } : {}) });
+    if (cmd.json) print(io, r);
+    else io.stdout(`${JSON.stringify(r)}\n`);
+    return EXIT.ok;
+  }
+  const rows = (await mod.lookupPrices({ provider: cmd.provider, region: cmd.region, ...(cmd.instanceType ? { instanceType: cmd.instanceType } : {}) })) as Record<string, unknown>[];
+  if (cmd.json) print(io, rows);
+  else {
+    const { formatTable } = await import("../format/table.js");
+    const keys = rows[0] ? Object.keys(rows[0]).filter((k) => typeof rows[0]![k] !== "object") : [];
+    io.stdout(`${formatTable(keys.map((k) => k.toUpperCase()), rows.map((r) => keys.map((k) => String(r[k] ?? ""))))}\n`);
+  }
+  return EXIT.ok;
+}

@@ -1,0 +1,67 @@
+import type { CheckReport } from "../backend/backend.js";
+import type { PlannedAction } from "../plan/plan.js";
+import type { CostEstimate, EstimateReport } from "../pricing/pricing-contract.js";
+import type { PlanResult, TargetPlan } from "../api/plan.js";
+import { formatTable } from "./table.js";
+
+const SYMBOL: Record<PlannedAction["kind"], string> = { create: "+", update: "~", replace: "±", delete: "-", "no-op": " " };
+
+function show(v: unknown): string {
+  if (v === undefined) return "(none)";
+  const s = JSON.stringify(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/** USD with precision that suits the size: $0.0123, $12.35, $1,234. */
+export function formatUsd(n: number): string {
+  if (n === 0) return "$0";
+  if (n < 1) return `$${n.toFixed(4)}`;
+  if (n < 1000) return `$${n.toFixed(2)}`;
+  return `$${Math.round(n).toLocaleString("en-US")}`;
+}
+
+/** The SkyPilot-style table of considered targets, the chosen one marked. */
+export function formatEstimates(report: EstimateReport): string {
+  const rows = [...report.estimates]
+    .sort((a, b) => a.monthlyUsd - b.monthlyUsd)
+    .map((e: CostEstimate) => [e.chosen ? "→" : " ", e.target, e.backend, e.region, e.capacity, formatUsd(e.hourlyUsd), formatUsd(e.monthlyUsd), e.priceAsOf]);
+  const out = [rows.length ? formatTable(["", "TARGET", "BACKEND", "REGION", "CAPACITY", "$/HOUR", "$/MONTH", "PRICES AS OF"], rows, { rightAlign: [5, 6] }) : "No target could be priced."];
+  for (const r of report.rejected) out.push(`  ✗ ${r.target}: ${r.reason}`);
+  if (report.chosen && report.reason) out.push(`Chosen: ${report.chosen} (${report.reason})`);
+  const notPriced = [...new Set(report.estimates.flatMap((e) => e.notPriced))];
+  if (notPriced.length) out.push(`Not priced: ${notPriced.join(", ")}.`);
+  return out.join("\n");
+}
+
+/** The fidelity report of one target, approximations and drops only (exact fields are the norm). */
+export function formatFidelity(check: CheckReport): string {
+  const notable = check.fidelity.filter((f) => f.level !== "exact");
+  if (notable.length === 0) return "  Fidelity: every field is carried exactly.";
+  return ["  Fidelity:", ...notable.map((f) => `    ${f.level === "dropped" ? "dropped     " : "approximated"} ${f.service ? `${f.service}.` : ""}${f.field}${f.note ? `: ${f.note}` : ""}`)].join("\n");
+}
+
+/** One target's plan: actions with per-field changes, then a summary line. */
+export function formatTargetPlan(tp: TargetPlan): string {
+  const p = tp.plan;
+  const out: string[] = [];
+  out.push(`Target ${tp.target} (${tp.backend}, ${p.mode === "live" ? "compared with the live state" : "render only: nothing was contacted"}):`);
+  if (p.unreachable) out.push(`  ! ${p.unreachable.message}${p.unreachable.hint ? ` (${p.unreachable.hint})` : ""}; showing everything as a create.`);
+  for (const a of p.actions) {
+    if (a.kind === "no-op") continue;
+    out.push(`  ${SYMBOL[a.kind]} ${a.kind.padEnd(7)} ${a.resource.kind} ${a.resource.name}${a.reason && a.kind !== "delete" ? `  (${a.reason})` : ""}`);
+    for (const c of a.changes.slice(0, 20)) out.push(`      ${c.path}: ${show(c.before)} → ${show(c.after)}`);
+    if (a.changes.length > 20) out.push(`      … and ${a.changes.length - 20} more changes (--json shows all)`);
+  }
+  const s = p.summary;
+  out.push(`  ${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete, ${s.noop} unchanged.`);
+  out.push(formatFidelity(tp.check));
+  return out.join("\n");
+}
+
+/** The whole `sdx plan` text. */
+export function formatPlanResult(r: PlanResult): string {
+  const out: string[] = [`App ${r.app}, revision ${r.revision.app}`];
+  if (r.estimates) out.push("", formatEstimates(r.estimates));
+  for (const tp of r.plans) out.push("", formatTargetPlan(tp));
+  return `${out.join("\n")}\n`;
+}

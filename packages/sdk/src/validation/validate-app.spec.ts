@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import { parseAppText } from "../load/load-app.js";
+import { validateApp } from "./validate-app.js";
+
+const base = { name: "shop", services: { web: { image: "ghcr.io/acme/web:1.0@sha256:" + "a".repeat(64) } } };
+const svc = (extra: Record<string, unknown>) => ({ ...base, services: { web: { ...base.services.web, ...extra } } });
+const codes = (r: ReturnType<typeof validateApp>) => r.diagnostics.map((d) => `${d.code} ${d.path}`);
+
+describe("validateApp", () => {
+  it("normalises a minimal app with documented defaults", () => {
+    const r = validateApp(base);
+    expect(r.diagnostics).toEqual([]);
+    const web = r.app!.services[0]!;
+    expect(web.resources).toEqual({ cpuMillis: 250, memoryMiB: 256 });
+    expect(web.scale).toEqual({ kind: "fixed", replicas: 1 });
+    expect(web.placement).toEqual({ spot: "never", minOnDemand: 0, arch: "amd64", constraints: {} });
+    expect(web.rollout).toEqual({ strategy: "rolling", maxSurge: "25%", maxUnavailable: 0, autoRollback: true, timeoutSeconds: 600 });
+  });
+
+  it("rejects an empty document with a hint to start from an example", () => {
+    for (const empty of [undefined, null, {}]) {
+      const r = validateApp(empty);
+      expect(r.app).toBeUndefined();
+      expect(r.diagnostics[0]).toMatchObject({ code: "SDX_EMPTY", severity: "error" });
+      expect(r.diagnostics[0]!.hint).toContain("examples/hello");
+    }
+  });
+
+  it("reports unknown keys with did-you-mean and their paths", () => {
+    const r = validateApp(svc({ replcias: 2, ports: [{ port: 80, pubic: true }] }));
+    expect(r.diagnostics).toEqual(expect.arrayContaining([
+      expect.objectContaining({ code: "SDX_UNKNOWN_KEY", path: "services.web.replcias", suggestions: ["replicas"] }),
+      expect.objectContaining({ code: "SDX_UNKNOWN_KEY", path: "services.web.ports[0].pubic", suggestions: ["public"] }),
+    ]));
+  });
+
+  it("reports wrong types, negative replicas and memory without units together, in one pass", () => {
+    const r = validateApp(svc({ replicas: -1, env: { A: { nested: true } }, resources: { memory: 512, cpu: "lots" } }));
+    expect(r.app).toBeUndefined();
+    expect(codes(r)).toEqual(expect.arrayContaining([
+      "SDX_OUT_OF_RANGE services.web.replicas",
+      "SDX_WRONG_TYPE services.web.env.A",
+      "SDX_INVALID_MEMORY services.web.resources.memory",
+      "SDX_INVALID_CPU services.web.resources.cpu",
+    ]));
+    const mem = r.diagnostics.find((d) => d.code === "SDX_INVALID_MEMORY")!;
+    expect(mem.message).toBe('memory "512" has no unit');
+    expect(mem.hint).toContain("512Mi");
+    expect(r.diagnostics.find((d) => d.path === "services.web.replicas")!.message).toBe("must be ≥ 0, got -1");
+  });
+
+  it("rejects duplicate ports", () => {
+    const r = validateApp(svc({ ports: [8080, { port: 8080 }, { port: 8080, protocol: "udp" }] }));
+    expect(codes(r)).toEqual(["SDX_DUPLICATE_PORT services.web.ports[1]"]);
+  });
+
+  it("rejects a secret value written inline and says how to reference it", () => {
+    const r = validateApp(svc({ secrets: { "db-password": { value: "hunter2", asEnv: "DB_PASSWORD" } } }));
+    const d = r.diagnostics.find((x) => x.code === "SDX_SECRET_INLINE")!;
+    expect(d.path).toBe("services.web.secrets.db-password.value");
+    expect(d.hint).toContain("fromEnv: DB_PASSWORD");
+    expect(JSON.stringify(r.diagnostics)).not.toContain("hunter2");
+  });
+
+  it("checks names against the strictest rule (DNS-1123 label, 63 characters, <app>-<service>)", () => {
+    const long = "s".repeat(60);
+    const r = validateApp({ name: "shop", services: { [long]: base.services.web, Web_1: base.services.web } });
+    expect(codes(r)).toEqual(expect.arrayContaining([`SDX_NAME_TOO_LONG services.${long}`, "SDX_INVALID_NAME services.Web_1"]));
+  });
+
+  it("rejects an unknown target kind with did-you-mean", () => {
+    const r = validateApp({ ...base, targets: { prod: { kind: "kubernets" } } });
+    expect(r.diagnostics[0]).toMatchObject({ code: "SDX_UNKNOWN_TARGET_KIND", path: "targets.prod.kind", suggestions: ["kubernetes"] });
+  });
+
+  it("checks built-in target settings by kind", () => {
+    const r = validateApp({ ...base, targets: { aws: { kind: "ecs", region: "us-east-1" }, k: { kind: "kubernetes", namespce: "x" } } });
+    expect(codes(r)).toEqual(expect.arrayContaining(["SDX_MISSING targets.aws.cluster", "SDX_UNKNOWN_KEY targets.k.namespce"]));
+  });
+
+  it("accepts third-party target kinds and lets their backend check the settings", () => {
+    const r = validateApp({ ...base, targets: { m: { kind: "memory" } } }, {
+      extraTargetKinds: ["memory"],
+      validateCustomTarget: (_k, raw, path) => (raw.bucket ? [] : [{ code: "X_BUCKET", severity: "error", path: `${path}.bucket`, message: "bucket is required" }]),
+    });
+    expect(codes(r)).toEqual(["X_BUCKET targets.m.bucket"]);
+  });
+
+  it("warns on mutable image tags and suggests pinning", () => {
+    const r = validateApp(svc({ image: "nginx:latest" }));
+    expect(r.app).toBeDefined();
+    expect(r.diagnostics[0]).toMatchObject({ code: "SDX_IMAGE_MUTABLE", severity: "warning", path: "services.web.image" });
+    expect(r.diagnostics[0]!.message).toContain(":latest");
+  });
+
+  it("rejects replicas and autoscale together, and min > max", () => {
+    expect(codes(validateApp(svc({ replicas: 2, autoscale: { min: 1, max: 3 } })))).toEqual(["SDX_SCALE_CONFLICT services.web.autoscale"]);
+    expect(codes(validateApp(svc({ autoscale: { min: 4, max: 3 } })))).toEqual(["SDX_OUT_OF_RANGE services.web.autoscale.min"]);
+  });
+
+  it("gives line and column for malformed YAML", () => {
+    const r = parseAppText("name: shop\nservices:\n  web:\n    image: [unclosed\n    replicas: 2\n", "sdx.yaml");
+    expect(r.doc).toBeUndefined();
+    expect(r.diagnostics[0]!.code).toBe("SDX_SYNTAX");
+    expect(r.diagnostics[0]!.line).toBeGreaterThanOrEqual(4);
+    expect(r.diagnostics[0]!.message).toMatch(/^sdx\.yaml:\d+:\d+: /);
+  });
+
+  it("locates schema errors in the YAML source", () => {
+    const r = parseAppText("name: shop\nservices:\n  web:\n    image: x\n    replicas: -3\n");
+    expect(r.locate("services.web.replicas")).toEqual({ line: 5, column: 5 });
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * A third-party backend used by the tests: it "deploys" into an in-memory
+ * store, registered through the container exactly as an embedding tool would.
+ * It uses only the public @sdx/sdk API.
+ */
+import {
+  diffResources, executeActions, isOwnedBy, ownershipLabels, summarize, SdxError,
+  type Backend, type BackendApplyResult, type BackendContext, type BackendPlan, type LiveResource, type Resource,
+} from "@sdx/sdk";
+
+/** What the fake orchestrator holds: objects by `kind/name`. */
+export type MemoryStore = Map<string, { kind: string; name: string; labels: Record<string, string>; spec: Record<string, unknown> }>;
+
+export interface MemoryBackendOptions {
+  readonly store?: MemoryStore;
+  /** Names whose create/update fails, to test partial applies. */
+  readonly failOn?: ReadonlySet<string>;
+  readonly reachable?: boolean;
+}
+
+export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend & { store: MemoryStore; calls: string[] } {
+  const store: MemoryStore = options.store ?? new Map();
+  const calls: string[] = [];
+  const live = (app: string): LiveResource[] =>
+    [...store.values()].map((o) => ({ kind: o.kind, name: o.name, body: { labels: o.labels, spec: o.spec }, owned: isOwnedBy(o.labels, app) }));
+  return {
+    kind: "memory",
+    displayName: "In-memory",
+    store,
+    calls,
+    capabilities: { spot: false, autoscale: false, nativeProbes: ["exec"], volumes: [], rollback: false, liveDiff: true },
+    validateTarget(settings, path) {
+      return typeof settings.bucket === "string" ? [] : [{ code: "MEMORY_BUCKET", severity: "error", path: `${path}.bucket`, message: "bucket is required" }];
+    },
+    check(ctx: BackendContext) {
+      return {
+        diagnostics: [],
+        fidelity: ctx.app.services.flatMap((s) => [
+          { service: s.name, field: "image", level: "exact" as const },
+          ...(s.health && s.health.probe.kind !== "exec" ? [{ service: s.name, field: `health.${s.health.probe.kind}`, level: "approximated" as const, note: "run as an exec probe" }] : []),
+        ]),
+      };
+    },
+    render(ctx: BackendContext): Resource[] {
+      return ctx.app.services.map((s) => ({
+        kind: "workload",
+        name: `${ctx.app.name}-${s.name}`,
+        service: s.name,
+        body: {
+          labels: ownershipLabels(ctx.app.name, s.name, ctx.revision.services[s.name]),
+          spec: { image: s.image.ref, env: { ...s.env }, replicas: s.scale.kind === "fixed" ? s.scale.replicas : s.scale.min },
+        },
+      }));
+    },
+    async plan(ctx, desired): Promise<BackendPlan> {
+      calls.push("plan");
+      if (options.reachable === false) throw new SdxError("SDX_BACKEND_UNREACHABLE", "memory store is offline", { fault: "backend", hint: "start it" });
+      const { actions, diagnostics } = diffResources(desired, live(ctx.app.name), { kindOrder: ["workload"] });
+      return { target: ctx.target.name, backend: "memory", mode: "live", actions, summary: summarize(actions), diagnostics };
+    },
+    async apply(ctx, plan, opts): Promise<BackendApplyResult> {
+      calls.push("apply");
+      const r = await executeActions(plan.actions, {
+        target: ctx.target.name,
+        concurrency: 2,
+        rank: () => 0,
+        ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        run: async (a) => {
+          if (options.failOn?.has(a.resource.name)) throw new SdxError("SDX_BACKEND_REJECTED", `store refused ${a.resource.name}`, { fault: "backend" });
+          const key = `${a.resource.kind}/${a.resource.name}`;
+          if (a.kind === "delete") store.delete(key);
+          else {
+            const body = a.desired!.body as { labels: Record<string, string>; spec: Record<string, unknown> };
+            store.set(key, { kind: a.resource.kind, name: a.resource.name, labels: body.labels, spec: body.spec });
+          }
+        },
+      });
+      const status = r.aborted ? "aborted" : r.failed.length ? "failed" : "succeeded";
+      return {
+        status, completed: r.completed, failed: r.failed, remaining: r.remaining,
+        rollouts: ctx.app.services.map((s) => ({ service: s.name, status: status === "succeeded" ? "succeeded" : "failed", desired: 1, ready: status === "succeeded" ? 1 : 0 })),
+        ...(r.failed[0] ? { error: r.failed[0].error } : {}),
+      };
+    },
+    async status(ctx) {
+      const objs = [...store.values()].filter((o) => isOwnedBy(o.labels, ctx.appName));
+      return {
+        target: ctx.target.name, backend: "memory", warnings: [],
+        services: objs.map((o) => ({ service: o.labels["sdx.dev/service"]!, desired: Number(o.spec.replicas), running: Number(o.spec.replicas), ready: Number(o.spec.replicas), state: "healthy" as const, messages: [] })),
+      };
+    },
+    async destroy(ctx) {
+      const deleted = [];
+      for (const [k, o] of store) if (isOwnedBy(o.labels, ctx.appName)) {
+        store.delete(k);
+        deleted.push({ kind: o.kind, name: o.name });
+      }
+      return { deleted, failed: [] };
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import { fileURLToPath } from "node:url";
+import { backendModule, createSdxContainer } from "@sdx/sdk";
+import { runCli } from "../src/cli/run-cli.js";
+import { createMemoryBackend } from "./memory-backend.js";
+
+const fixture = fileURLToPath(new URL("./fixtures/memory-shop.yaml", import.meta.url));
+const bad = fileURLToPath(new URL("./fixtures/bad/sdx.yaml", import.meta.url));
+
+function cli(opts: { failOn?: Set<string>; interactive?: boolean; answer?: boolean } = {}) {
+  const backend = createMemoryBackend(opts.failOn ? { failOn: opts.failOn } : {});
+  const container = createSdxContainer({ builtins: false, modules: [backendModule(backend)] });
+  const run = async (...argv: string[]) => {
+    let stdout = "";
+    let stderr = "";
+    const code = await runCli(argv, {
+      stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; },
+      interactive: opts.interactive ?? false, confirm: async () => opts.answer ?? false,
+      env: { MEMSHOP_TOKEN: "tok-cli-secret" }, container,
+    });
+    return { code, stdout, stderr };
+  };
+  return { run, backend };
+}
+
+describe("sdx CLI exit codes and output", () => {
+  it("validate: exit 2 and every problem listed, with lines", async () => {
+    const { run } = cli();
+    const r = await run("validate", bad);
+    expect(r.code).toBe(2);
+    for (const code of ["SDX_OUT_OF_RANGE", "SDX_INVALID_MEMORY", "SDX_SECRET_INLINE", "SDX_DUPLICATE_PORT", "SDX_UNKNOWN_KEY", "SDX_UNKNOWN_TARGET_KIND"]) expect(r.stderr).toContain(code);
+    expect(r.stderr).toMatch(/services\.web\.replicas .*sdx\.yaml:5:/);
+    expect(r.stderr).not.toContain("plaintext-password");
+    const j = await run("validate", bad, "--json");
+    expect(j.code).toBe(2);
+    const parsed = JSON.parse(j.stdout) as { valid: boolean; diagnostics: { code: string; path: string }[] };
+    expect(parsed.valid).toBe(false);
+    expect(parsed.diagnostics.map((d) => d.path)).toContain("services.web.replcias");
+  });
+
+  it("plan --expect-no-changes: 3 with changes, 0 after deploy", async () => {
+    const { run } = cli();
+    expect((await run("plan", fixture, "--expect-no-changes")).code).toBe(3);
+    const d = await run("deploy", fixture, "--yes");
+    expect(d.code).toBe(0);
+    expect(d.stdout).toBe("Deployed to mem.\n");
+    expect(d.stderr).toContain("✓ create workload memshop-web");
+    expect((await run("plan", fixture, "--expect-no-changes")).code).toBe(0);
+    expect((await run("deploy", fixture, "--yes")).stdout).toContain("No changes");
+  });
+
+  it("plan --json has the documented shape and no secrets", async () => {
+    const { run } = cli();
+    const r = await run("plan", fixture, "--json");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j).toMatchObject({ app: "memshop", revision: expect.stringMatching(/^[0-9a-f]{12}$/), diagnostics: [], target: "mem" });
+    expect(j.plan.summary).toEqual({ create: 2, update: 0, replace: 0, delete: 0, noop: 0 });
+    expect(j.plan.actions[0]).toEqual({ kind: "create", resource: { kind: "workload", name: "memshop-web", service: "web" }, changes: [] });
+    expect(r.stdout).not.toContain("tok-cli-secret");
+  });
+
+  it("deploy: exit 1 on a failed apply, 2 without a terminal or --yes, 1 when declined", async () => {
+    expect((await cli({ failOn: new Set(["memshop-worker"]) }).run("deploy", fixture, "--yes")).code).toBe(1);
+    const noTty = await cli().run("deploy", fixture);
+    expect(noTty.code).toBe(2);
+    expect(noTty.stderr).toContain("--yes");
+    const declined = cli({ interactive: true, answer: false });
+    const r = await declined.run("deploy", fixture);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("Cancelled");
+    expect(declined.backend.store.size).toBe(0);
+  });
+
+  it("usage errors exit 2; --version and help exit 0", async () => {
+    const { run } = cli();
+    expect((await run("deploi")).code).toBe(2);
+    expect((await run("plan", "--nope")).code).toBe(2);
+    const v = await run("--version");
+    expect(v).toMatchObject({ code: 0, stdout: expect.stringMatching(/^sdx \d+\.\d+\.\d+\n$/) });
+    expect((await run("--help")).stdout).toContain("Exit codes");
+  });
+
+  it("a missing app file is a clear user error", async () => {
+    const r = await cli().run("plan", "/nonexistent/sdx.yaml");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("SDX_LOAD");
+    expect(r.stderr).toContain("hint:");
+  });
+
+  it("status and destroy", async () => {
+    const { run, backend } = cli();
+    await run("deploy", fixture, "--yes");
+    const s = await run("status", fixture);
+    expect(s.code).toBe(0);
+    expect(s.stdout).toMatch(/web\s+2\s+2\s+2\s+healthy/);
+    expect((await run("destroy", fixture)).code).toBe(2);
+    const d = await run("destroy", fixture, "--yes", "--json");
+    expect(JSON.parse(d.stdout).deleted).toHaveLength(2);
+    expect(backend.store.size).toBe(0);
+  });
+});

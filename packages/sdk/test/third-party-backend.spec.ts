@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import { backendModule, createSdxContainer, deploy, destroy, plan, status, type SdxEvent } from "@sdx/sdk";
+import { EXAMPLE_SECRET_ENV, exampleFile } from "@sdx/sdk/testing";
+import { fileURLToPath } from "node:url";
+import { createMemoryBackend } from "./memory-backend.js";
+
+const fixture = fileURLToPath(new URL("./fixtures/memory-shop.yaml", import.meta.url));
+const env = { MEMSHOP_TOKEN: "tok-123-secret" };
+
+function setup(opts: Parameters<typeof createMemoryBackend>[0] = {}) {
+  const backend = createMemoryBackend(opts);
+  // builtins: false keeps the test independent of the other packages; a real
+  // embedder would usually keep them and add its own.
+  const container = createSdxContainer({ builtins: false, modules: [backendModule(backend)], runtime: { env } });
+  return { backend, container };
+}
+
+describe("a third-party backend registered through the container", () => {
+  it("plans, deploys, re-plans as a no-op, reports status and destroys", async () => {
+    const { backend, container } = setup();
+    const events: SdxEvent[] = [];
+    const p1 = await plan(fixture, { container });
+    expect(p1.target).toBe("mem");
+    expect(p1.plans[0]!.plan.actions.map((a) => `${a.kind} ${a.resource.name}`)).toEqual(["create memshop-web", "create memshop-worker"]);
+    expect(p1.plans[0]!.check.fidelity).toContainEqual({ service: "web", field: "health.http", level: "approximated", note: "run as an exec probe" });
+
+    const d1 = await deploy(fixture, { container, onEvent: (e) => events.push(e) });
+    expect(d1.status).toBe("succeeded");
+    expect(backend.store.size).toBe(2);
+    expect(events.filter((e) => e.kind === "action-succeeded")).toHaveLength(2);
+
+    const d2 = await deploy(fixture, { container });
+    expect(d2.status).toBe("no-changes");
+    expect(backend.calls.filter((c) => c === "apply")).toHaveLength(1);
+
+    const s = await status(fixture, { container });
+    expect(s.services.map((x) => [x.service, x.ready])).toEqual([["web", 2], ["worker", 1]]);
+
+    const gone = await destroy(fixture, { container });
+    expect(gone.deleted).toHaveLength(2);
+    expect(backend.store.size).toBe(0);
+  });
+
+  it("shows a one-field update when one env var changes, and only for that service", async () => {
+    const { backend, container } = setup();
+    await deploy(fixture, { container });
+    const p = await plan(fixture, { container, env: { ...env, LOG_LEVEL: "debug" } });
+    const changed = p.plans[0]!.plan.actions.filter((a) => a.kind !== "no-op");
+    expect(changed.map((a) => a.resource.name)).toEqual(["memshop-web"]);
+    expect(changed[0]!.changes.map((c) => c.path)).toEqual(["labels[\"sdx.dev/revision\"]", "spec.env.LOG_LEVEL"]);
+    expect(backend.store.get("workload/memshop-web")!.spec.env).toEqual({ LOG_LEVEL: "info" });
+  });
+
+  it("refuses to touch a same-named object it does not own", async () => {
+    const { backend, container } = setup();
+    backend.store.set("workload/memshop-web", { kind: "workload", name: "memshop-web", labels: { team: "other" }, spec: { image: "theirs" } });
+    const p = await plan(fixture, { container });
+    expect(p.plans[0]!.plan.diagnostics[0]).toMatchObject({ code: "SDX_NOT_OWNED", severity: "error" });
+    await expect(deploy(fixture, { container })).rejects.toMatchObject({ code: "SDX_NOT_OWNED", fault: "user" });
+    expect(backend.store.get("workload/memshop-web")!.spec).toEqual({ image: "theirs" });
+    expect(backend.store.size).toBe(1);
+  });
+
+  it("reports what completed, what failed and what remains when an action fails", async () => {
+    const { container } = setup({ failOn: new Set(["memshop-web"]) });
+    const d = await deploy(fixture, { container });
+    expect(d.status).toBe("failed");
+    expect(d.apply!.failed.map((f) => f.action.resource.name)).toEqual(["memshop-web"]);
+    expect(d.apply!.error).toMatchObject({ code: "SDX_BACKEND_REJECTED" });
+  });
+
+  it("falls back to a render-only plan when the backend is unreachable, but never deploys blind", async () => {
+    const { container } = setup({ reachable: false });
+    const events: SdxEvent[] = [];
+    const p = await plan(fixture, { container, onEvent: (e) => events.push(e) });
+    expect(p.plans[0]!.plan.mode).toBe("render-only");
+    expect(p.plans[0]!.plan.unreachable).toMatchObject({ code: "SDX_BACKEND_UNREACHABLE" });
+    expect(events.some((e) => e.kind === "target-unreachable")).toBe(true);
+    await expect(deploy(fixture, { container })).rejects.toMatchObject({ code: "SDX_BACKEND_UNREACHABLE" });
+  });
+
+  it("keeps secret values out of plans and errors", async () => {
+    const { container } = setup();
+    const p = await plan(fixture, { container });
+    expect(JSON.stringify(p)).not.toContain("tok-123-secret");
+  });
+
+  it("rejects a duplicate registration for the same kind", async () => {
+    const container = createSdxContainer({ builtins: false, modules: [backendModule(createMemoryBackend()), backendModule(createMemoryBackend())] });
+    await expect(plan(fixture, { container })).rejects.toMatchObject({ code: "SDX_DUPLICATE_BACKEND" });
+  });
+
+  it("validates the third-party target's own settings", async () => {
+    const { container } = setup();
+    const bad = fixture.replace("memory-shop.yaml", "memory-bad-target.yaml");
+    await expect(plan(bad, { container })).rejects.toMatchObject({
+      code: "SDX_VALIDATION", details: { diagnostics: [expect.objectContaining({ code: "MEMORY_BUCKET", path: "targets.mem.bucket" })] },
+    });
+  });
+
+  it("plans the shipped examples through a third-party backend", async () => {
+    const { container } = setup();
+    // The examples target built-in kinds; plan them by handing the App object with a memory target.
+    const { loadApp } = await import("@sdx/sdk");
+    for (const name of ["hello", "shop"]) {
+      const loaded = await loadApp(exampleFile(name), { env: EXAMPLE_SECRET_ENV });
+      const app = { ...loaded.app!, targets: [{ kind: "memory", name: "mem", overrides: [], settings: { bucket: "x" } }] };
+      const d = await deploy(app, { container, baseDir: loaded.baseDir, env: EXAMPLE_SECRET_ENV });
+      expect(d.status).toBe("succeeded");
+      expect(d.apply!.completed).toHaveLength(app.services.length);
+      expect((await plan(app, { container, baseDir: loaded.baseDir, env: EXAMPLE_SECRET_ENV })).plans[0]!.plan.summary).toMatchObject({ create: 0, update: 0, delete: 0 });
+    }
+  });
+});
