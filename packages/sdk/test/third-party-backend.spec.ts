@@ -112,3 +112,27 @@ describe("a third-party backend registered through the container", () => {
     }
   });
 });
+
+describe("budgets", () => {
+  it("refuses a deploy over budget before changing anything", async () => {
+    const backend = createMemoryBackend();
+    const estimator = {
+      async estimate() {
+        return {
+          estimates: [{ target: "mem", backend: "memory", provider: "aws", region: "us-east-1", capacity: "1 node", hourlyUsd: 1, monthlyUsd: 730, onDemandHourlyUsd: 1, lines: [], assumptions: [], notPriced: [], priceAsOf: "2026-11-01", chosen: true }],
+          chosen: "mem", reason: "only candidate", rejected: [], diagnostics: [],
+        };
+      },
+    };
+    const { ContainerModule } = await import("inversify");
+    const { TOKENS } = await import("@sdx/sdk");
+    const container = createSdxContainer({
+      builtins: false,
+      runtime: { env },
+      modules: [backendModule(backend), new ContainerModule(({ bind }) => { bind(TOKENS.CostEstimatorProvider).toConstantValue({ load: () => estimator }); })],
+    });
+    await expect(deploy(fixture, { container, policy: { maxMonthlyUsd: 100 } })).rejects.toMatchObject({ code: "SDX_BUDGET_EXCEEDED", fault: "user" });
+    expect(backend.store.size).toBe(0);
+    expect((await deploy(fixture, { container, policy: { maxMonthlyUsd: 1000 } })).status).toBe("succeeded");
+  });
+});

@@ -56,6 +56,15 @@ export async function deploy(app: AppSource, options: DeployOptions = {}): Promi
   });
   const target = sel.targets[0]!;
   emit(options.onEvent, { kind: "target-selected", target: target.name, backend: target.kind, reason: sel.reason });
+  const budget = options.policy?.maxMonthlyUsd;
+  const estimate = sel.estimates?.estimates.find((e) => e.target === target.name);
+  if (budget !== undefined && estimate && estimate.monthlyUsd > budget) {
+    // Checked before planning against the backend: an over-budget deploy must change nothing.
+    throw new SdxError("SDX_BUDGET_EXCEEDED", `${target.name} would cost $${estimate.monthlyUsd.toFixed(2)}/month, over the budget of $${budget}/month`, {
+      fault: "user", hint: "Raise --budget, pick a cheaper target (--target cheapest), or reduce replicas/resources.",
+      details: { monthlyUsd: estimate.monthlyUsd, budget },
+    });
+  }
   const tp = await planTarget(p, target, services, {
     offline: false, fallback: false,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),

@@ -199,7 +199,6 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
         io.stderr("sdx: deploy needs confirmation and there is no terminal to ask\n  hint: pass --yes to deploy without asking.\n");
         return EXIT.usage;
       }
-      let overBudget: string | undefined;
       const r = await deploy(cmd.file, {
         ...common,
         ...(cmd.target ? { target: cmd.target } : {}),
@@ -214,14 +213,11 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
           return io.confirm(`Apply these changes to ${tp.target}?`);
         },
       });
-      const est = r.estimates?.estimates.find((e) => e.target === r.target);
-      if (cmd.budget !== undefined && est && est.monthlyUsd > cmd.budget) overBudget = `${r.target} costs $${est.monthlyUsd.toFixed(2)}/month, over the budget of $${cmd.budget}/month`;
       if (cmd.json) print(io, { app: r.app, revision: r.revision.app, target: r.target, backend: r.backend, selection: r.selection, status: r.status, apply: r.apply ? { status: r.apply.status, completed: r.apply.completed.map((a) => ({ kind: a.kind, resource: a.resource })), failed: r.apply.failed.map((f) => ({ kind: f.action.kind, resource: f.action.resource, error: f.error })), remaining: r.apply.remaining.map((a) => ({ kind: a.kind, resource: a.resource })), rollouts: r.apply.rollouts, error: r.apply.error } : null });
       else {
         if (r.estimates && r.estimates.estimates.length) io.stderr(`${formatEstimates(r.estimates)}\n`);
         io.stdout(deploySummary(r.status, r.target, r.apply?.error, r.apply?.remaining.length ?? 0));
       }
-      if (overBudget) io.stderr(`sdx: warning: ${overBudget}\n`);
       return r.status === "succeeded" || r.status === "no-changes" ? EXIT.ok : EXIT.failure;
     }
     case "status": {

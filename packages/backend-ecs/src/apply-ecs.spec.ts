@@ -1,0 +1,64 @@
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Deployment, Service } from "@aws-sdk/client-ecs";
+import { REPO_ROOT, exampleContext } from "@sdx/sdk/testing";
+import { summarize, type BackendContext, type BackendPlan, type EcsTarget, type PlannedAction, type SdxEvent } from "@sdx/sdk";
+import { EcsBackend } from "./ecs-backend.js";
+import type { EcsPort } from "./ecs-port.js";
+
+// apply end to end over a fake port: an image update whose deployment the
+// circuit breaker fails and rolls back must end "rolled-back" with the reason.
+const FIXTURE = resolve(REPO_ROOT, "packages/backend-ecs/test/fixtures/shop-ecs/sdx.yaml");
+const OLD = "arn:aws:ecs:us-east-1:123456789012:task-definition/shop-ecs-api:7";
+const NEW = "arn:aws:ecs:us-east-1:123456789012:task-definition/shop-ecs-api:8";
+
+function fakePort(): EcsPort & { log: string[] } {
+  const log: string[] = [];
+  let polls = 0;
+  const dep = (d: Partial<Deployment>): Deployment => ({ status: "PRIMARY", desiredCount: 2, runningCount: 0, pendingCount: 0, failedTasks: 0, ...d });
+  const svc = (deployments: Deployment[]): Service => ({ serviceName: "api", serviceArn: "arn:aws:ecs:us-east-1:123456789012:service/shop-ecs/api", desiredCount: 2, deployments });
+  const port: Partial<EcsPort> & { log: string[] } = {
+    log,
+    registerTaskDefinition: async (input) => { log.push(`register ${String(input.family)}`); return { taskDefinitionArn: NEW }; },
+    updateService: async (input) => {
+      log.push(`update ${String(input.service)} ${String(input.taskDefinition)}`);
+      return svc([dep({ id: "ecs-svc/new", taskDefinition: NEW, rolloutState: "IN_PROGRESS" }), dep({ id: "ecs-svc/old", status: "ACTIVE", taskDefinition: OLD, runningCount: 2 })]);
+    },
+    listTaskDefinitions: async () => [NEW, OLD],
+    deregisterTaskDefinition: async (arn) => { log.push(`deregister ${arn}`); },
+    describeServices: async () => {
+      polls++;
+      const failed = dep({ id: "ecs-svc/new", status: polls > 1 ? "ACTIVE" : "PRIMARY", taskDefinition: NEW, failedTasks: 2, rolloutState: polls > 1 ? "FAILED" : "IN_PROGRESS", rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start." });
+      const rollback = dep({ id: "ecs-svc/rb", taskDefinition: OLD, runningCount: 2, rolloutState: polls > 2 ? "COMPLETED" : "IN_PROGRESS" });
+      return { services: [svc(polls > 1 ? [rollback, failed] : [failed])], missing: [] };
+    },
+    listTasks: async () => ["arn:aws:ecs:us-east-1:123456789012:task/shop-ecs/abc"],
+    describeTasks: async () => [{ stoppedReason: "Essential container in task exited", containers: [{ name: "api", exitCode: 1 }] }],
+  };
+  return port as EcsPort & { log: string[] };
+}
+
+describe("EcsBackend.apply", () => {
+  it("returns rolled-back with the circuit breaker's reason and the stopped tasks'", async () => {
+    const ctx = (await exampleContext(FIXTURE, { kind: "ecs" })) as BackendContext<EcsTarget>;
+    const port = fakePort();
+    let t = 0;
+    const backend = new EcsBackend({ portFactory: () => port, clock: { now: () => t, sleep: async (ms) => { t += ms; } } });
+    const rendered = backend.render({ ...ctx, target: { ...ctx.target, keepRevisions: 1 } });
+    const td = rendered.find((r) => r.kind === "task-definition" && r.service === "api")!;
+    const sv = rendered.find((r) => r.kind === "service" && r.name === "api")!;
+    const actions: PlannedAction[] = [
+      { kind: "update", resource: { kind: "task-definition", name: td.name, service: "api" }, changes: [{ path: "containerDefinitions[name=api].image", before: "a", after: "b" }], desired: td },
+      { kind: "update", resource: { kind: "service", name: "api", service: "api" }, changes: [{ path: "taskDefinition", before: OLD, after: "new" }], desired: sv, live: { ...sv, owned: true, version: OLD } },
+    ];
+    const plan: BackendPlan = { target: "ecs", backend: "ecs", mode: "live", actions, summary: summarize(actions), diagnostics: [] };
+    const events: SdxEvent[] = [];
+    const r = await backend.apply({ ...ctx, target: { ...ctx.target, keepRevisions: 1 } }, plan, { onEvent: (e) => events.push(e) });
+    expect(r.status).toBe("rolled-back");
+    expect(r.rollouts).toEqual([{ service: "api", status: "rolled-back", desired: 2, ready: 0, reason: expect.stringContaining("ECS deployment circuit breaker: tasks failed to start.; stopped task: Essential container in task exited; api: exit code 1") }]);
+    expect(r.error).toMatchObject({ code: "SDX_ROLLOUT_FAILED", fault: "user" });
+    // The revision the circuit breaker rolled back to must survive pruning.
+    expect(port.log).toEqual([`register shop-ecs-api`, `update api ${NEW}`]);
+    expect(events.map((e) => e.kind)).toEqual(expect.arrayContaining(["action-succeeded", "rollout-progress", "rollout-failed", "rollback-started", "rollback-finished"]));
+  });
+});
