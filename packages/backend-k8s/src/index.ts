@@ -1,1 +1,19 @@
-export {};
+// @sdx/backend-k8s: the Kubernetes backend for sdx.
+import type { Backend } from "@sdx/sdk";
+import { K8sBackend } from "./k8s-backend.js";
+
+export { K8sBackend, type K8sBackendOptions } from "./k8s-backend.js";
+export { renderK8s, k8sTarget, LABEL_POOL, ANNOTATION_INITIAL_REPLICAS, LABEL_RELAX_SECURITY } from "./render/render-k8s.js";
+export { checkK8s } from "./render/check-k8s.js";
+export { DEFAULT_SPOT_LABELS, capacityPlacement, type SpotLabel, type CapacityPool } from "./render/spot-placement.js";
+export { planK8s, projectObject } from "./plan/plan-k8s.js";
+export { applyK8s } from "./apply/apply-k8s.js";
+export { evaluateRollout, classifyFailure, type RolloutState } from "./apply/rollout-state.js";
+export { HttpK8sClient, loadKubeConfig, FIELD_MANAGER, type K8sClient, type KubeObject } from "./client/k8s-client.js";
+export { mapK8sError, K8sApiError } from "./client/k8s-error.js";
+export { pricingFromNodes } from "./pricing/pricing-from-nodes.js";
+
+/** The entry point the sdk's default container calls. */
+export function createBackend(): Backend {
+  return new K8sBackend();
+}

@@ -78,8 +78,10 @@ export async function deploy(app: AppSource, options: DeployOptions = {}): Promi
   const blocking = [...tp.check.diagnostics, ...tp.plan.diagnostics].filter((d) => d.severity === "error");
   if (blocking.length > 0) {
     const first = blocking[0]!;
-    throw new SdxError(first.code === "SDX_NOT_OWNED" ? "SDX_NOT_OWNED" : "SDX_VALIDATION", `${target.name}: ${first.message}`, {
-      fault: "user", ...(first.hint ? { hint: first.hint } : {}), details: { diagnostics: blocking },
+    // Keep backend codes (conflicts, rejections) so callers can switch on them.
+    const code = first.code === "SDX_NOT_OWNED" || first.code.startsWith("SDX_BACKEND_") ? first.code : "SDX_VALIDATION";
+    throw new SdxError(code, `${target.name}: ${first.message}`, {
+      fault: first.code.startsWith("SDX_BACKEND_") ? "backend" : "user", ...(first.hint ? { hint: first.hint } : {}), details: { diagnostics: blocking },
     });
   }
   if (!hasChanges(tp.plan)) return { ...base, status: "no-changes" };

@@ -71,7 +71,11 @@ export function readTestenv(name: "k8s" | "swarm" | "ecs"): Record<string, strin
   try {
     text = readFileSync(resolve(testenvDir(), `${name}.env`), "utf8");
   } catch {
-    return undefined;
+    // No env file: your own backend, described by SDX_<NAME>_* variables alone
+    // (e.g. SDX_K8S_KUBECONFIG and SDX_K8S_CONTEXT for a kind cluster).
+    const prefix = `SDX_${name.toUpperCase()}_`;
+    const own = Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith(prefix) && e[1] !== undefined);
+    return own.length > 0 ? Object.fromEntries(own) : undefined;
   }
   const out: Record<string, string> = {};
   for (const line of text.split("\n")) {

@@ -1,0 +1,182 @@
+import {
+  LABEL_APP,
+  LABEL_MANAGED_BY,
+  LABEL_SERVICE,
+  MANAGED_BY_VALUE,
+  Redacted,
+  diffResources,
+  diffValues,
+  isOwnedBy,
+  isSdxError,
+  resourceKey,
+  sortActions,
+  summarize,
+  throwIfAborted,
+  type BackendContext,
+  type BackendPlan,
+  type BackendPlanOptions,
+  type Diagnostic,
+  type LiveResource,
+  type PlannedAction,
+  type Resource,
+} from "@sdx/sdk";
+import type { K8sClient, KubeObject } from "../client/k8s-client.js";
+import { KIND_ORDER, MANAGED_KINDS } from "../k8s-kinds.js";
+import { k8sTarget } from "../render/render-k8s.js";
+import { mapBounded } from "../util/map-bounded.js";
+
+/** Requests in flight at once while planning. */
+const PLAN_CONCURRENCY = 8;
+
+type Obj = Record<string, unknown>;
+
+/**
+ * The comparable shape of a server object: what the API server keeps as the
+ * object's content, without bookkeeping that changes on every write
+ * (resourceVersion, generation, managedFields) and without status. The uid is
+ * kept: it never differs between a live object and its dry-run, and apply
+ * uses it as a delete precondition. Secret data is wrapped in `Redacted` so a
+ * plan can say a value changed without printing it.
+ */
+export function projectObject(obj: KubeObject): Obj {
+  const { status: _status, ...rest } = obj as KubeObject & { status?: unknown };
+  const { resourceVersion: _rv, generation: _gen, managedFields: _mf, ...metadata } = obj.metadata;
+  const out: Obj = { ...rest, metadata };
+  if (obj.kind === "Secret" && obj.data && typeof obj.data === "object") {
+    out.data = Object.fromEntries(Object.entries(obj.data as Record<string, string>).map(([k, v]) => [k, new Redacted(v)]));
+  }
+  return out;
+}
+
+/** A live object as the sdk's diff sees it. */
+export function toLiveResource(obj: KubeObject, app: string): LiveResource {
+  const labels = obj.metadata.labels;
+  const service = labels?.[LABEL_SERVICE];
+  return {
+    kind: obj.kind ?? "",
+    name: obj.metadata.name,
+    ...(service && labels?.[LABEL_APP] === app ? { service } : {}),
+    body: projectObject(obj),
+    owned: isOwnedBy(labels, app),
+    ...(obj.metadata.resourceVersion ? { version: obj.metadata.resourceVersion } : {}),
+  };
+}
+
+/** The Namespace sdx creates when the target's is missing. It is never pruned or destroyed: other things may live in it. */
+export function namespaceResource(name: string): Resource {
+  return { kind: "Namespace", name, body: { apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE } } } };
+}
+
+/**
+ * Fields the API server refuses to change in place. A dry-run that hits one
+ * fails validation, so they are compared here and turned into a replace.
+ */
+function immutableChanges(desired: Resource, live: KubeObject): ReturnType<typeof diffValues> {
+  const d = desired.body as Obj & { spec?: Obj; data?: unknown };
+  const l = live as KubeObject & { spec?: Obj; data?: unknown; immutable?: boolean };
+  switch (desired.kind) {
+    case "Deployment":
+      return diffValues(l.spec?.selector, d.spec?.selector, "spec.selector");
+    case "ConfigMap":
+      return l.immutable ? diffValues(l.data, d.data, "data") : [];
+    case "PersistentVolumeClaim":
+      return diffValues((l.spec as Obj | undefined)?.accessModes, (d.spec as Obj | undefined)?.accessModes, "spec.accessModes");
+    default:
+      return [];
+  }
+}
+
+/**
+ * Plans against the live cluster: observes this app's objects by label, asks
+ * the server what each desired object would become (server-side dry-run apply
+ * as field manager sdx), and diffs that against the live object. The result
+ * lists real field changes only, and nothing for an unchanged app.
+ */
+export async function planK8s(client: K8sClient, ctx: BackendContext, desired: readonly Resource[], options: BackendPlanOptions): Promise<BackendPlan> {
+  const target = k8sTarget(ctx);
+  const ns = target.namespace;
+  const app = ctx.app.name;
+  const signal = options.signal;
+  await client.probe(signal);
+  throwIfAborted(signal);
+
+  const [nsExists, ...lists] = await Promise.all([
+    namespaceExists(client, ns, signal),
+    ...MANAGED_KINDS.map((k) => client.list(k, ns, { labelSelector: `${LABEL_APP}=${app}` }, signal)),
+  ]);
+  const liveByKey = new Map<string, KubeObject>();
+  for (const list of lists) for (const o of list) liveByKey.set(`${o.kind}/${o.metadata.name}`, o);
+  const diagnostics: Diagnostic[] = [];
+  const extra: PlannedAction[] = [];
+  const forDiff: Resource[] = [];
+  // Objects planned outside the diff (replacements) or not plannable (conflicts):
+  // kept out of the live set so the diff does not take them for prunable leftovers.
+  const handled = new Set<string>();
+
+  await mapBounded(desired, PLAN_CONCURRENCY, async (d) => {
+    const key = resourceKey(d);
+    // Not labelled for this app: maybe a foreign object with the same name.
+    const live = liveByKey.get(key) ?? (nsExists ? await client.get(d.kind, d.name, ns, signal) : undefined);
+    if (live) liveByKey.set(key, live);
+    if (live && !isOwnedBy(live.metadata.labels, app)) {
+      forDiff.push(d); // diffResources reports SDX_NOT_OWNED
+      return;
+    }
+    if (!nsExists) {
+      forDiff.push(d); // everything is a create; a dry-run needs the namespace
+      return;
+    }
+    try {
+      const result = await client.apply(d.body as unknown as KubeObject, { dryRun: true, force: options.forceConflicts === true }, signal);
+      forDiff.push(live ? { ...d, body: projectObject(result) } : d);
+    } catch (e) {
+      if (!isSdxError(e)) throw e;
+      const path = d.service ? `services.${d.service}` : "";
+      if (e.code === "SDX_BACKEND_REJECTED" && live) {
+        const changes = immutableChanges(d, live);
+        if (changes.length > 0) {
+          const l = toLiveResource(live, app);
+          extra.push({ kind: "replace", resource: ref(d), changes, desired: d, live: l, reason: `${changes[0]!.path} cannot change in place` });
+          handled.add(key);
+          return;
+        }
+      }
+      if (e.code === "SDX_BACKEND_CONFLICT" || e.code === "SDX_BACKEND_REJECTED") {
+        diagnostics.push({ code: e.code, severity: "error", path, message: e.message, ...(e.hint ? { hint: e.hint } : {}), target: target.name });
+        handled.add(key);
+        return;
+      }
+      throw e;
+    }
+  });
+
+  const live = [...liveByKey.values()].map((o) => toLiveResource(o, app)).filter((l) => !handled.has(resourceKey(l)));
+  // Keep the rendered order so the diff's output order is stable.
+  const order = new Map(desired.map((d, i) => [resourceKey(d), i]));
+  forDiff.sort((a, b) => order.get(resourceKey(a))! - order.get(resourceKey(b))!);
+  const diff = diffResources(forDiff, live, { kindOrder: KIND_ORDER });
+  const rendered = new Map(desired.map((d) => [resourceKey(d), d]));
+  // The diff compared server projections; apply needs the rendered object.
+  let actions = diff.actions.map((a) => (a.desired ? { ...a, desired: rendered.get(resourceKey(a.resource))! } : a));
+  actions = sortActions([...actions, ...extra], KIND_ORDER);
+  if (!nsExists) actions = [{ kind: "create", resource: { kind: "Namespace", name: ns }, changes: [], desired: namespaceResource(ns), reason: "the namespace does not exist" }, ...actions];
+  const allDiagnostics = [...diff.diagnostics.map((d) => ({ ...d, target: target.name })), ...diagnostics];
+  return { target: target.name, backend: "kubernetes", mode: "live", actions, summary: summarize(actions), diagnostics: allDiagnostics };
+}
+
+/**
+ * Whether the target namespace exists. Users confined to one namespace may not
+ * read Namespace objects at all; for them the namespace is taken to exist.
+ */
+async function namespaceExists(client: K8sClient, ns: string, signal: AbortSignal | undefined): Promise<boolean> {
+  try {
+    return (await client.get("Namespace", ns, undefined, signal)) !== undefined;
+  } catch (e) {
+    if (isSdxError(e) && e.code === "SDX_BACKEND_FORBIDDEN") return true;
+    throw e;
+  }
+}
+
+function ref(r: Resource): PlannedAction["resource"] {
+  return { kind: r.kind, name: r.name, ...(r.service ? { service: r.service } : {}) };
+}

@@ -1,0 +1,302 @@
+import {
+  didYouMean,
+  isSdxError,
+  SdxError,
+  throwIfAborted,
+  type AnyTarget,
+  type App,
+  type ChoosePolicy,
+  type CostEstimator,
+  type Diagnostic,
+  type EstimateOptions,
+  type EstimateReport,
+  type PriceProvider,
+  type PriceQuote,
+  type PriceSource,
+  type PricingProfile,
+} from "@sdx/sdk";
+import { choose } from "./choose/choose.js";
+import { loadEmbeddedCatalog } from "./catalog/load-embedded-catalog.js";
+import type { Arch, CatalogRate, FargateRates, PriceCatalog } from "./catalog/price-catalog.js";
+import type { Candidate, UnpricedCandidate } from "./estimate/candidate.js";
+import { estimateFargate } from "./estimate/estimate-fargate.js";
+import { estimateNodes, type NodeType } from "./estimate/estimate-nodes.js";
+import { KUBERNETES_OVERHEAD, SWARM_OVERHEAD } from "./estimate/node-overhead.js";
+import { CachedPriceSource } from "./sources/cached-price-source.js";
+import { defaultCacheDir } from "./sources/price-cache.js";
+import { PriceResolver } from "./sources/price-resolver.js";
+
+/** Options for {@link createCostEstimator}. */
+export interface CreateCostEstimatorOptions {
+  /** @default the embedded catalog, loaded on the first estimate */
+  readonly catalog?: PriceCatalog;
+  /** Price sources asked before the cache and the catalog, highest `priority` first (the container's `TOKENS.PriceSource` bindings). @default [] */
+  readonly sources?: readonly PriceSource[];
+  /** Where `sdx prices refresh` caches live AWS prices; `false` to ignore the cache. @default defaultCacheDir() */
+  readonly cacheDir?: string | false;
+  /** Embedded prices older than this many days raise an `SDX_PRICES_STALE` warning. @default 90 */
+  readonly maxCatalogAgeDays?: number;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+const DAY_MS = 86_400_000;
+const CONTROL_PLANE_NAMES = { eks: "EKS", gke: "GKE", aks: "AKS" } as const;
+
+/**
+ * The @sdx/pricing cost estimator: prices every target of an app (ECS as
+ * Fargate in the target's region; Kubernetes, Swarm and third-party kinds on
+ * the node types of their `pricing` profile), then picks the cheapest that
+ * meets the policy. Targets it cannot price are rejected with what to add.
+ *
+ * @throws SdxError `SDX_PRICING` (fault `user`) when a source is not a PriceSource or two share an id.
+ */
+export function createCostEstimator(options: CreateCostEstimatorOptions = {}): CostEstimator {
+  const sources = checkSources(options.sources ?? []);
+  const now = options.now ?? (() => new Date());
+  const maxAgeDays = options.maxCatalogAgeDays ?? 90;
+  const cacheDir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
+
+  return {
+    async estimate(app: App, estimateOptions: EstimateOptions): Promise<EstimateReport> {
+      const catalog = options.catalog ?? loadEmbeddedCatalog();
+      const policy = estimateOptions.policy ?? {};
+      const offline = estimateOptions.offline ?? false;
+      const signal = estimateOptions.signal;
+      const clock = now();
+      const cache = !offline && cacheDir ? new CachedPriceSource({ cacheDir, now: () => clock }) : undefined;
+      const resolver = new PriceResolver({
+        sources: offline ? [] : [...sources, ...(cache ? [cache] : [])],
+        catalog,
+        ...(signal ? { signal } : {}),
+      });
+      const diagnostics: Diagnostic[] = [];
+      const ctx: TargetContext = { app, catalog, resolver, policy, diagnostics };
+
+      const candidates: Candidate[] = [];
+      for (const target of estimateOptions.targets ?? app.targets) {
+        throwIfAborted(signal);
+        candidates.push(await priceTarget(ctx, target));
+      }
+      const result = choose(app, candidates, policy);
+
+      diagnostics.push(...resolver.diagnostics());
+      for (const u of cache ? await cache.unusable() : []) {
+        diagnostics.push({
+          code: "SDX_PRICES_CACHE_UNUSABLE",
+          severity: "info",
+          path: "",
+          message: u.kind === "expired"
+            ? `cached AWS prices for ${u.region} expired at ${u.file?.expiresAt ?? "?"}; the embedded catalog is used instead`
+            : `the AWS price cache for ${u.region} cannot be read (${u.reason ?? "invalid"}); the embedded catalog is used instead`,
+          hint: `Run \`sdx prices refresh --region ${u.region}\`.`,
+        });
+      }
+      const stale = staleness(result.considered, clock, maxAgeDays);
+      if (stale) diagnostics.push(stale);
+
+      return {
+        estimates: result.considered,
+        ...(result.chosen ? { chosen: result.chosen.target } : {}),
+        ...(result.reason ? { reason: result.reason } : {}),
+        rejected: result.rejected,
+        diagnostics,
+      };
+    },
+  };
+}
+
+interface TargetContext {
+  readonly app: App;
+  readonly catalog: PriceCatalog;
+  readonly resolver: PriceResolver;
+  readonly policy: ChoosePolicy;
+  readonly diagnostics: Diagnostic[];
+}
+
+async function priceTarget(ctx: TargetContext, target: AnyTarget): Promise<Candidate> {
+  try {
+    if (target.kind === "ecs" && "region" in target && typeof target.region === "string") {
+      return await priceFargate(ctx, target, target.region, target.pricing?.spot ?? true);
+    }
+    const pricing = target.pricing;
+    if (!pricing) {
+      return unpriced(target.name, `target ${target.name} (${target.kind}) has no pricing profile: add pricing: { provider: aws, region: us-east-1, nodeTypes: [m6i.large] } (its cloud, region and node types) to price it`);
+    }
+    if (pricing.nodeTypes.length === 0) {
+      return unpriced(target.name, `target ${target.name} has no pricing.nodeTypes: list the node instance types it runs, e.g. nodeTypes: [${exampleType(pricing.provider)}]`);
+    }
+    return await priceNodes(ctx, target, pricing);
+  } catch (e) {
+    if (isSdxError(e) && e.fault === "user") return unpriced(target.name, e.hint ? `${e.message}. ${e.hint}` : e.message);
+    throw e;
+  }
+}
+
+async function priceFargate(ctx: TargetContext, target: AnyTarget, region: string, spotAvailable: boolean): Promise<Candidate> {
+  const arches = [...new Set(ctx.app.services.map((s) => s.placement.arch))];
+  const rates: Partial<Record<Arch, FargateRates>> = {};
+  for (const arch of arches) {
+    const [vcpu, memory, storage] = await Promise.all([
+      ctx.resolver.quote({ kind: "fargate", region, arch, dimension: "vcpu" }),
+      ctx.resolver.quote({ kind: "fargate", region, arch, dimension: "memory" }),
+      ctx.resolver.quote({ kind: "fargate", region, arch, dimension: "ephemeral-storage" }),
+    ]);
+    if (!vcpu || !memory) {
+      const known = awsRegions(ctx.catalog);
+      if (!known.includes(region)) return unknownRegion(ctx, target, "aws", region, known, `targets.${target.name}.region`);
+      const have = ctx.catalog.fargateRegions().filter((r) => ctx.catalog.fargate(r, arch));
+      return unpriced(
+        target.name,
+        `no Fargate ${arch} prices for ${region} (the embedded catalog has ${have.join(", ")}): run \`sdx prices refresh --region ${region}\` to fetch them`,
+      );
+    }
+    rates[arch] = {
+      region, arch,
+      vcpu: rate(vcpu), memory: rate(memory),
+      ...(vcpu.spotUsd !== undefined && memory.spotUsd !== undefined ? { spotVcpu: spotRate(vcpu), spotMemory: spotRate(memory) } : {}),
+      ...(storage ? { ephemeralStorage: rate(storage) } : {}),
+    };
+  }
+  return estimateFargate({ app: ctx.app, target: target.name, backend: target.kind, region, rates, spotAvailable, policy: ctx.policy });
+}
+
+async function priceNodes(ctx: TargetContext, target: AnyTarget, pricing: PricingProfile): Promise<Candidate> {
+  const { provider, region } = pricing;
+  const nodeTypes: NodeType[] = [];
+  const missing: string[] = [];
+  for (const instanceType of pricing.nodeTypes) {
+    const q = await ctx.resolver.quote({ kind: "vm", provider, region, instanceType });
+    if (q?.vm) nodeTypes.push(nodeType(instanceType, q));
+    else missing.push(instanceType);
+  }
+  if (missing.length > 0) {
+    const regions = ctx.catalog.regions(provider);
+    if (!regions.includes(region) && nodeTypes.length === 0) {
+      return unknownRegion(ctx, target, provider, region, regions, `targets.${target.name}.pricing.region`);
+    }
+    const reasons: string[] = [];
+    for (const t of missing) {
+      const i = pricing.nodeTypes.indexOf(t);
+      const elsewhere = ctx.catalog.vmShape(provider, t) !== undefined;
+      const suggestions = elsewhere ? [] : didYouMean(t, ctx.catalog.instanceTypes(provider));
+      const message = elsewhere
+        ? `${provider} ${t} has no price in ${region} (not offered there, or not in the embedded catalog)`
+        : `unknown ${provider} instance type "${t}"${suggestions.length ? `; did you mean ${suggestions.join(", ")}?` : ""}`;
+      reasons.push(message);
+      ctx.diagnostics.push({
+        code: "SDX_PRICING",
+        severity: "warning",
+        path: `targets.${target.name}.pricing.nodeTypes[${i}]`,
+        message,
+        ...(suggestions.length ? { suggestions } : {}),
+        hint: elsewhere ? `Pick a type offered in ${region} (\`sdx prices ${provider} ${region}\` lists them).` : `Check the name with \`sdx prices ${provider} ${region}\`.`,
+        target: target.name,
+      });
+    }
+    return unpriced(target.name, reasons.join("; "));
+  }
+
+  let controlPlane: { item: string; usdPerHour: number; provenance: PriceQuote["provenance"] } | undefined;
+  if (pricing.dedicatedCluster && pricing.controlPlane !== "none") {
+    const q = await ctx.resolver.quote({ kind: "control-plane", provider, controlPlane: pricing.controlPlane, region });
+    if (!q) return unpriced(target.name, `no price for the ${CONTROL_PLANE_NAMES[pricing.controlPlane]} control plane`);
+    controlPlane = { item: `${CONTROL_PLANE_NAMES[pricing.controlPlane]} control plane`, usdPerHour: q.onDemandUsd, provenance: q.provenance };
+  }
+  const catalogTypes: NodeType[] = ctx.catalog.vmOffers(provider, region).map((o) => ({
+    instanceType: o.instanceType, vcpus: o.vcpus, memoryGiB: o.memoryGiB, arch: o.arch, onDemandUsd: o.onDemandUsd, provenance: o.provenance,
+  }));
+  return estimateNodes({
+    app: ctx.app,
+    target: target.name,
+    backend: target.kind,
+    provider,
+    region,
+    nodeTypes,
+    overhead: target.kind === "swarm" ? SWARM_OVERHEAD : KUBERNETES_OVERHEAD,
+    spotAvailable: pricing.spot,
+    ...(controlPlane ? { controlPlane } : {}),
+    policy: ctx.policy,
+    catalogTypes,
+  });
+}
+
+function unknownRegion(ctx: TargetContext, target: AnyTarget, provider: PriceProvider, region: string, known: readonly string[], path: string): UnpricedCandidate {
+  const suggestions = didYouMean(region, known);
+  const message = `unknown ${provider} region "${region}"${suggestions.length ? `; did you mean ${suggestions.join(", ")}?` : ""}`;
+  ctx.diagnostics.push({
+    code: "SDX_PRICING",
+    severity: "warning",
+    path,
+    message,
+    ...(suggestions.length ? { suggestions } : {}),
+    hint: `Use a region code such as ${known.slice(0, 3).join(", ")}.`,
+    target: target.name,
+  });
+  return unpriced(target.name, message);
+}
+
+function nodeType(instanceType: string, q: PriceQuote): NodeType {
+  return {
+    instanceType,
+    vcpus: q.vm!.vcpus,
+    memoryGiB: q.vm!.memoryGiB,
+    arch: q.vm!.arch,
+    onDemandUsd: q.onDemandUsd,
+    provenance: q.provenance,
+    ...(q.spotUsd === undefined ? {} : { spotUsd: q.spotUsd, spotProvenance: q.spotProvenance ?? q.provenance }),
+  };
+}
+
+const rate = (q: PriceQuote): CatalogRate => ({ usd: q.onDemandUsd, provenance: q.provenance });
+const spotRate = (q: PriceQuote): CatalogRate => ({ usd: q.spotUsd!, provenance: q.spotProvenance ?? q.provenance });
+const unpriced = (target: string, reason: string): UnpricedCandidate => ({ kind: "unpriced", target, reason });
+
+function awsRegions(catalog: PriceCatalog): string[] {
+  return [...new Set([...catalog.regions("aws"), ...catalog.fargateRegions()])].sort();
+}
+
+function exampleType(provider: PriceProvider): string {
+  return provider === "gcp" ? "e2-standard-2" : provider === "azure" ? "Standard_D2s_v5" : "m6i.large";
+}
+
+function staleness(estimates: readonly { target: string; lines: readonly { provenance: { source: string; asOf: string } }[] }[], now: Date, maxAgeDays: number): Diagnostic | undefined {
+  let oldest: string | undefined;
+  const targets = new Set<string>();
+  for (const e of estimates) {
+    for (const l of e.lines) {
+      if (!l.provenance.source.startsWith("embedded-catalog/")) continue;
+      const ageDays = (now.getTime() - Date.parse(l.provenance.asOf)) / DAY_MS;
+      if (!(ageDays > maxAgeDays)) continue;
+      targets.add(e.target);
+      if (oldest === undefined || l.provenance.asOf < oldest) oldest = l.provenance.asOf;
+    }
+  }
+  if (oldest === undefined) return undefined;
+  const days = Math.floor((now.getTime() - Date.parse(oldest)) / DAY_MS);
+  return {
+    code: "SDX_PRICES_STALE",
+    severity: "warning",
+    path: "",
+    message: `prices for ${[...targets].join(", ")} come from the embedded catalog, as old as ${oldest} (${days} days; the limit is ${maxAgeDays})`,
+    hint: "Run `sdx prices refresh --region <region>` with AWS credentials for current AWS prices, or update @sdx/pricing for a newer catalog.",
+  };
+}
+
+function checkSources(sources: readonly unknown[]): PriceSource[] {
+  const seen = new Set<string>();
+  return sources.map((s, i) => {
+    const src = s as Partial<PriceSource> | undefined;
+    if (!src || typeof src.id !== "string" || typeof src.lookup !== "function") {
+      throw new SdxError("SDX_PRICING", `price source #${i} is not a PriceSource (it needs an id and a lookup function)`, {
+        fault: "user",
+        hint: "Register objects that implement PriceSource from @sdx/sdk with priceSourceModule().",
+      });
+    }
+    if (seen.has(src.id)) {
+      throw new SdxError("SDX_PRICING", `two price sources share the id "${src.id}"`, { fault: "user", hint: "Give each price source a unique id." });
+    }
+    seen.add(src.id);
+    return src as PriceSource;
+  });
+}
