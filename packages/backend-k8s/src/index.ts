@@ -9,7 +9,10 @@ export { DEFAULT_SPOT_LABELS, capacityPlacement, type SpotLabel, type CapacityPo
 export { planK8s, projectObject } from "./plan/plan-k8s.js";
 export { applyK8s } from "./apply/apply-k8s.js";
 export { evaluateRollout, classifyFailure, type RolloutState } from "./apply/rollout-state.js";
-export { HttpK8sClient, loadKubeConfig, FIELD_MANAGER, type K8sClient, type KubeObject } from "./client/k8s-client.js";
+// The HTTP client (and @kubernetes/client-node behind it) is at "@sdx/backend-k8s/client",
+// so that loading the backend for an offline plan does not load it.
+export type { K8sClient, KubeObject } from "./client/k8s-client.js";
+export { FIELD_MANAGER } from "./client/field-manager.js";
 export { mapK8sError, K8sApiError } from "./client/k8s-error.js";
 export { pricingFromNodes } from "./pricing/pricing-from-nodes.js";
 

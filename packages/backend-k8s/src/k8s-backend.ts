@@ -24,7 +24,7 @@ import {
 import { applyK8s, type ApplyK8sDeps } from "./apply/apply-k8s.js";
 import { evaluateRollout } from "./apply/rollout-state.js";
 import { eventTime } from "./apply/wait-rollout.js";
-import { HttpK8sClient, type K8sClient, type KubeObject } from "./client/k8s-client.js";
+import type { K8sClient, KubeObject } from "./client/k8s-client.js";
 import { MANAGED_KINDS } from "./k8s-kinds.js";
 import { planK8s } from "./plan/plan-k8s.js";
 import { pricingFromNodes } from "./pricing/pricing-from-nodes.js";
@@ -35,8 +35,8 @@ import { mapBounded } from "./util/map-bounded.js";
 
 /** Options for {@link K8sBackend}. */
 export interface K8sBackendOptions {
-  /** Builds the API client for a target. @default an {@link HttpK8sClient} from the target's kubeconfig and context */
-  readonly clientFor?: (target: BackendTargetContext["target"]) => K8sClient;
+  /** Builds the API client for a target. @default an HttpK8sClient from the target's kubeconfig and context */
+  readonly clientFor?: (target: BackendTargetContext["target"]) => K8sClient | Promise<K8sClient>;
   /** Rollout poll delays (tests shorten them). */
   readonly apply?: ApplyK8sDeps;
 }
@@ -56,11 +56,13 @@ export class K8sBackend implements Backend {
     rollback: true,
     liveDiff: true,
   };
-  readonly #clientFor: (target: BackendTargetContext["target"]) => K8sClient;
+  readonly #clientFor: (target: BackendTargetContext["target"]) => K8sClient | Promise<K8sClient>;
   readonly #applyDeps: ApplyK8sDeps;
 
   constructor(options: K8sBackendOptions = {}) {
-    this.#clientFor = options.clientFor ?? ((t) => HttpK8sClient.forTarget(k8sTarget({ target: t })));
+    // @kubernetes/client-node takes ~0.4 s to import; load it only when a
+    // cluster is contacted, so offline plans and --version stay fast.
+    this.#clientFor = options.clientFor ?? (async (t) => (await import("./client/k8s-client.js")).HttpK8sClient.forTarget(k8sTarget({ target: t })));
     this.#applyDeps = options.apply ?? {};
   }
 
@@ -72,16 +74,16 @@ export class K8sBackend implements Backend {
     return renderK8s(ctx);
   }
 
-  plan(ctx: BackendContext, desired: readonly Resource[], options: BackendPlanOptions): Promise<BackendPlan> {
-    return planK8s(this.#clientFor(ctx.target), ctx, desired, options);
+  async plan(ctx: BackendContext, desired: readonly Resource[], options: BackendPlanOptions): Promise<BackendPlan> {
+    return planK8s(await this.#clientFor(ctx.target), ctx, desired, options);
   }
 
-  apply(ctx: BackendContext, plan: BackendPlan, options: BackendApplyOptions): Promise<BackendApplyResult> {
-    return applyK8s(this.#clientFor(ctx.target), ctx, plan, options, this.#applyDeps);
+  async apply(ctx: BackendContext, plan: BackendPlan, options: BackendApplyOptions): Promise<BackendApplyResult> {
+    return applyK8s(await this.#clientFor(ctx.target), ctx, plan, options, this.#applyDeps);
   }
 
   async status(ctx: BackendTargetContext, options: BackendCallOptions): Promise<BackendStatus> {
-    const client = this.#clientFor(ctx.target);
+    const client = await this.#clientFor(ctx.target);
     const ns = k8sTarget(ctx).namespace;
     const [deps, events] = await Promise.all([
       client.list("Deployment", ns, { labelSelector: `${LABEL_APP}=${ctx.appName}` }, options.signal),
@@ -132,7 +134,7 @@ export class K8sBackend implements Backend {
   }
 
   async destroy(ctx: BackendTargetContext, options: BackendCallOptions): Promise<BackendDestroyResult> {
-    const client = this.#clientFor(ctx.target);
+    const client = await this.#clientFor(ctx.target);
     const ns = k8sTarget(ctx).namespace;
     const lists = await Promise.all(MANAGED_KINDS.map((k) => client.list(k, ns, { labelSelector: `${LABEL_APP}=${ctx.appName}` }, options.signal)));
     // The label selector is a filter, not the proof: isOwnedBy checks managed-by too.
@@ -154,7 +156,7 @@ export class K8sBackend implements Backend {
   }
 
   async discoverPricing(ctx: BackendTargetContext, options: BackendCallOptions): Promise<Partial<PricingProfile>> {
-    const client = this.#clientFor(ctx.target);
+    const client = await this.#clientFor(ctx.target);
     const nodes = await client.list("Node", undefined, {}, options.signal);
     return pricingFromNodes(nodes, k8sTarget(ctx).spotLabels ?? DEFAULT_SPOT_LABELS);
   }

@@ -3,7 +3,8 @@ import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import type { App, BackendApplyResult, BackendContext, BackendPlan, KubernetesTarget, Service } from "@sdx/sdk";
 import { contextForApp, EXAMPLE_SECRET_ENV, exampleContext, renderFor, REPO_ROOT } from "@sdx/sdk/testing";
-import { HttpK8sClient, K8sBackend, loadKubeConfig } from "../src/index.js";
+import { K8sBackend } from "../src/index.js";
+import { HttpK8sClient, loadKubeConfig } from "../src/client/k8s-client.js";
 
 /** The local control plane from scripts/testenv/k8s.sh (or your own cluster through the same variables). */
 export interface K8sEnv {

@@ -28,7 +28,7 @@ export * from "./pricing/pricing-contract.js";
 export * from "./pricing/price-source.js";
 export * from "./model/fargate-size.js";
 export * from "./di/tokens.js";
-export * from "./di/create-sdx-container.js";
+export * from "./di/builtin-providers.js";
 export * from "./api/prepare-app.js";
 export * from "./api/sdx-services.js";
 export * from "./api/plan.js";

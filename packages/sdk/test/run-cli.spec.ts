@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import { backendModule, createSdxContainer } from "@sdx/sdk";
+import { backendModule, createSdxContainer } from "@sdx/sdk/di";
 import { runCli } from "../src/cli/run-cli.js";
 import { createMemoryBackend } from "./memory-backend.js";
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { backendModule, createSdxContainer, deploy, destroy, plan, status, type SdxEvent } from "@sdx/sdk";
+import { deploy, destroy, plan, status, type SdxEvent } from "@sdx/sdk";
+import { backendModule, createSdxContainer } from "@sdx/sdk/di";
 import { EXAMPLE_SECRET_ENV, exampleFile } from "@sdx/sdk/testing";
 import { fileURLToPath } from "node:url";
 import { createMemoryBackend } from "./memory-backend.js";
@@ -125,7 +126,7 @@ describe("budgets", () => {
       },
     };
     const { ContainerModule } = await import("inversify");
-    const { TOKENS } = await import("@sdx/sdk");
+    const { TOKENS } = await import("@sdx/sdk/di");
     const container = createSdxContainer({
       builtins: false,
       runtime: { env },

@@ -1,5 +1,6 @@
 import { LABEL_REVISION, emit, sleep, type EventListener, type Resource } from "@sdx/sdk";
-import { FIELD_MANAGER, type K8sClient, type KubeObject } from "../client/k8s-client.js";
+import type { K8sClient, KubeObject } from "../client/k8s-client.js";
+import { FIELD_MANAGER } from "../client/field-manager.js";
 import { classifyFailure, evaluateRollout, type RolloutState } from "./rollout-state.js";
 
 /** Options for {@link waitForRollout}. */

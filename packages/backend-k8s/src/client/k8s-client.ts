@@ -6,8 +6,9 @@ import { SdxError, revealDeep, withRetry, type KubernetesTarget } from "@sdx/sdk
 import { kindInfo } from "../k8s-kinds.js";
 import { isRetryableK8sError, K8sApiError, mapK8sError, type K8sRequest, type K8sStatus } from "./k8s-error.js";
 
-/** The field manager sdx applies with. */
-export const FIELD_MANAGER = "sdx";
+import { FIELD_MANAGER } from "./field-manager.js";
+
+export { FIELD_MANAGER };
 
 /** Object metadata as sdx reads it. */
 export interface KubeMeta {

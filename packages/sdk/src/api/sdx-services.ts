@@ -1,7 +1,7 @@
 import type { Container } from "inversify";
 import { BackendRegistry } from "../backend/backend-registry.js";
-import { createSdxContainer } from "../di/create-sdx-container.js";
-import { TOKENS, type SdxRuntime } from "../di/tokens.js";
+import { builtinBackendProviders, builtinEstimatorProvider } from "../di/builtin-providers.js";
+import { TOKENS, type CostEstimatorProvider, type SdxRuntime } from "../di/tokens.js";
 import type { CostEstimator } from "../pricing/pricing-contract.js";
 
 /** What the API functions need, resolved once from a container. */
@@ -13,19 +13,34 @@ export interface SdxServices {
 }
 
 const cache = new WeakMap<Container, SdxServices>();
-let defaultContainer: Container | undefined;
+let defaults: SdxServices | undefined;
 
-/** Resolves the API's services from `container`, or from a default container built on first use. */
+function services(registry: BackendRegistry, runtime: SdxRuntime, provider: CostEstimatorProvider | undefined): SdxServices {
+  let estimator: Promise<CostEstimator | undefined> | undefined;
+  return { registry, runtime, estimator: () => (estimator ??= provider ? Promise.resolve(provider.load()) : Promise.resolve(undefined)) };
+}
+
+/**
+ * Resolves the API's services from `container`. Without one, composes the
+ * built-ins directly: the same providers `builtinsModule()` binds, without
+ * loading inversify (its ~245 modules are half of the CLI's start-up budget).
+ */
 export function sdxServices(container?: Container): SdxServices {
-  const c = container ?? (defaultContainer ??= createSdxContainer());
-  let s = cache.get(c);
+  if (!container) {
+    if (!defaults) {
+      const runtime: SdxRuntime = { env: process.env, now: () => new Date() };
+      defaults = services(new BackendRegistry(builtinBackendProviders()), runtime, builtinEstimatorProvider(() => [], runtime));
+    }
+    return defaults;
+  }
+  let s = cache.get(container);
   if (!s) {
-    const registry = new BackendRegistry(c.isBound(TOKENS.BackendProvider) ? c.getAll(TOKENS.BackendProvider) : []);
-    const runtime = c.get(TOKENS.Runtime);
-    const provider = c.isBound(TOKENS.CostEstimatorProvider) ? c.get(TOKENS.CostEstimatorProvider) : undefined;
-    let estimator: Promise<CostEstimator | undefined> | undefined;
-    s = { registry, runtime, estimator: () => (estimator ??= provider ? Promise.resolve(provider.load()) : Promise.resolve(undefined)) };
-    cache.set(c, s);
+    s = services(
+      new BackendRegistry(container.isBound(TOKENS.BackendProvider) ? container.getAll(TOKENS.BackendProvider) : []),
+      container.isBound(TOKENS.Runtime) ? container.get(TOKENS.Runtime) : { env: process.env, now: () => new Date() },
+      container.isBound(TOKENS.CostEstimatorProvider) ? container.get(TOKENS.CostEstimatorProvider) : undefined,
+    );
+    cache.set(container, s);
   }
   return s;
 }

@@ -16,7 +16,7 @@ export class BackendRegistry {
     for (const p of providers) {
       if (this.#providers.has(p.kind)) {
         throw new SdxError("SDX_DUPLICATE_BACKEND", `two backends are registered for target kind "${p.kind}"`, {
-          fault: "user", hint: "Register each kind once; to replace a built-in backend, build the container without it (createSdxContainer({ builtins: false }))." });
+          fault: "user", hint: "Register each kind once; to replace a built-in backend, build a container without it (createSdxContainer({ builtins: false }) from @sdx/sdk/di)." });
       }
       this.#providers.set(p.kind, p);
     }

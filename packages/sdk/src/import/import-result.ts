@@ -50,31 +50,3 @@ export interface ImportResult {
   /** Problems with the source (syntax, unset required variables, unreadable files); `error` means the document is incomplete. */
   readonly diagnostics: readonly Diagnostic[];
 }
-
-/** Collects notes and diagnostics while an importer walks the source. */
-export class ImportReport {
-  readonly notes: ImportNote[] = [];
-  readonly diagnostics: Diagnostic[] = [];
-
-  note(level: ImportNoteLevel, path: string, reason: string): void {
-    this.notes.push({ path, level, reason });
-  }
-  translated(path: string, reason: string): void {
-    this.note("translated", path, reason);
-  }
-  approximated(path: string, reason: string): void {
-    this.note("approximated", path, reason);
-  }
-  dropped(path: string, reason: string): void {
-    this.note("dropped", path, reason);
-  }
-  ignored(path: string, reason: string): void {
-    this.note("ignored", path, reason);
-  }
-  error(code: string, path: string, message: string, hint?: string): void {
-    this.diagnostics.push({ code, severity: "error", path, message, ...(hint ? { hint } : {}) });
-  }
-  warning(code: string, path: string, message: string, hint?: string): void {
-    this.diagnostics.push({ code, severity: "warning", path, message, ...(hint ? { hint } : {}) });
-  }
-}
