@@ -21,4 +21,4 @@ export * from "./sources/price-resolver.js";
 export * from "./sources/refresh-prices.js";
 export * from "./lookup-prices.js";
 export * from "./create-cost-estimator.js";
-export * from "./pricing-module.js";
+// pricingModule() (inversify) is at "@sdx/pricing/di" so that loading the estimator never loads inversify.

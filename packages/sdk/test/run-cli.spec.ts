@@ -100,3 +100,25 @@ describe("sdx CLI exit codes and output", () => {
     expect(backend.store.size).toBe(0);
   });
 });
+
+describe("sdx prices (with @sdx/pricing installed)", () => {
+  it("looks up an instance type with both prices and provenance", async () => {
+    const { run } = cli();
+    const r = await run("prices", "aws", "us-east-1", "m6i.large", "--json");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { rows: { item: string; onDemandUsd: number; spotUsd: number; provenance: { source: string; asOf: string } }[] };
+    expect(j.rows).toHaveLength(1);
+    expect(j.rows[0]).toMatchObject({ item: "m6i.large", onDemandUsd: 0.096 });
+    expect(j.rows[0]!.spotUsd).toBeLessThan(0.096);
+    expect(j.rows[0]!.provenance.source).toContain("embedded-catalog");
+  });
+  it("shows Fargate rates at their full precision", async () => {
+    const r = await cli().run("prices", "aws", "us-east-1", "fargate");
+    expect(r.stdout).toMatch(/Fargate vCPU\s.*\$0\.04048/);
+  });
+  it("suggests a region for a typo and exits 1", async () => {
+    const r = await cli().run("prices", "aws", "us-east-9");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("Did you mean us-east-1");
+  });
+});

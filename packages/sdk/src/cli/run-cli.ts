@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import type { Container } from "inversify";
 import type { SdxErrorData } from "../errors/sdx-error.js";
 import type { SdxEvent } from "../events/sdx-event.js";
+import type { Diagnostic } from "../validation/diagnostic.js";
 import { EXIT, helpText, parseCli, type CliCommand } from "./parse-cli.js";
 
 /** What the CLI touches of the outside world; injected so tests can drive it. */
@@ -273,10 +274,24 @@ function deploySummary(status: string, target: string, error: SdxErrorData | und
 }
 
 // Pricing functions are loaded from @sdx/pricing at run time; the sdk does not depend on it.
-interface PricingModule {
-  lookupPrices(q: { provider: string; region: string; instanceType?: string }): Promise<unknown[]> | unknown[];
-  refreshPrices(o: { regions: readonly string[]; endpoint?: string; signal?: AbortSignal }): Promise<unknown>;
+interface PriceRowView {
+  readonly item: string;
+  readonly vcpus?: number;
+  readonly memoryGiB?: number;
+  readonly arch?: string;
+  readonly unit: string;
+  readonly onDemandUsd: number;
+  readonly spotUsd?: number;
+  readonly spotMinUsd?: number;
+  readonly provenance: { readonly source: string; readonly asOf: string };
 }
+interface PricingModule {
+  lookupPrices(q: { provider: string; region: string; instanceType?: string; signal?: AbortSignal }): Promise<{ rows: readonly PriceRowView[]; diagnostics: readonly Diagnostic[] }>;
+  refreshPrices(o: { regions: readonly string[]; endpoint?: string; signal?: AbortSignal; onEvent?: (e: SdxEvent) => void }): Promise<{ files: readonly { region: string; path: string; ec2: number; spot: number; fargate: boolean }[]; fetchedAt: string; expiresAt: string }>;
+}
+
+// Unit prices keep the precision the price list has ($0.04048, not $0.0405).
+const money = (n: number | undefined): string => (n === undefined ? "-" : `$${Number(n.toFixed(6)).toString()}`);
 
 async function prices(cmd: Extract<CliCommand, { command: "prices" | "prices-refresh" }>, io: CliIo): Promise<number> {
   const spec = "@sdx/pricing";
@@ -287,18 +302,30 @@ async function prices(cmd: Extract<CliCommand, { command: "prices" | "prices-ref
     const { SdxError } = await import("../errors/sdx-error.js");
     throw new SdxError("SDX_PRICING", "@sdx/pricing is not installed", { fault: "user", cause: e, hint: "npm install @sdx/pricing" });
   }
+  const { formatTable } = await import("../format/table.js");
   if (cmd.command === "prices-refresh") {
-    const r = await mod.refreshPrices({ regions: cmd.regions, ...(cmd.endpoint ? { endpoint: cmd.endpoint } : {}), ...(io.signal ? { signal: io.signal } : {}) });
+    const { formatEvent } = await import("../format/format-event.js");
+    const r = await mod.refreshPrices({ regions: cmd.regions, ...(cmd.endpoint ? { endpoint: cmd.endpoint } : {}), ...(io.signal ? { signal: io.signal } : {}), onEvent: progress(io, formatEvent) });
     if (cmd.json) print(io, r);
-    else io.stdout(`${JSON.stringify(r)}\n`);
+    else {
+      io.stdout(`${formatTable(["REGION", "EC2 TYPES", "SPOT", "FARGATE", "CACHE FILE"], r.files.map((f) => [f.region, String(f.ec2), String(f.spot), f.fargate ? "yes" : "no", f.path]))}
+`);
+      io.stdout(`Fetched ${r.fetchedAt}; used until ${r.expiresAt}, then the embedded catalog again.\n`);
+    }
     return EXIT.ok;
   }
-  const rows = (await mod.lookupPrices({ provider: cmd.provider, region: cmd.region, ...(cmd.instanceType ? { instanceType: cmd.instanceType } : {}) })) as Record<string, unknown>[];
-  if (cmd.json) print(io, rows);
+  const r = await mod.lookupPrices({ provider: cmd.provider, region: cmd.region, ...(cmd.instanceType ? { instanceType: cmd.instanceType } : {}), ...(io.signal ? { signal: io.signal } : {}) });
+  if (cmd.json) print(io, r);
   else {
-    const { formatTable } = await import("../format/table.js");
-    const keys = rows[0] ? Object.keys(rows[0]).filter((k) => typeof rows[0]![k] !== "object") : [];
-    io.stdout(`${formatTable(keys.map((k) => k.toUpperCase()), rows.map((r) => keys.map((k) => String(r[k] ?? ""))))}\n`);
+    if (r.diagnostics.length) {
+      const { formatDiagnostics } = await import("../format/format-diagnostics.js");
+      io.stderr(`${formatDiagnostics(r.diagnostics)}\n`);
+    }
+    io.stdout(`${formatTable(
+      ["ITEM", "VCPU", "MEM GIB", "ARCH", "ON-DEMAND", "SPOT (MEDIAN)", "SPOT (MIN)", "PER", "SOURCE", "AS OF"],
+      r.rows.map((x) => [x.item, x.vcpus === undefined ? "-" : String(x.vcpus), x.memoryGiB === undefined ? "-" : String(x.memoryGiB), x.arch ?? "-", money(x.onDemandUsd), money(x.spotUsd), money(x.spotMinUsd), x.unit, x.provenance.source, x.provenance.asOf]),
+      { rightAlign: [1, 2, 4, 5, 6] },
+    )}\n`);
   }
   return EXIT.ok;
 }
