@@ -7,7 +7,7 @@ import { loadApp } from "../src/load/load-app.js";
 import { exampleFile, EXAMPLE_SECRET_ENV, REPO_ROOT } from "../src/testing/testing.js";
 import type { Diagnostic } from "../src/validation/diagnostic.js";
 import { validateApp } from "../src/validation/validate-app.js";
-import { detectImportFormat, importCompose, interpolateComposeString, toSdxYaml, type ImportResult } from "../src/import/index.js";
+import { detectImportFormat, importApp, importCompose, interpolateComposeString, toSdxYaml, type ImportResult } from "../src/import/index.js";
 import { parseEnvFile } from "../src/import/env-file.js";
 import { splitShellWords } from "../src/import/shell-words.js";
 import { looksSecret } from "../src/import/secret-like.js";
@@ -141,6 +141,9 @@ describe("importCompose: what the user gets", () => {
   it("publishes in host mode when every published port asks for it", () => {
     const r = importText("services:\n  a:\n    image: x:1\n    ports:\n      - { target: 80, published: 80, mode: host }\n");
     expect((r.document.targets as Obj).swarm).toEqual({ kind: "swarm", publishMode: "host" });
+    const mixed = importText("services:\n  a:\n    image: x:1\n    ports:\n      - { target: 80, published: 80, mode: host }\n      - \"8080:8080\"\n");
+    expect((mixed.document.targets as Obj).swarm).toEqual({ kind: "swarm" });
+    expect(note(mixed, "services.a.ports[0].mode")).toBe("approximated");
   });
 
   it("health checks: CMD-SHELL and strings run in /bin/sh -c, CMD as is, timing in whole seconds, NONE and disable", () => {
@@ -283,6 +286,15 @@ describe("importCompose: what the user gets", () => {
     expect(note(r, "volumes.data.external")).toBe("approximated");
   });
 
+  it("env_file: required files must exist, optional ones may not, raw ones are not parsed", () => {
+    const text = "services:\n  a:\n    image: x\n    env_file:\n      - path: base.env\n      - path: local.env\n        required: false\n      - path: raw.env\n        format: raw\n";
+    const r = importText(text, { files: { "base.env": "A='1'\n", "raw.env": "B='2'\n" } });
+    expect(svc(r, "a").env).toEqual({ A: "1", B: "'2'" });
+    expect(note(r, "services.a.env_file[1]")).toBe("ignored");
+    const missing = importText(text, { files: {} });
+    expect(errors(missing.diagnostics).map((d) => [d.code, d.path])).toEqual([["SDX_IMPORT_FILE_UNREADABLE", "services.a.env_file[0]"], ["SDX_IMPORT_FILE_UNREADABLE", "services.a.env_file[2]"]]);
+  });
+
   it("rounds units sdx cannot hold and says so", () => {
     const r = importText("services:\n  a:\n    image: x\n    deploy:\n      resources:\n        reservations: { memory: 1500k }\n");
     expect(svc(r, "a").resources).toEqual({ memory: "2Mi" });
@@ -417,6 +429,18 @@ describe("detectImportFormat", () => {
       expect(r.reason).not.toBe("");
     });
   }
+});
+
+describe("importApp", () => {
+  it("runs the importer the file name and content call for", () => {
+    const compose = readFile(join(COMPOSE_FIXTURES, "queue-worker", "compose.yaml"));
+    expect(importApp(compose, { fileName: "docker-compose.yml", env: { WORKER_TOKEN: "t" } }).format).toBe("compose");
+    const score = "apiVersion: score.dev/v1b1\nmetadata: { name: ab }\ncontainers: { main: { image: x } }\n";
+    expect(importApp(score, { fileName: "workload.yaml" })).toMatchObject({ format: "score", document: { name: "ab" } });
+    const sdx = importApp("name: a\nservices: { w: { image: x } }\ntargets: { t: { kind: swarm } }\n", { fileName: "sdx.yaml" });
+    expect(sdx.format).toBeUndefined();
+    expect(sdx.diagnostics[0]).toMatchObject({ code: "SDX_IMPORT_FORMAT", severity: "error" });
+  });
 });
 
 describe("toSdxYaml", () => {

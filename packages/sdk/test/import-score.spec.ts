@@ -89,7 +89,8 @@ describe("importScore: what the user gets", () => {
     expect(api.secrets).toBeUndefined();
     expect(r.diagnostics.filter((d) => d.code === "SDX_IMPORT_UNMAPPED")).toEqual([]);
     expect(note(r, "resources.db")).toBe("translated");
-    expect(note(r, "containers.api.variables.DB_PASSWORD")).toBe("approximated");
+    // The password is now in the file: the report says to make it a secret reference.
+    expect(r.report).toContainEqual({ path: "containers.api.variables.DB_PASSWORD", level: "approximated", reason: expect.stringContaining("secret reference") });
   });
 
   it("several containers: one service each, ports on the first, exec preferred over httpGet, a source build reported", () => {

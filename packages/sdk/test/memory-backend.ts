@@ -48,15 +48,19 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
         service: s.name,
         body: {
           labels: ownershipLabels(ctx.app.name, s.name, ctx.revision.services[s.name]),
-          spec: { image: s.image.ref, env: { ...s.env }, replicas: s.scale.kind === "fixed" ? s.scale.replicas : s.scale.min },
+          spec: { image: s.image.ref, env: { ...s.env }, replicas: s.scale.kind === "fixed" ? s.scale.replicas : s.scale.min, cpuMillis: s.resources.cpuMillis, memoryMiB: s.resources.memoryMiB },
         },
       }));
     },
     async plan(ctx, desired): Promise<BackendPlan> {
       calls.push("plan");
       if (options.reachable === false) throw new SdxError("SDX_BACKEND_UNREACHABLE", "memory store is offline", { fault: "backend", hint: "start it" });
-      const { actions, diagnostics } = diffResources(desired, live(ctx.app.name), { kindOrder: ["workload"] });
-      return { target: ctx.target.name, backend: "memory", mode: "live", actions, summary: summarize(actions), diagnostics };
+      const current = live(ctx.app.name);
+      const { actions, diagnostics } = diffResources(desired, current, { kindOrder: ["workload"] });
+      const deployed = [...store.values()].filter((o) => isOwnedBy(o.labels, ctx.app.name)).map((o) => ({
+        service: o.labels["sdx.dev/service"]!, replicas: Number(o.spec.replicas), cpuMillis: Number(o.spec.cpuMillis), memoryMiB: Number(o.spec.memoryMiB),
+      }));
+      return { target: ctx.target.name, backend: "memory", mode: "live", actions, summary: summarize(actions), diagnostics, deployed };
     },
     async apply(ctx, plan, opts): Promise<BackendApplyResult> {
       calls.push("apply");

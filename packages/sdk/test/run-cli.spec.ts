@@ -7,7 +7,7 @@ import { createMemoryBackend } from "./memory-backend.js";
 const fixture = fileURLToPath(new URL("./fixtures/memory-shop.yaml", import.meta.url));
 const bad = fileURLToPath(new URL("./fixtures/bad/sdx.yaml", import.meta.url));
 
-function cli(opts: { failOn?: Set<string>; interactive?: boolean; answer?: boolean } = {}) {
+function cli(opts: { failOn?: Set<string>; interactive?: boolean; answer?: boolean; builtins?: boolean } = {}) {
   const backend = createMemoryBackend(opts.failOn ? { failOn: opts.failOn } : {});
   const container = createSdxContainer({ builtins: false, modules: [backendModule(backend)] });
   const run = async (...argv: string[]) => {
@@ -16,7 +16,7 @@ function cli(opts: { failOn?: Set<string>; interactive?: boolean; answer?: boole
     const code = await runCli(argv, {
       stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; },
       interactive: opts.interactive ?? false, confirm: async () => opts.answer ?? false,
-      env: { MEMSHOP_TOKEN: "tok-cli-secret" }, container,
+      env: { MEMSHOP_TOKEN: "tok-cli-secret" }, ...(opts.builtins ? {} : { container }),
     });
     return { code, stdout, stderr };
   };
@@ -120,5 +120,42 @@ describe("sdx prices (with @sdx/pricing installed)", () => {
     const r = await cli().run("prices", "aws", "us-east-9");
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("Did you mean us-east-1");
+  });
+});
+
+describe("sdx import and plan -f compose.yaml", () => {
+  const composeCase = (name: string) => fileURLToPath(new URL(`./fixtures/compose/${name}/compose.yaml`, import.meta.url));
+  it("writes sdx.yaml with the report at the top, and refuses to overwrite without --force", async () => {
+    const { mkdtempSync, readFileSync, copyFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "sdx-import-"));
+    copyFileSync(composeCase("build-no-image"), join(dir, "compose.yaml"));
+    const { run } = cli();
+    const first = await run("import", join(dir, "compose.yaml"));
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^Wrote .*sdx\.yaml from compose file .*: \d+ translated, \d+ approximated, \d+ dropped, \d+ ignored/);
+    const written = readFileSync(join(dir, "sdx.yaml"), "utf8");
+    expect(written).toContain("# Imported from");
+    expect(written).toMatch(/build/);
+    const again = await run("import", join(dir, "compose.yaml"));
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain("--force");
+    expect((await run("import", join(dir, "compose.yaml"), "--force")).code).toBe(0);
+    // The written file is a valid app that validates on its own.
+    expect((await run("validate", join(dir, "sdx.yaml"))).code).toBe(0);
+  });
+  it("plans a compose file directly and shows dropped keys as warnings", async () => {
+    // The built-in backends (no container): compose imports target swarm.
+    const r = await cli({ builtins: true }).run("plan", "-f", composeCase("web-db"), "--offline", "--json");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { app: string; backend: string; diagnostics: { code: string; path: string }[]; plan: { actions: { kind: string; resource: { kind: string } }[] } };
+    expect(j.backend).toBe("swarm");
+    expect(j.plan.actions.map((a) => a.resource.kind)).toContain("service");
+    expect(j.diagnostics).toContainEqual(expect.objectContaining({ code: "SDX_IMPORT_DROPPED", path: "services.app.depends_on" }));
+    expect(j.plan.actions.every((a) => a.kind === "create")).toBe(true);
+  });
+  it("needs a file argument", async () => {
+    expect((await cli().run("import")).code).toBe(2);
   });
 });

@@ -137,3 +137,44 @@ describe("budgets", () => {
     expect((await deploy(fixture, { container, policy: { maxMonthlyUsd: 1000 } })).status).toBe("succeeded");
   });
 });
+
+describe("cost delta against the deployed revision", () => {
+  it("prices what runs now against the new revision, per service", async () => {
+    const backend = createMemoryBackend();
+    // $0.01 per replica-hour per 250 millicores: easy to check by hand.
+    const estimator = {
+      async estimate(app: import("@sdx/sdk").App) {
+        const lines = app.services.map((s) => {
+          const replicas = s.scale.kind === "fixed" ? s.scale.replicas : s.scale.min;
+          const hourlyUsd = replicas * (s.resources.cpuMillis / 250) * 0.01;
+          return { service: s.name, item: "replica", quantity: replicas, unit: "replica-hour", unitPriceUsd: 0.01, hourlyUsd, provenance: { source: "test", asOf: "2026-11-01" } };
+        });
+        const hourlyUsd = lines.reduce((a, l) => a + l.hourlyUsd, 0);
+        return {
+          estimates: [{ target: "mem", backend: "memory", provider: "aws", region: "us-east-1", capacity: "test", hourlyUsd, monthlyUsd: hourlyUsd * 730, onDemandHourlyUsd: hourlyUsd, lines, assumptions: [], notPriced: [], priceAsOf: "2026-11-01", chosen: true }],
+          chosen: "mem", reason: "only", rejected: [], diagnostics: [],
+        };
+      },
+    };
+    const { ContainerModule } = await import("inversify");
+    const { TOKENS } = await import("@sdx/sdk/di");
+    const container = createSdxContainer({
+      builtins: false, runtime: { env },
+      modules: [backendModule(backend), new ContainerModule(({ bind }) => { bind(TOKENS.CostEstimatorProvider).toConstantValue({ load: () => estimator }); })],
+    });
+    const { loadApp } = await import("@sdx/sdk");
+    const app = (await loadApp(fixture, { env, extraTargetKinds: ["memory"] })).app!;
+    const first = await plan(app, { container, env });
+    expect(first.plans[0]!.costDelta).toBeUndefined(); // nothing deployed yet
+    await deploy(app, { container, env });
+    const bigger = { ...app, services: app.services.map((s) => (s.name === "web" ? { ...s, scale: { kind: "fixed" as const, replicas: 4 } } : s)) };
+    const p = await plan(bigger, { container, env });
+    // web: 2 → 4 replicas of 250m at $0.01/h = $14.60 → $29.20 a month; worker unchanged at $7.30.
+    expect(p.plans[0]!.costDelta).toEqual([
+      { service: "web", beforeMonthlyUsd: 14.6, afterMonthlyUsd: 29.2, deltaMonthlyUsd: 14.6 },
+      { service: "worker", beforeMonthlyUsd: 7.3, afterMonthlyUsd: 7.3, deltaMonthlyUsd: 0 },
+    ].map((d) => ({ ...d, beforeMonthlyUsd: expect.closeTo(d.beforeMonthlyUsd, 6), afterMonthlyUsd: expect.closeTo(d.afterMonthlyUsd, 6), deltaMonthlyUsd: expect.closeTo(d.deltaMonthlyUsd, 6) })));
+    const { formatPlanResult } = await import("../src/format/format-plan.js");
+    expect(formatPlanResult(p)).toContain("Cost per month vs the deployed revision: web $14.60 → $29.20 (+$14.60); total +$14.60.");
+  });
+});

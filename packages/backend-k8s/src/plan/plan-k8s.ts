@@ -24,6 +24,7 @@ import type { K8sClient, KubeObject } from "../client/k8s-client.js";
 import { KIND_ORDER, MANAGED_KINDS } from "../k8s-kinds.js";
 import { k8sTarget } from "../render/render-k8s.js";
 import { mapBounded } from "../util/map-bounded.js";
+import { deployedServices } from "./deployed-services.js";
 
 /** Requests in flight at once while planning. */
 const PLAN_CONCURRENCY = 8;
@@ -161,7 +162,10 @@ export async function planK8s(client: K8sClient, ctx: BackendContext, desired: r
   actions = sortActions([...actions, ...extra], KIND_ORDER);
   if (!nsExists) actions = [{ kind: "create", resource: { kind: "Namespace", name: ns }, changes: [], desired: namespaceResource(ns), reason: "the namespace does not exist" }, ...actions];
   const allDiagnostics = [...diff.diagnostics.map((d) => ({ ...d, target: target.name })), ...diagnostics];
-  return { target: target.name, backend: "kubernetes", mode: "live", actions, summary: summarize(actions), diagnostics: allDiagnostics };
+  return {
+    target: target.name, backend: "kubernetes", mode: "live", actions, summary: summarize(actions), diagnostics: allDiagnostics,
+    deployed: deployedServices(liveByKey.values(), app),
+  };
 }
 
 /**

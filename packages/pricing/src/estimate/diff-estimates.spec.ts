@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { makeApp, svc } from "../__fixtures__/make-app.js";
 import { loadEmbeddedCatalog } from "../catalog/load-embedded-catalog.js";
-import { diffEstimates } from "./diff-estimates.js";
+import { diffEstimates } from "@sdx/sdk";
 import { estimateFargate } from "./estimate-fargate.js";
 import { estimateNodes } from "./estimate-nodes.js";
 

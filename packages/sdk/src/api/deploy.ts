@@ -20,8 +20,8 @@ export interface DeployOptions extends OperationOptions {
   /** @default false */
   readonly forceConflicts?: boolean;
   readonly policy?: ChoosePolicy;
-  /** Called with the plan before anything changes; return false to cancel (the CLI's confirmation). */
-  readonly confirm?: (plan: TargetPlan) => boolean | Promise<boolean>;
+  /** Called with the plan (and the cost estimates) before anything changes; return false to cancel (the CLI's confirmation). */
+  readonly confirm?: (plan: TargetPlan, estimates: EstimateReport | undefined) => boolean | Promise<boolean>;
 }
 
 /** How a deploy ended. `no-changes` means the live state already matched. */
@@ -85,7 +85,7 @@ export async function deploy(app: AppSource, options: DeployOptions = {}): Promi
     });
   }
   if (!hasChanges(tp.plan)) return { ...base, status: "no-changes" };
-  if (options.confirm && !(await options.confirm(tp))) return { ...base, status: "cancelled" };
+  if (options.confirm && !(await options.confirm(tp, sel.estimates))) return { ...base, status: "cancelled" };
   const backend = await services.registry.get(target.kind);
   const apply = await backend.apply({ app: p.app, target, revision: p.revision, secrets: p.secrets, baseDir: p.baseDir }, tp.plan, {
     wait: options.wait !== false,

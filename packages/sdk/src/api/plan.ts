@@ -4,7 +4,10 @@ import { SdxError, isSdxError, toSdxError } from "../errors/sdx-error.js";
 import { emit, type EventListener } from "../events/sdx-event.js";
 import type { AnyTarget } from "../model/app.js";
 import { summarize, type BackendPlan } from "../plan/plan.js";
-import type { ChoosePolicy, EstimateReport } from "../pricing/pricing-contract.js";
+import type { ChoosePolicy, CostEstimator, EstimateReport } from "../pricing/pricing-contract.js";
+import { diffEstimates, type ServiceCostDelta } from "../pricing/diff-estimates.js";
+import type { App, Service } from "../model/app.js";
+import type { DeployedService } from "../plan/plan.js";
 import type { AppRevision } from "../revision/compute-revision.js";
 import type { Diagnostic } from "../validation/diagnostic.js";
 import { contextFor, findTarget, prepareApp, renderTarget, type AppSource, type PreparedApp } from "./prepare-app.js";
@@ -46,6 +49,8 @@ export interface TargetPlan {
   readonly backend: string;
   readonly plan: BackendPlan;
   readonly check: CheckReport;
+  /** Δ $/month per service between the deployed revision and this one; only for live plans with pricing. */
+  readonly costDelta?: readonly ServiceCostDelta[];
 }
 
 /** Result of {@link plan}. */
@@ -168,16 +173,56 @@ export async function plan(app: AppSource, options: PlanOptions = {}): Promise<P
   });
   emit(options.onEvent, { kind: "target-selected", target: sel.targets[0]!.name, backend: sel.targets[0]!.kind, reason: sel.reason });
   const plans: TargetPlan[] = [];
+  const estimator = sel.estimates ? await services.estimator().catch(() => undefined) : undefined;
   for (const t of sel.targets) {
-    plans.push(await planTarget(p, t, services, {
+    const tp = await planTarget(p, t, services, {
       offline: options.offline === true, fallback: true,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.forceConflicts ? { forceConflicts: true } : {}),
-    }));
+    });
+    const costDelta = estimator && tp.plan.deployed ? await costDeltaFor(estimator, p.app, t, tp.plan.deployed, sel.estimates, options) : undefined;
+    plans.push(costDelta ? { ...tp, costDelta } : tp);
   }
   return {
     app: p.app.name, revision: p.revision, diagnostics: p.diagnostics, target: plans[0]!.target, plans,
     selection: sel.reason, ...(sel.estimates ? { estimates: sel.estimates } : {}),
   };
+}
+
+/** A service standing for one that is deployed but no longer in the app, so its cost can be priced. */
+function removedService(template: Service | undefined, d: DeployedService): Service {
+  return {
+    name: d.service, image: { ref: "deployed", repository: "deployed" }, env: {}, secrets: [], files: [], ports: [], volumes: [], labels: {},
+    placement: template?.placement ?? { spot: "never", minOnDemand: 0, arch: "amd64", constraints: {} },
+    rollout: template?.rollout ?? { strategy: "rolling", maxSurge: 1, maxUnavailable: 0, autoRollback: true, timeoutSeconds: 600 },
+    resources: { cpuMillis: d.cpuMillis, memoryMiB: d.memoryMiB }, scale: { kind: "fixed", replicas: d.replicas },
+  };
+}
+
+/** The app as it runs now: the new model's placement, with the deployed replicas and sizes. */
+export function deployedApp(app: App, deployed: readonly DeployedService[]): App {
+  const now = new Map(deployed.map((d) => [d.service, d]));
+  const services: Service[] = [];
+  for (const s of app.services) {
+    const d = now.get(s.name);
+    if (d) services.push({ ...s, scale: { kind: "fixed", replicas: d.replicas }, resources: { ...s.resources, cpuMillis: d.cpuMillis, memoryMiB: d.memoryMiB } });
+  }
+  for (const d of deployed) if (!app.services.some((s) => s.name === d.service)) services.push(removedService(undefined, d));
+  return { ...app, services };
+}
+
+async function costDeltaFor(
+  estimator: CostEstimator, app: App, target: AnyTarget, deployed: readonly DeployedService[], report: EstimateReport | undefined, options: PlanOptions,
+): Promise<readonly ServiceCostDelta[] | undefined> {
+  try {
+    const offline = options.offlinePrices ?? options.offline ?? false;
+    const after = report?.estimates.find((e) => e.target === target.name) ?? (await estimator.estimate(app, { targets: [target], offline })).estimates[0];
+    if (deployed.length === 0) return undefined;
+    const before = (await estimator.estimate(deployedApp(app, deployed), { targets: [target], offline })).estimates[0];
+    return before && after ? diffEstimates(before, after) : undefined;
+  } catch {
+    // A cost delta is a convenience; pricing trouble is already reported with the estimates.
+    return undefined;
+  }
 }

@@ -39,6 +39,7 @@ export type CliCommand =
   | ({ readonly command: "destroy"; readonly target?: string; readonly yes: boolean } & AppArgs)
   | ({ readonly command: "targets" } & AppArgs)
   | ({ readonly command: "check"; readonly target?: string } & AppArgs)
+  | { readonly command: "import"; readonly file: string; readonly out?: string; readonly force: boolean; readonly json: boolean; readonly profiles: readonly string[] }
   | { readonly command: "prices"; readonly provider: string; readonly region: string; readonly instanceType?: string; readonly json: boolean }
   | { readonly command: "prices-refresh"; readonly regions: readonly string[]; readonly endpoint?: string; readonly json: boolean };
 
@@ -61,6 +62,7 @@ const COMMANDS: Readonly<Record<string, Options>> = {
   targets: { ...common },
   check: { ...common, target: { type: "string", short: "t" } },
   prices: { json: common.json!, help: common.help!, region: { type: "string", multiple: true }, endpoint: { type: "string" } },
+  import: { json: common.json!, help: common.help!, out: { type: "string", short: "o" }, force: { type: "boolean" }, profile: { type: "string", multiple: true } },
   help: {},
 };
 
@@ -146,6 +148,9 @@ export function parseCli(argv: readonly string[]): CliCommand | UsageError {
       return { command: first, file, json, ...target };
     case "destroy":
       return { command: "destroy", file, json, ...target, yes: v.yes === true };
+    case "import":
+      if (pos[0] === undefined) return { command: "usage-error", message: "sdx import: which file?", hint: "e.g. sdx import compose.yaml (or score.yaml)" };
+      return { command: "import", file: pos[0], ...(str("out") ? { out: str("out")! } : {}), force: v.force === true, json, profiles: (v.profile as string[] | undefined) ?? [] };
     case "prices": {
       if (pos[0] === "refresh") {
         const regions = (v.region as string[] | undefined) ?? [];
@@ -171,6 +176,7 @@ export function helpText(topic?: string): string {
     targets: "sdx targets [file] [--json]               List the app's targets and their backends.",
     check: "sdx check [file] [-t target] [--json]     Fidelity report: which fields each target carries exactly, approximates or drops.",
     prices: "sdx prices <provider> <region> [type]     Look up prices. `sdx prices refresh --region r` caches live AWS prices.",
+    import: "sdx import <compose.yaml|score.yaml> [-o sdx.yaml] [--force] [--profile p] [--json]\n                                          Convert to sdx.yaml with a report of what did not carry over.",
   };
   if (topic && lines[topic]) return `${lines[topic]}\n`;
   return [

@@ -173,6 +173,7 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
               app: r.app, revision: r.revision.app, serviceRevisions: r.revision.services, diagnostics: r.diagnostics,
               target: sel.target, backend: sel.backend, selection: r.selection,
               plan: planToJson(sel.plan), fidelity: sel.check.fidelity, checkDiagnostics: sel.check.diagnostics,
+              ...(sel.costDelta ? { costDelta: sel.costDelta } : {}),
               ...(r.plans.length > 1 ? { plans: r.plans.map((p) => ({ ...planToJson(p.plan), fidelity: p.check.fidelity })) } : {}),
               ...(r.estimates ? { estimates: r.estimates.estimates, chosen: r.estimates.chosen ?? null, rejected: r.estimates.rejected } : {}),
             });
@@ -208,15 +209,17 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
         ...(cmd.forceConflicts ? { forceConflicts: true } : {}),
         ...(cmd.budget !== undefined ? { policy: { maxMonthlyUsd: cmd.budget } } : {}),
         onEvent: progress(io, formatEvent),
-        confirm: async (tp) => {
-          if (!cmd.json) io.stderr(`${formatTargetPlan(tp)}\n`);
+        confirm: async (tp, estimates) => {
+          if (!cmd.json) {
+            if (estimates?.estimates.length) io.stderr(`${formatEstimates(estimates, tp.target)}\n\n`);
+            io.stderr(`${formatTargetPlan(tp)}\n`);
+          }
           if (cmd.yes) return true;
           return io.confirm(`Apply these changes to ${tp.target}?`);
         },
       });
       if (cmd.json) print(io, { app: r.app, revision: r.revision.app, target: r.target, backend: r.backend, selection: r.selection, status: r.status, apply: r.apply ? { status: r.apply.status, completed: r.apply.completed.map((a) => ({ kind: a.kind, resource: a.resource })), failed: r.apply.failed.map((f) => ({ kind: f.action.kind, resource: f.action.resource, error: f.error })), remaining: r.apply.remaining.map((a) => ({ kind: a.kind, resource: a.resource })), rollouts: r.apply.rollouts, error: r.apply.error } : null });
       else {
-        if (r.estimates && r.estimates.estimates.length) io.stderr(`${formatEstimates(r.estimates)}\n`);
         io.stdout(deploySummary(r.status, r.target, r.apply?.error, r.apply?.remaining.length ?? 0));
       }
       return r.status === "succeeded" || r.status === "no-changes" ? EXIT.ok : EXIT.failure;
@@ -253,6 +256,8 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
     case "prices":
     case "prices-refresh":
       return prices(cmd, io);
+    case "import":
+      return importCommand(cmd, io);
     default: {
       const never: never = cmd;
       throw new Error(`unhandled command ${JSON.stringify(never)}`);
@@ -326,6 +331,47 @@ async function prices(cmd: Extract<CliCommand, { command: "prices" | "prices-ref
       r.rows.map((x) => [x.item, x.vcpus === undefined ? "-" : String(x.vcpus), x.memoryGiB === undefined ? "-" : String(x.memoryGiB), x.arch ?? "-", money(x.onDemandUsd), money(x.spotUsd), money(x.spotMinUsd), x.unit, x.provenance.source, x.provenance.asOf]),
       { rightAlign: [1, 2, 4, 5, 6] },
     )}\n`);
+  }
+  return EXIT.ok;
+}
+
+async function importCommand(cmd: Extract<CliCommand, { command: "import" }>, io: CliIo): Promise<number> {
+  const { existsSync } = await import("node:fs");
+  const { dirname, resolve } = await import("node:path");
+  const { importApp, toSdxYaml } = await import("../import/index.js");
+  const { validateApp } = await import("../validation/validate-app.js");
+  const { hasErrors } = await import("../validation/diagnostic.js");
+  const { formatDiagnostics } = await import("../format/format-diagnostics.js");
+  const { SdxError } = await import("../errors/sdx-error.js");
+  const source = resolve(cmd.file);
+  let text: string;
+  try {
+    text = readFileSync(source, "utf8");
+  } catch (e) {
+    throw new SdxError("SDX_LOAD", `cannot read ${cmd.file}`, { fault: "user", cause: e, hint: "Check the path." });
+  }
+  const baseDir = dirname(source);
+  const read = (p: string): string => readFileSync(resolve(baseDir, p), "utf8");
+  const profiles = cmd.profiles.length ? cmd.profiles : (io.env.COMPOSE_PROFILES ?? "").split(",").filter(Boolean);
+  const r = importApp(text, { fileName: source, baseDir, readFile: read, env: { ...io.env }, profiles });
+  const validated = hasErrors(r.diagnostics) ? undefined : validateApp(r.document, { readFile: read });
+  const diagnostics = [...r.diagnostics, ...(validated?.diagnostics ?? [])];
+  const ok = !hasErrors(diagnostics);
+  const out = resolve(cmd.out ?? resolve(baseDir, "sdx.yaml"));
+  if (cmd.json) {
+    print(io, { source, format: r.format ?? null, ok, document: r.document, report: r.report, diagnostics, ...(ok && !cmd.out ? {} : { out }) });
+    if (!ok || !cmd.out) return ok ? EXIT.ok : EXIT.usage;
+  }
+  if (diagnostics.length && !cmd.json) io.stderr(`${formatDiagnostics(diagnostics, source)}\n`);
+  if (!ok) return EXIT.usage;
+  if (existsSync(out) && !cmd.force) {
+    io.stderr(`sdx: ${out} exists; not overwriting\n  hint: pass --force, or -o <path> to write elsewhere.\n`);
+    return EXIT.usage;
+  }
+  writeFileSync(out, toSdxYaml(r, { source: cmd.file }));
+  if (!cmd.json) {
+    const count = (lvl: string): number => r.report.filter((n) => n.level === lvl).length;
+    io.stdout(`Wrote ${out} from ${r.format} file ${cmd.file}: ${count("translated")} translated, ${count("approximated")} approximated, ${count("dropped")} dropped, ${count("ignored")} ignored (listed at the top of the file).\n`);
   }
   return EXIT.ok;
 }

@@ -20,14 +20,23 @@ export function formatUsd(n: number): string {
   return `$${Math.round(n).toLocaleString("en-US")}`;
 }
 
-/** The SkyPilot-style table of considered targets, the chosen one marked. */
-export function formatEstimates(report: EstimateReport): string {
+/**
+ * The SkyPilot-style table of considered targets. `→` marks the target being
+ * planned or deployed (the cheapest unless one was named); when a named
+ * target is not the cheapest, a line says what the cheapest would save.
+ */
+export function formatEstimates(report: EstimateReport, selected?: string): string {
+  const mark = selected ?? report.chosen;
   const rows = [...report.estimates]
     .sort((a, b) => a.monthlyUsd - b.monthlyUsd)
-    .map((e: CostEstimate) => [e.chosen ? "→" : " ", e.target, e.backend, e.region, e.capacity, formatUsd(e.hourlyUsd), formatUsd(e.monthlyUsd), e.priceAsOf]);
+    .map((e: CostEstimate) => [e.target === mark ? "→" : " ", e.target, e.backend, e.region, e.capacity, formatUsd(e.hourlyUsd), formatUsd(e.monthlyUsd), e.priceAsOf]);
   const out = [rows.length ? formatTable(["", "TARGET", "BACKEND", "REGION", "CAPACITY", "$/HOUR", "$/MONTH", "PRICES AS OF"], rows, { rightAlign: [5, 6] }) : "No target could be priced."];
   for (const r of report.rejected) out.push(`  ✗ ${r.target}: ${r.reason}`);
-  if (report.chosen && report.reason) out.push(`Chosen: ${report.chosen} (${report.reason})`);
+  const cheapest = report.estimates.find((e) => e.target === report.chosen);
+  const sel = report.estimates.find((e) => e.target === selected);
+  if (selected && cheapest && sel && cheapest.target !== selected) {
+    out.push(`Planning ${selected} as named; the cheapest is ${cheapest.target} at ${formatUsd(cheapest.monthlyUsd)}/month (${formatUsd(sel.monthlyUsd - cheapest.monthlyUsd)} less).`);
+  } else if (report.chosen && report.reason) out.push(`Chosen: ${report.chosen} (${report.reason})`);
   const notPriced = [...new Set(report.estimates.flatMap((e) => e.notPriced))];
   if (notPriced.length) out.push(`Not priced: ${notPriced.join(", ")}.`);
   return out.join("\n");
@@ -54,6 +63,15 @@ export function formatTargetPlan(tp: TargetPlan): string {
   }
   const s = p.summary;
   out.push(`  ${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete, ${s.noop} unchanged.`);
+  if (tp.costDelta) {
+    const changed = tp.costDelta.filter((d) => Math.abs(d.deltaMonthlyUsd) >= 0.005);
+    const total = changed.reduce((a, d) => a + d.deltaMonthlyUsd, 0);
+    const sign = (n: number): string => `${n >= 0 ? "+" : "-"}${formatUsd(Math.abs(n))}`;
+    const before = tp.costDelta.reduce((a, d) => a + d.beforeMonthlyUsd, 0);
+    out.push(changed.length > 0
+      ? `  Cost per month vs the deployed revision: ${changed.map((d) => `${d.service ?? "shared nodes"} ${formatUsd(d.beforeMonthlyUsd)} → ${formatUsd(d.afterMonthlyUsd)} (${sign(d.deltaMonthlyUsd)})`).join("; ")}; total ${sign(total)}.`
+      : `  Cost per month vs the deployed revision: unchanged (${formatUsd(before)}).`);
+  }
   out.push(formatFidelity(tp.check));
   return out.join("\n");
 }
@@ -61,7 +79,7 @@ export function formatTargetPlan(tp: TargetPlan): string {
 /** The whole `sdx plan` text. */
 export function formatPlanResult(r: PlanResult): string {
   const out: string[] = [`App ${r.app}, revision ${r.revision.app}`];
-  if (r.estimates) out.push("", formatEstimates(r.estimates));
+  if (r.estimates) out.push("", formatEstimates(r.estimates, r.target));
   for (const tp of r.plans) out.push("", formatTargetPlan(tp));
   return `${out.join("\n")}\n`;
 }

@@ -713,6 +713,8 @@ function importPorts(ctx: Ctx, name: string, svc: Obj): unknown[] {
     } else if (parsed.host.length !== containers.length || parsed.host.some((h, k) => h !== containers[k])) {
       if (!loopback) r.approximated(path, `published on host port ${parsed.hostText} in Compose; sdx publishes the container port ${containers.join(", ")} (Swarm ingress, Kubernetes load balancer, ECS target group), so clients must use that port`);
     }
+    // The short syntax publishes through the routing mesh (ingress mode).
+    if (!loopback) ctx.publishModes.push({ mode: "ingress", path });
     for (const c of containers) add(path, c, { protocol: parsed.protocol, public: !loopback });
   });
 

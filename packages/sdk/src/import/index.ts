@@ -2,6 +2,7 @@
 export * from "./import-result.js";
 export * from "./import-compose.js";
 export * from "./import-score.js";
+export * from "./import-app.js";
 export * from "./detect-import-format.js";
 export * from "./to-sdx-yaml.js";
 export { interpolateComposeString, type InterpolateComposeStringResult } from "./compose-interpolate.js";

@@ -7,6 +7,9 @@ import { SdxError } from "../errors/sdx-error.js";
 import { hasErrors, sortDiagnostics, type Diagnostic } from "../validation/diagnostic.js";
 import { validateApp, type ValidateAppOptions } from "../validation/validate-app.js";
 import { interpolate } from "./interpolate.js";
+import { detectImportFormat } from "../import/detect-import-format.js";
+import { importApp } from "../import/import-app.js";
+import type { ImportNote } from "../import/import-result.js";
 
 /** Options for {@link loadApp}. */
 export interface LoadAppOptions extends Omit<ValidateAppOptions, "readFile"> {
@@ -22,6 +25,10 @@ export interface LoadAppResult {
   readonly file: string;
   /** Directory that relative paths in the app resolve against. */
   readonly baseDir: string;
+  /** Set when the file was a Compose file or a Score workload, imported on the fly. */
+  readonly importedFrom?: "compose" | "score";
+  /** What the import translated, approximated, dropped or ignored (see `sdx import`). */
+  readonly importReport?: readonly ImportNote[];
 }
 
 /** Candidate names when a directory is given. */
@@ -127,6 +134,8 @@ export async function loadApp(file: string, options: LoadAppOptions = {}): Promi
     } catch (e) {
       throw new SdxError("SDX_LOAD", `cannot read ${file}`, { fault: "user", cause: e, hint: "Check the path and permissions." });
     }
+    const format = detectImportFormat(file, text).format;
+    if (format === "compose" || format === "score") return loadImported(text, file, baseDir, env, options);
     const parsed = parseAppText(text, file);
     diagnostics.push(...parsed.diagnostics);
     doc = parsed.doc;
@@ -139,4 +148,24 @@ export async function loadApp(file: string, options: LoadAppOptions = {}): Promi
   diagnostics.push(...result.diagnostics);
   const located = sortDiagnostics(diagnostics.map((d) => (d.line !== undefined ? d : { ...d, ...locate(d.path) })));
   return { ...(hasErrors(located) || !result.app ? {} : { app: result.app }), diagnostics: located, file, baseDir };
+}
+
+/**
+ * `sdx plan -f compose.yaml`: imports the file, then validates the result like
+ * any app. The importer has already interpolated (with Compose's rules), so the
+ * document is not interpolated again. Dropped keys surface as warnings.
+ */
+function loadImported(text: string, file: string, baseDir: string, env: Readonly<Record<string, string | undefined>>, options: LoadAppOptions): LoadAppResult {
+  const read = (p: string): string => readFileSync(resolve(baseDir, p), "utf8");
+  const imported = importApp(text, { fileName: file, baseDir, readFile: read, env: { ...env } });
+  const diagnostics: Diagnostic[] = [...imported.diagnostics];
+  for (const n of imported.report) {
+    if (n.level === "dropped") diagnostics.push({ code: "SDX_IMPORT_DROPPED", severity: "warning", path: n.path, message: `not carried over: ${n.reason}`, hint: "Run `sdx import` to write an sdx.yaml and see the full report." });
+  }
+  const base = { file, baseDir, ...(imported.format ? { importedFrom: imported.format } : {}), importReport: imported.report };
+  if (hasErrors(imported.diagnostics)) return { diagnostics: sortDiagnostics(diagnostics), ...base };
+  const result = validateApp(imported.document, { ...options, readFile: read });
+  diagnostics.push(...result.diagnostics);
+  const sorted = sortDiagnostics(diagnostics);
+  return { ...(hasErrors(sorted) || !result.app ? {} : { app: result.app }), diagnostics: sorted, ...base };
 }

@@ -35,6 +35,16 @@ export interface PlanSummary {
   readonly noop: number;
 }
 
+/** What runs now for one service, read from live objects during a plan, for cost deltas. */
+export interface DeployedService {
+  readonly service: string;
+  /** Desired replicas now (for autoscaled services, the current desired count). */
+  readonly replicas: number;
+  /** Requested per replica. */
+  readonly cpuMillis: number;
+  readonly memoryMiB: number;
+}
+
 /** A backend's plan for one target. */
 export interface BackendPlan {
   readonly target: string;
@@ -48,6 +58,12 @@ export interface BackendPlan {
   readonly diagnostics: readonly Diagnostic[];
   /** Why the backend could not be contacted, when `mode` fell back to render-only. */
   readonly unreachable?: SdxErrorData;
+  /**
+   * Sizing of the deployed revision, from the live objects the plan already read.
+   * When present, `plan()` prices it against the new revision (Δ $/month per service).
+   * @default undefined (no cost delta)
+   */
+  readonly deployed?: readonly DeployedService[];
 }
 
 /** Counts actions by kind. */

@@ -1,5 +1,7 @@
-import type { CostEstimate } from "@sdx/sdk";
-import { HOURS_PER_MONTH } from "./candidate.js";
+import type { CostEstimate } from "./pricing-contract.js";
+
+/** Hours in a billing month, as the cloud price lists count them. */
+const HOURS_PER_MONTH = 730;
 
 /** How one service's cost changes between two estimates of the same target. */
 export interface ServiceCostDelta {
