@@ -5,7 +5,7 @@ import {
 } from "@sdx/sdk";
 import { comparableService } from "./comparable.js";
 import { ECS_KIND_ORDER, familyName, ownershipTags, scalingResourceId } from "./ecs-names.js";
-import type { EcsPort } from "./ecs-port.js";
+import type { EcsPort, PutParameterInput } from "./ecs-port.js";
 import { waitForRollouts, type Clock, type RolloutWatch } from "./wait-rollouts.js";
 
 type Obj = Record<string, unknown>;
@@ -27,11 +27,16 @@ const rankOf = (a: PlannedAction): number => {
   return a.kind === "delete" ? 100 + (ECS_KIND_ORDER.length - k) : k;
 };
 
+/** A parameter delete waits for the rollout: the revision the circuit breaker rolls back to may still read it. */
+const isParameterDelete = (a: PlannedAction): boolean => a.kind === "delete" && a.resource.kind === "ssm-parameter";
+
 /**
- * Applies an ECS plan: cluster, log group, task definitions, services and
- * scaling, in that order, each kind's actions concurrently. Then waits for the
- * services it changed to reach a steady state (see waitForRollouts) and prunes
- * superseded task-definition revisions beyond the target's keepRevisions.
+ * Applies an ECS plan: cluster, log group, SSM parameters, task definitions,
+ * services and scaling, in that order, each kind's actions concurrently. Then
+ * waits for the services it changed to reach a steady state (see
+ * waitForRollouts), deletes the parameters of removed secrets whose service
+ * rolled out, and prunes superseded task-definition revisions beyond the
+ * target's keepRevisions.
  */
 export async function applyEcs(ctx: BackendContext<EcsTarget>, plan: BackendPlan, port: EcsPort, options: BackendApplyOptions, seams: ApplyEcsSeams = {}): Promise<BackendApplyResult> {
   const { app, target } = ctx;
@@ -70,6 +75,30 @@ export async function applyEcs(ctx: BackendContext<EcsTarget>, plan: BackendPlan
       case "log-group":
         if (a.kind === "create") await port.createLogGroup(name, (body!.tags as Record<string, string>) ?? ownershipTags(app.name));
         return;
+      case "ssm-parameter": {
+        if (a.kind === "delete") {
+          await port.deleteParameter(name);
+          return;
+        }
+        // `body` is the revealed wire copy; the plan itself keeps the Redacted value.
+        if (typeof body!.Value !== "string") {
+          throw new SdxError("SDX_SECRET_UNRESOLVED", `secret for parameter ${name} has no value`, { fault: "user", path: `services.${a.resource.service ?? "?"}.secrets`, hint: "Set the environment variable or create the file the secret comes from, then deploy again." });
+        }
+        const tags = (body!.Tags ?? []) as { Key: string; Value: string }[];
+        const input: PutParameterInput = {
+          ...(pick(body!, ["Name", "Type", "Description", "Tier", "KeyId"]) as Omit<PutParameterInput, "Value">),
+          Name: name, Value: body!.Value as string,
+        };
+        if (a.kind === "create") {
+          await port.putParameter({ ...input, Tags: tags });
+          return;
+        }
+        // AWS refuses Tags with Overwrite. Value first, then the digest tag: a failure in between
+        // leaves an old digest, so the next plan rewrites the value instead of believing it current.
+        await port.putParameter({ ...input, Overwrite: true });
+        await port.addParameterTags(name, Object.fromEntries(tags.map((t) => [t.Key, t.Value])));
+        return;
+      }
       case "task-definition": {
         if (a.kind === "delete") return;
         const td = await port.registerTaskDefinition(body!);
@@ -129,14 +158,23 @@ export async function applyEcs(ctx: BackendContext<EcsTarget>, plan: BackendPlan
     }
   };
 
-  const res = await executeActions(plan.actions, {
+  const exec = (actions: readonly PlannedAction[]) => executeActions(actions, {
     target: target.name, run, rank: rankOf, concurrency: 4,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  const base = { completed: res.completed, failed: res.failed, remaining: res.remaining };
+  const deferred = plan.actions.filter(isParameterDelete);
+  const res = await exec(plan.actions.filter((a) => !isParameterDelete(a)));
+  const base = { completed: res.completed, failed: res.failed, remaining: [...res.remaining, ...deferred] };
   if (res.aborted) return { ...base, status: "aborted", rollouts: [], error: new SdxError("SDX_ABORTED", "The operation was aborted.", { fault: "user" }).toJSON() };
   if (res.failed.length > 0) return { ...base, status: "failed", rollouts: watches.map(notWaited), error: res.failed[0]!.error };
+  /** Deletes the parameters of removed secrets whose service may let go of them; the others stay for the next deploy. */
+  const deleteParameters = async (ok: (service: string | undefined) => boolean) => {
+    const go = deferred.filter((a) => ok(a.resource.service));
+    const r = go.length > 0 ? await exec(go) : { completed: [], failed: [], remaining: [], aborted: false };
+    const out = { completed: [...res.completed, ...r.completed], failed: r.failed, remaining: [...res.remaining, ...r.remaining, ...deferred.filter((a) => !go.includes(a))] };
+    return { ...out, ...finish(r) };
+  };
   const pruneAfter = async (ok: (service: string) => boolean): Promise<string | undefined> => {
     try {
       for (const [svc, arn] of prune) if (ok(svc)) await pruneRevisions(familyName(app.name, svc), arn);
@@ -149,8 +187,9 @@ export async function applyEcs(ctx: BackendContext<EcsTarget>, plan: BackendPlan
     }
   };
   if (options.wait === false || watches.length === 0) {
+    const d = await deleteParameters(() => true);
     await pruneAfter(() => true);
-    return { ...base, status: "succeeded", rollouts: watches.map(notWaited) };
+    return { ...d, rollouts: watches.map(notWaited) };
   }
 
   let rollouts: ServiceRollout[];
@@ -164,17 +203,28 @@ export async function applyEcs(ctx: BackendContext<EcsTarget>, plan: BackendPlan
     const err = e instanceof SdxError ? e : new SdxError("SDX_BACKEND_ERROR", String(e), { fault: "backend", cause: e });
     return { ...base, status: err.code === "SDX_ABORTED" ? "aborted" : "failed", rollouts: watches.map(notWaited), error: err.toJSON() };
   }
+  // A service that was not watched (removed, or unchanged) no longer reads the parameter.
+  const d = await deleteParameters((svc) => {
+    const r = rollouts.find((x) => x.service === svc);
+    return !r || r.status === "succeeded";
+  });
   await pruneAfter((svc) => rollouts.find((r) => r.service === svc)?.status === "succeeded");
   const bad = rollouts.find((r) => r.status === "failed") ?? rollouts.find((r) => r.status === "rolled-back");
-  if (!bad) return { ...base, status: "succeeded", rollouts };
+  if (!bad) return { ...d, rollouts };
   emit(options.onEvent, { kind: "log", target: target.name, level: "warning", message: `${bad.service}: ${bad.reason ?? bad.status}` });
   const status = rollouts.some((r) => r.status === "failed") ? "failed" : "rolled-back";
   return {
-    ...base, status, rollouts,
+    ...d, status, rollouts,
     error: new SdxError(bad.reason?.startsWith("timed out") ? "SDX_ROLLOUT_TIMEOUT" : "SDX_ROLLOUT_FAILED", `service ${bad.service}: ${bad.reason ?? bad.status}`, {
       fault: "user", hint: "Read the stopped tasks' reasons above; `sdx status` shows the service's recent ECS events. CloudWatch Logs group " + `/sdx/${app.name}` + " has the container output.",
     }).toJSON(),
   };
+}
+
+/** Status and error after the deferred parameter deletes: a failed delete fails the apply (the next plan retries it). */
+function finish(d: { failed: readonly { error: BackendApplyResult["error"] }[]; aborted: boolean }): Pick<BackendApplyResult, "status" | "error"> {
+  if (d.aborted) return { status: "aborted", error: new SdxError("SDX_ABORTED", "The operation was aborted.", { fault: "user" }).toJSON() };
+  return d.failed.length > 0 ? { status: "failed", ...(d.failed[0]!.error ? { error: d.failed[0]!.error } : {}) } : { status: "succeeded" };
 }
 
 function notWaited(w: RolloutWatch): ServiceRollout {

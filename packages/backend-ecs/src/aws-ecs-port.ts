@@ -9,9 +9,12 @@ import {
   PutScalingPolicyCommand, RegisterScalableTargetCommand, type ScalableTarget, type ScalingPolicy,
 } from "@aws-sdk/client-application-auto-scaling";
 import { CloudWatchLogsClient, CreateLogGroupCommand, DescribeLogGroupsCommand, type LogGroup } from "@aws-sdk/client-cloudwatch-logs";
+import {
+  SSMClient, AddTagsToResourceCommand, DeleteParameterCommand, DescribeParametersCommand, ListTagsForResourceCommand, PutParameterCommand,
+} from "@aws-sdk/client-ssm";
 import { withRetry, type EcsTarget } from "@sdx/sdk";
 import { safeCredentialChain, type AwsCredentials } from "./aws-credentials.js";
-import type { EcsPort, EcsTags } from "./ecs-port.js";
+import type { EcsPort, EcsTags, ParameterInfo, PutParameterInput } from "./ecs-port.js";
 import { isNetworkError, isRetryableAwsError, mapAwsError } from "./map-aws-error.js";
 
 /** The AWS clients behind an {@link AwsEcsPort}, exposed so tests and embedders can add middleware. */
@@ -19,6 +22,7 @@ export interface AwsClients {
   readonly ecs: ECSClient;
   readonly autoscaling: ApplicationAutoScalingClient;
   readonly logs: CloudWatchLogsClient;
+  readonly ssm: SSMClient;
 }
 
 /** Options for {@link AwsEcsPort}. */
@@ -38,6 +42,18 @@ export interface AwsEcsPortOptions {
   readonly signal?: AbortSignal;
   /** Called once with the new clients, e.g. to add middleware. */
   readonly configureClients?: (clients: AwsClients) => void;
+}
+
+/**
+ * A copy of an AWS error whose message no longer contains `secret`. AWS
+ * validation messages may quote the offending input, and PutParameter's input
+ * is a secret value; the original error (and its message) is not kept as cause.
+ */
+function scrubbed(e: unknown, secret: string): unknown {
+  if (typeof e !== "object" || e === null || secret === "") return e;
+  const s = e as { name?: string; message?: string; code?: string; $fault?: string; $metadata?: unknown };
+  const err = new Error((s.message ?? "").split(secret).join("[redacted]"));
+  return Object.assign(err, { name: s.name ?? "Error", ...(s.code ? { code: s.code } : {}), ...(s.$fault ? { $fault: s.$fault } : {}), ...(s.$metadata ? { $metadata: s.$metadata } : {}) });
 }
 
 const chunk = <T>(xs: readonly T[], n: number): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
@@ -60,7 +76,7 @@ export class AwsEcsPort implements EcsPort {
       maxAttempts: 1,
       requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 3000, requestTimeout: 30_000 },
     };
-    this.clients = { ecs: new ECSClient(config), autoscaling: new ApplicationAutoScalingClient(config), logs: new CloudWatchLogsClient(config) };
+    this.clients = { ecs: new ECSClient(config), autoscaling: new ApplicationAutoScalingClient(config), logs: new CloudWatchLogsClient(config), ssm: new SSMClient(config) };
     options.configureClients?.(this.clients);
   }
 
@@ -69,9 +85,10 @@ export class AwsEcsPort implements EcsPort {
     this.clients.ecs.destroy();
     this.clients.autoscaling.destroy();
     this.clients.logs.destroy();
+    this.clients.ssm.destroy();
   }
 
-  async #call<T>(operation: string, fn: (abortSignal: AbortSignal | undefined) => Promise<T>, opts: { cluster?: string; ignore?: readonly string[] } = {}): Promise<T | undefined> {
+  async #call<T>(operation: string, fn: (abortSignal: AbortSignal | undefined) => Promise<T>, opts: { cluster?: string; ignore?: readonly string[]; service?: string; scrub?: string } = {}): Promise<T | undefined> {
     const signal = this.#opts.signal;
     try {
       return await withRetry(() => fn(signal), {
@@ -82,12 +99,15 @@ export class AwsEcsPort implements EcsPort {
       });
     } catch (e) {
       if (opts.ignore?.includes((e as { name?: string }).name ?? "")) return undefined;
-      throw mapAwsError(e, { operation, target: this.#target.name, region: this.#target.region, ...(opts.cluster ? { cluster: opts.cluster } : {}), ...(this.#target.endpoint ? { endpoint: this.#target.endpoint } : {}) });
+      throw mapAwsError(opts.scrub ? scrubbed(e, opts.scrub) : e, {
+        operation, target: this.#target.name, region: this.#target.region,
+        ...(opts.cluster ? { cluster: opts.cluster } : {}), ...(opts.service ? { service: opts.service } : {}), ...(this.#target.endpoint ? { endpoint: this.#target.endpoint } : {}),
+      });
     }
   }
 
-  async #must<T>(operation: string, fn: (abortSignal: AbortSignal | undefined) => Promise<T>, cluster?: string): Promise<T> {
-    return (await this.#call(operation, fn, cluster ? { cluster } : {})) as T;
+  async #must<T>(operation: string, fn: (abortSignal: AbortSignal | undefined) => Promise<T>, cluster?: string, service?: string): Promise<T> {
+    return (await this.#call(operation, fn, { ...(cluster ? { cluster } : {}), ...(service ? { service } : {}) })) as T;
   }
 
   async describeClusters(names: string[]) {
@@ -201,6 +221,45 @@ export class AwsEcsPort implements EcsPort {
 
   async createLogGroup(name: string, tags: Record<string, string>) {
     await this.#call("CreateLogGroup", (abortSignal) => this.clients.logs.send(new CreateLogGroupCommand({ logGroupName: name, tags }), { abortSignal }), { ignore: ["ResourceAlreadyExistsException"] });
+  }
+
+  async describeParameters(path: string) {
+    const out: ParameterInfo[] = [];
+    let NextToken: string | undefined;
+    do {
+      const r = await this.#must("DescribeParameters", (abortSignal) =>
+        this.clients.ssm.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: "Path", Option: "Recursive", Values: [path] }], MaxResults: 50, ...(NextToken ? { NextToken } : {}) }), { abortSignal }), undefined, "SSM");
+      // Copy the metadata field by field: nothing else (an emulator may echo a Value) leaves the port.
+      for (const p of r.Parameters ?? []) {
+        if (!p.Name) continue;
+        out.push({
+          name: p.Name, ...(p.Type ? { type: p.Type } : {}), ...(p.Description !== undefined ? { description: p.Description } : {}),
+          ...(p.KeyId ? { keyId: p.KeyId } : {}), ...(p.Tier ? { tier: p.Tier } : {}), ...(p.Version !== undefined ? { version: p.Version } : {}),
+        });
+      }
+      NextToken = r.NextToken;
+    } while (NextToken);
+    return out;
+  }
+
+  async listParameterTags(name: string) {
+    const r = await this.#call("ListTagsForResource", (abortSignal) => this.clients.ssm.send(new ListTagsForResourceCommand({ ResourceType: "Parameter", ResourceId: name }), { abortSignal }), { service: "SSM", ignore: ["InvalidResourceId"] });
+    if (!r) return undefined;
+    return Object.fromEntries((r.TagList ?? []).filter((t) => t.Key !== undefined).map((t) => [t.Key!, t.Value ?? ""]));
+  }
+
+  async putParameter(input: PutParameterInput) {
+    const r = await this.#call("PutParameter", (abortSignal) => this.clients.ssm.send(new PutParameterCommand({ ...input, Tags: input.Tags ? [...input.Tags] : undefined } as never), { abortSignal }), { service: "SSM", scrub: input.Value });
+    return r?.Version === undefined ? {} : { version: r.Version };
+  }
+
+  async addParameterTags(name: string, tags: Readonly<Record<string, string>>) {
+    const Tags = Object.keys(tags).sort().map((Key) => ({ Key, Value: tags[Key]! }));
+    await this.#must("AddTagsToResource", (abortSignal) => this.clients.ssm.send(new AddTagsToResourceCommand({ ResourceType: "Parameter", ResourceId: name, Tags }), { abortSignal }), undefined, "SSM");
+  }
+
+  async deleteParameter(name: string) {
+    await this.#call("DeleteParameter", (abortSignal) => this.clients.ssm.send(new DeleteParameterCommand({ Name: name }), { abortSignal }), { service: "SSM", ignore: ["ParameterNotFound"] });
   }
 
   async describeScalableTargets(resourceIds: string[]) {

@@ -8,16 +8,38 @@ const FIXTURE = resolve(REPO_ROOT, "packages/backend-ecs/test/fixtures/shop-ecs/
 const ecs = (ctx: BackendContext) => ctx as BackendContext<EcsTarget>;
 
 describe("checkEcs", () => {
-  it("rejects examples/shop's env and file secrets: ECS needs an ARN", async () => {
+  it("accepts examples/shop's env and file secrets: sdx stores them in SSM Parameter Store", async () => {
     const r = checkEcs(ecs(await exampleContext("shop", { kind: "ecs" })));
+    expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const f = Object.fromEntries(r.fidelity.map((x) => [`${x.service}.${x.field}`, x]));
+    expect(f["api.secrets.db-password"]).toEqual({
+      service: "api", field: "secrets.db-password", level: "approximated",
+      note: "stored in SSM Parameter Store as a SecureString (/sdx/shop/shop/api/db-password) by sdx at deploy time; ECS injects it with the execution role",
+    });
+    expect(f["api.secrets.payments-key.asFile"]).toMatchObject({ level: "approximated", note: expect.stringContaining("/sdx/shop/shop/api/payments-key") });
+    expect(f["worker.secrets.queue-token"]).toMatchObject({ level: "approximated" });
+  });
+
+  it("rejects Kubernetes secrets, empty and oversized values, and secrets without an execution role", async () => {
+    const base = await exampleContext("shop", { kind: "ecs" }, { SHOP_DB_PASSWORD: "", SHOP_QUEUE_TOKEN: "x".repeat(5000) });
+    const app = {
+      ...base.app,
+      services: base.app.services.map((s) => (s.name === "web" ? { ...s, secrets: [{ name: "tls", source: { kind: "kubernetes-secret" as const, name: "web-tls", key: "tls.key" }, asEnv: "TLS_KEY" }] } : s)),
+    };
+    const r = checkEcs(ecs(withTarget<EcsTarget>({ ...base, app }, { executionRoleArn: undefined })));
     const errs = r.diagnostics.filter((d) => d.severity === "error");
     expect(errs.map((d) => [d.code, d.path])).toEqual([
-      ["SDX_ECS_SECRET_SOURCE", "services.api.secrets.db-password"],
-      ["SDX_ECS_SECRET_SOURCE", "services.api.secrets.payments-key"],
-      ["SDX_ECS_SECRET_SOURCE", "services.worker.secrets.queue-token"],
+      ["SDX_ECS_EXECUTION_ROLE", "targets.ecs.executionRoleArn"],
+      ["SDX_ECS_SECRET_SOURCE", "services.web.secrets.tls"],
+      ["SDX_ECS_SECRET_SIZE", "services.api.secrets.db-password"],
+      ["SDX_ECS_SECRET_SIZE", "services.worker.secrets.queue-token"],
     ]);
-    expect(errs[0]!.message).toBe('secret "db-password" comes from environment variable SHOP_DB_PASSWORD; ECS needs an ARN');
-    expect(errs[0]!.hint).toContain("aws secretsmanager create-secret");
+    expect(errs[0]!.hint).toContain("ssm:GetParameters on arn:aws:ssm:us-east-1:<account>:parameter/sdx/shop/shop/* with kms:Decrypt");
+    expect(errs[1]!.message).toBe('secret "tls" comes from the Kubernetes Secret web-tls (key tls.key), which ECS cannot read');
+    expect(errs[1]!.hint).toContain("fromEnv");
+    expect(errs[2]!.message).toBe('secret "db-password" (environment variable SHOP_DB_PASSWORD) is empty; SSM Parameter Store cannot store an empty value');
+    expect(errs[3]!.message).toBe('secret "queue-token" (environment variable SHOP_QUEUE_TOKEN) is 5000 bytes; sdx stores it as a standard SSM parameter, which holds at most 4096');
+    expect(JSON.stringify(r)).not.toContain("x".repeat(100));
   });
 
   it("passes the ECS variant and reports approximations", async () => {

@@ -1,11 +1,16 @@
-import type { BackendContext, CheckReport, Diagnostic, EcsTarget, FidelityEntry } from "@sdx/sdk";
+import { secretKey, type BackendContext, type CheckReport, type Diagnostic, type EcsTarget, type FidelityEntry } from "@sdx/sdk";
+import { parameterName, parameterPath } from "./ecs-names.js";
 import { formatFargateSize, nearestFargateSize, roundUpFargate } from "./fargate-size.js";
 import { healthCommand, isSecretArn, taskSize } from "./render-ecs.js";
 
 const STORE_HINT =
-  "ECS reads secrets itself from AWS Secrets Manager or SSM Parameter Store. Store the value there " +
+  "ECS reads secrets itself from AWS Secrets Manager or SSM Parameter Store. Either give the value to sdx with " +
+  "`fromEnv: VAR` / `fromFile: path` (sdx stores it in SSM Parameter Store as a SecureString at deploy time), or store it yourself " +
   "(e.g. `aws secretsmanager create-secret --name <name> --secret-string file://<file>`) and reference its ARN with " +
   "`awsSecretsManager: arn:aws:secretsmanager:<region>:<account>:secret:<name>` or `awsSsmParameter: arn:aws:ssm:<region>:<account>:parameter/<name>`.";
+
+/** SSM standard parameters hold at most 4 KB. */
+const SSM_STANDARD_MAX_BYTES = 4096;
 
 /**
  * ECS-specific problems and the fidelity report: what Fargate carries exactly,
@@ -27,9 +32,12 @@ export function checkEcs(ctx: BackendContext<EcsTarget>): CheckReport {
   }
   const usesSecrets = app.services.some((s) => s.secrets.length > 0);
   if (!target.executionRoleArn) {
+    // An error, not a warning, when secrets are used: RegisterTaskDefinition itself refuses container
+    // secrets without an execution role, which would fail the deploy half-way (parameters written).
     diag(usesSecrets ? "error" : "warning", "SDX_ECS_EXECUTION_ROLE", `${tp}.executionRoleArn`,
-      usesSecrets ? "services read secrets, which needs a task execution role" : "no task execution role: awslogs logging and private image pulls need one",
-      "Set executionRoleArn to a role with AmazonECSTaskExecutionRolePolicy (plus secretsmanager:GetSecretValue / ssm:GetParameters for secrets).");
+      usesSecrets ? "services read secrets, which ECS fetches with the task execution role; none is set" : "no task execution role: awslogs logging and private image pulls need one",
+      "Set executionRoleArn to a role with AmazonECSTaskExecutionRolePolicy, plus for secrets: secretsmanager:GetSecretValue on ARN secrets, and " +
+      `ssm:GetParameters on arn:aws:ssm:${target.region}:<account>:parameter${parameterPath(app.name, target.cluster)}/* with kms:Decrypt on its key (aws/ssm unless overridden) for the ones sdx stores.`);
   }
 
   for (const svc of app.services) {
@@ -51,9 +59,23 @@ export function checkEcs(ctx: BackendContext<EcsTarget>): CheckReport {
       const p = `${sp}.secrets.${s.name}`;
       switch (s.source.kind) {
         case "env":
-        case "file":
+        case "file": {
+          const value = ctx.secrets.get(secretKey(svc.name, s.name))?.value;
+          // Measured, never shown: SSM refuses empty values and standard parameters over 4 KB.
+          const bytes = value ? Buffer.byteLength(value.reveal(), "utf8") : undefined;
+          const from = s.source.kind === "env" ? `environment variable ${s.source.name}` : `file ${s.source.path}`;
+          if (bytes === 0) diag("error", "SDX_ECS_SECRET_SIZE", p, `secret "${s.name}" (${from}) is empty; SSM Parameter Store cannot store an empty value`, "Give the secret a value, or remove it.");
+          else if (bytes !== undefined && bytes > SSM_STANDARD_MAX_BYTES) {
+            diag("error", "SDX_ECS_SECRET_SIZE", p, `secret "${s.name}" (${from}) is ${bytes} bytes; sdx stores it as a standard SSM parameter, which holds at most ${SSM_STANDARD_MAX_BYTES}`,
+              "Store it in AWS Secrets Manager (up to 64 KB) and reference it with `awsSecretsManager: <ARN>`.");
+          }
+          const where = parameterName(app.name, target.cluster, svc.name, s.name);
+          if (s.asEnv) field(`secrets.${s.name}`, "approximated", `stored in SSM Parameter Store as a SecureString (${where}) by sdx at deploy time; ECS injects it with the execution role`);
+          if (s.asFile) field(`secrets.${s.name}.asFile`, "approximated", `stored in SSM Parameter Store as a SecureString (${where}) by sdx at deploy time; ECS injects secrets as environment only, so an init container writes it to ${s.asFile}, whose directory becomes a task volume`);
+          return;
+        }
         case "kubernetes-secret":
-          diag("error", "SDX_ECS_SECRET_SOURCE", p, `secret "${s.name}" comes from ${s.source.kind === "env" ? `environment variable ${s.source.name}` : s.source.kind === "file" ? `file ${s.source.path}` : "a Kubernetes Secret"}; ECS needs an ARN`, STORE_HINT);
+          diag("error", "SDX_ECS_SECRET_SOURCE", p, `secret "${s.name}" comes from the Kubernetes Secret ${s.source.name} (key ${s.source.key}), which ECS cannot read`, STORE_HINT);
           return;
         case "aws-secrets-manager":
         case "aws-ssm-parameter":

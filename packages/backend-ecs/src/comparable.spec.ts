@@ -23,8 +23,21 @@ describe("comparable projections", () => {
       tags: undefined,
     };
     expect(diffValues(comparableTaskDefinition(echoed, desired), comparableTaskDefinition(desired), "")).toEqual([]);
+    // ECS echoes an empty label map for containers without labels.
+    const labelled = { ...echoed, containerDefinitions: echoed.containerDefinitions.map((c: Record<string, unknown>) => ({ ...c, dockerLabels: {} })) };
+    expect(diffValues(comparableTaskDefinition(labelled, desired), comparableTaskDefinition(desired), "")).toEqual([]);
     const changed = { ...echoed, memory: "2048" };
     expect(diffValues(comparableTaskDefinition(changed, desired), comparableTaskDefinition(desired), "")).toEqual([{ path: "memory", before: "2048", after: "1024" }]);
+  });
+
+  it("see a changed secret digest label as a task-definition change", async () => {
+    const ctx = (await exampleContext("shop", { kind: "ecs" })) as BackendContext<EcsTarget>;
+    const api = ctx.app.services.find((s) => s.name === "api")!;
+    const desired = renderTaskDefinition(ctx, api) as Record<string, any>;
+    const old = { ...desired, containerDefinitions: desired.containerDefinitions.map((c: Record<string, any>) => (c.dockerLabels ? { ...c, dockerLabels: { ...c.dockerLabels, "sdx.dev/secret-digest.db-password": "0000000000000000" } } : c)) };
+    expect(diffValues(comparableTaskDefinition(old, desired), comparableTaskDefinition(desired), "")).toEqual([
+      { path: 'containerDefinitions[name=api].dockerLabels["sdx.dev/secret-digest.db-password"]', before: "0000000000000000", after: ctx.secrets.get("api/db-password")!.digest },
+    ]);
   });
 
   it("leave an autoscaled service's desiredCount to the scaler and fill ECS defaults", async () => {

@@ -5,7 +5,8 @@
  * sdx never sent. Pure.
  */
 import type { ScalableTarget, ScalingPolicy } from "@aws-sdk/client-application-auto-scaling";
-import { familyOf, ownershipTags, tagRecord } from "./ecs-names.js";
+import { TAG_DIGEST, familyOf, ownershipTags, tagRecord } from "./ecs-names.js";
+import type { ParameterInfo } from "./ecs-port.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -45,7 +46,9 @@ function container(c: Obj, desired: Obj | undefined): Obj {
     healthCheck: hc ? { command: strs(hc.command), interval: hc.interval ?? 30, timeout: hc.timeout ?? 5, retries: hc.retries ?? 3, startPeriod: hc.startPeriod ?? 0 } : undefined,
     dependsOn: arr(c.dependsOn).map((d) => ({ containerName: d.containerName, condition: d.condition })),
     logConfiguration: isObj(c.logConfiguration) ? { logDriver: c.logConfiguration.logDriver, options: c.logConfiguration.options ?? {} } : undefined,
-    ...(desired ? extras(desired, c, ["name", "image", "essential", "entryPoint", "command", "environment", "secrets", "portMappings", "mountPoints", "healthCheck", "dependsOn", "logConfiguration", "cpu"]) : {}),
+    // Carries the digests of sdx-stored secrets; ECS may echo an empty map for none.
+    dockerLabels: isObj(c.dockerLabels) && Object.keys(c.dockerLabels).length > 0 ? c.dockerLabels : undefined,
+    ...(desired ? extras(desired, c, ["name", "image", "essential", "entryPoint", "command", "environment", "secrets", "portMappings", "mountPoints", "healthCheck", "dependsOn", "logConfiguration", "dockerLabels", "cpu"]) : {}),
     // ECS reports `cpu: 0` for containers that did not set one; only a real value counts.
     ...(c.cpu !== undefined && c.cpu !== 0 ? { cpu: c.cpu } : {}),
   });
@@ -127,4 +130,28 @@ export function comparableLiveScaling(t: ScalableTarget, policy: ScalingPolicy |
     maxCapacity: t.MaxCapacity,
     policy: compact({ policyName: policy?.PolicyName, targetValue: c?.TargetValue, metric: c?.PredefinedMetricSpecification?.PredefinedMetricType }),
   };
+}
+
+/** A desired SSM parameter (PutParameter input) as sdx compares it: metadata and the value's digest, never the value. */
+export function comparableParameter(body: Obj): Obj {
+  const tags = Object.fromEntries(arr(body.Tags).map((t) => [String(t.Key), String(t.Value)]));
+  return compact({
+    Type: body.Type, Tier: body.Tier ?? "Standard", Description: body.Description,
+    // Only an explicit KeyId (an override) is compared; otherwise AWS's default key is fine.
+    KeyId: body.KeyId,
+    digest: tags[TAG_DIGEST],
+  });
+}
+
+/**
+ * A live parameter (DescribeParameters metadata plus its tags) in the shape of
+ * {@link comparableParameter}. The revision tag is not compared: it changes with
+ * any edit to the service, which must not rewrite the parameter.
+ */
+export function comparableLiveParameter(p: ParameterInfo, tags: Readonly<Record<string, string>>, desired: Obj | undefined): Obj {
+  return compact({
+    Type: p.type, Tier: p.tier ?? "Standard", Description: p.description,
+    KeyId: desired?.KeyId !== undefined ? p.keyId : undefined,
+    digest: tags[TAG_DIGEST],
+  });
 }

@@ -8,7 +8,7 @@ import { applyEcs } from "./apply-ecs.js";
 import type { AwsCredentials } from "./aws-credentials.js";
 import { AwsEcsPort, type AwsClients } from "./aws-ecs-port.js";
 import { checkEcs } from "./check-ecs.js";
-import { familyOf, scalingResourceId, tagRecord, TAG_REVISION } from "./ecs-names.js";
+import { familyOf, parameterPath, scalingResourceId, tagRecord, TAG_REVISION, TAG_SERVICE } from "./ecs-names.js";
 import type { EcsPort } from "./ecs-port.js";
 import { planEcs } from "./plan-ecs.js";
 import { renderEcs } from "./render-ecs.js";
@@ -147,6 +147,8 @@ export class EcsBackend implements Backend {
     };
     try {
       const { clusters, missing } = await port.describeClusters([target.cluster]);
+      // Services whose delete failed may still start tasks that read their parameters.
+      const kept = new Set<string>();
       if (missing.length === 0) {
         const owned = await ownedServices(port, target.cluster, app);
         // Only existing scaling targets: deregistering a missing one is an error on some APIs (moto: ValidationException).
@@ -160,6 +162,7 @@ export class EcsBackend implements Backend {
             await port.updateService({ cluster: target.cluster, service: name, desiredCount: 0 });
             await port.deleteService(target.cluster, name);
           });
+          if (!gone) kept.add(name);
           // Families are account-wide, not per cluster: only the family this service ran goes, and only when sdx tagged it for this app.
           if (gone && s.taskDefinition) {
             const family = familyOf(s.taskDefinition);
@@ -171,6 +174,17 @@ export class EcsBackend implements Backend {
             }
           }
         }
+      }
+      // The SecureString parameters sdx stored for this app's env/file secrets on this cluster (tagged for the app).
+      try {
+        for (const p of await port.describeParameters(parameterPath(app, target.cluster))) {
+          const tags = await port.listParameterTags(p.name);
+          if (!tags || !isOwnedBy(tags, app) || kept.has(tags[TAG_SERVICE] ?? "")) continue;
+          await attempt({ kind: "ssm-parameter", name: p.name, ...(tags[TAG_SERVICE] ? { service: tags[TAG_SERVICE] } : {}) }, () => port.deleteParameter(p.name));
+        }
+      } catch (e) {
+        // Listing failed (e.g. no SSM permission): report it and still remove the cluster.
+        failed.push({ resource: { kind: "ssm-parameter", name: `${parameterPath(app, target.cluster)}/*` }, error: toSdxError(e, "SDX_BACKEND_ERROR", "backend").toJSON() });
       }
       const cl = clusters[0];
       if (cl && isOwnedBy(tagRecord(cl.tags), app)) {

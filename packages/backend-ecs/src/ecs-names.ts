@@ -1,7 +1,7 @@
 import { boundedName, ownershipLabels } from "@sdx/sdk";
 
-/** Resource kinds this backend renders, in apply order (deletes run in reverse). */
-export const ECS_KIND_ORDER = ["cluster", "log-group", "task-definition", "service", "scaling"] as const;
+/** Resource kinds this backend renders, in apply order (deletes run in reverse). Parameters precede the task definitions that reference them. */
+export const ECS_KIND_ORDER = ["cluster", "log-group", "ssm-parameter", "task-definition", "service", "scaling"] as const;
 
 /** One of {@link ECS_KIND_ORDER}. */
 export type EcsKind = (typeof ECS_KIND_ORDER)[number];
@@ -10,12 +10,27 @@ export type EcsKind = (typeof ECS_KIND_ORDER)[number];
 export const TAG_APP = "sdx:app";
 export const TAG_SERVICE = "sdx:service";
 export const TAG_REVISION = "sdx:revision";
+/** Tag on an sdx-stored SSM parameter: the 16-hex digest of the value it holds, so plans compare without decrypting. */
+export const TAG_DIGEST = "sdx:digest";
+/** Docker label prefix on a container: `sdx.dev/secret-digest.<secret>` = digest, so a changed value makes a new revision. */
+export const SECRET_DIGEST_LABEL = "sdx.dev/secret-digest.";
 
 /** Task-definition family of a service (ECS allows 255 letters, digits, '-' and '_'). */
 export const familyName = (app: string, service: string): string => boundedName(`${app}-${service}`, 255);
 
 /** Log group every service of an app writes to. */
 export const logGroupName = (app: string): string => `/sdx/${app}`;
+
+/**
+ * SSM path under which sdx stores one app's env/file secrets on one cluster. The
+ * cluster is part of it because parameters are per account and region, not per
+ * cluster: staging and prod clusters of the same app must not overwrite (or, on
+ * destroy, delete) each other's values.
+ */
+export const parameterPath = (app: string, cluster: string): string => `/sdx/${app}/${cluster}`;
+
+/** Name of the SecureString parameter holding one secret: `/sdx/<app>/<cluster>/<service>/<secret>`. */
+export const parameterName = (app: string, cluster: string, service: string, secret: string): string => `${parameterPath(app, cluster)}/${service}/${secret}`;
 
 /** Application Auto Scaling resource id of an ECS service. */
 export const scalingResourceId = (cluster: string, service: string): string => `service/${cluster}/${service}`;

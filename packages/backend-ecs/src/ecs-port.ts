@@ -2,11 +2,35 @@ import type { Cluster, Service, Task, TaskDefinition } from "@aws-sdk/client-ecs
 import type { ScalableTarget, ScalingPolicy } from "@aws-sdk/client-application-auto-scaling";
 import type { LogGroup } from "@aws-sdk/client-cloudwatch-logs";
 
+/** What sdx reads of an SSM parameter: metadata only, never the value. */
+export interface ParameterInfo {
+  readonly name: string;
+  readonly type?: string;
+  readonly description?: string;
+  readonly keyId?: string;
+  readonly tier?: string;
+  readonly version?: number;
+}
+
+/** PutParameter input as sdx sends it; `Value` is the revealed secret, for the wire only. */
+export interface PutParameterInput {
+  readonly Name: string;
+  readonly Value: string;
+  readonly Type: string;
+  readonly Description?: string;
+  readonly Tier?: string;
+  readonly KeyId?: string;
+  /** AWS refuses Tags together with Overwrite: creates send tags, updates tag separately. */
+  readonly Overwrite?: boolean;
+  readonly Tags?: readonly { Key: string; Value: string }[];
+}
+
 /** ECS tags as the API spells them. */
 export type EcsTags = { key: string; value: string }[];
 
 /**
- * The thin I/O port over the three AWS clients this backend uses. Shapes are
+ * The thin I/O port over the four AWS clients this backend uses (ECS,
+ * Application Auto Scaling, CloudWatch Logs, SSM). Shapes are
  * the AWS API's own, so fakes in unit tests speak real response formats.
  * Implementations map failures to SdxError and retry throttling/5xx themselves.
  */
@@ -37,6 +61,17 @@ export interface EcsPort {
 
   describeLogGroups(prefix: string): Promise<LogGroup[]>;
   createLogGroup(name: string, tags: Record<string, string>): Promise<void>;
+
+  /** SSM parameters under `path` (recursive, all pages), metadata only: DescribeParameters returns no values. */
+  describeParameters(path: string): Promise<ParameterInfo[]>;
+  /** Tags of one SSM parameter by name; undefined when it no longer exists. */
+  listParameterTags(name: string): Promise<Record<string, string> | undefined>;
+  /** PutParameter. Error messages are scrubbed of the value. */
+  putParameter(input: PutParameterInput): Promise<{ version?: number }>;
+  /** AddTagsToResource on one parameter (adds or overwrites keys). */
+  addParameterTags(name: string, tags: Readonly<Record<string, string>>): Promise<void>;
+  /** DeleteParameter; a parameter already gone is not an error. */
+  deleteParameter(name: string): Promise<void>;
 
   describeScalableTargets(resourceIds: string[]): Promise<ScalableTarget[]>;
   describeScalingPolicies(policyNames: string[]): Promise<ScalingPolicy[]>;

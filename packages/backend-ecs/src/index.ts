@@ -4,16 +4,16 @@ import { EcsBackend } from "./ecs-backend.js";
 
 export { EcsBackend, type EcsBackendOptions } from "./ecs-backend.js";
 export { AwsEcsPort, type AwsClients, type AwsEcsPortOptions } from "./aws-ecs-port.js";
-export type { EcsPort, EcsTags } from "./ecs-port.js";
+export type { EcsPort, EcsTags, ParameterInfo, PutParameterInput } from "./ecs-port.js";
 export { safeCredentialChain, remoteCredentialsAllowed, type AwsCredentials } from "./aws-credentials.js";
-export { renderEcs, renderTaskDefinition, renderService, renderScaling, healthCommand, capacityStrategy, deploymentConfiguration, isSecretArn, INIT_IMAGE, INIT_CONTAINER } from "./render-ecs.js";
+export { renderEcs, renderTaskDefinition, renderService, renderScaling, healthCommand, capacityStrategy, deploymentConfiguration, isSecretArn, isStoredBySdx, renderParameters, secretValueFrom, INIT_IMAGE, INIT_CONTAINER } from "./render-ecs.js";
 export { checkEcs } from "./check-ecs.js";
 export { planEcs, sizeDiagnostics } from "./plan-ecs.js";
 export { applyEcs } from "./apply-ecs.js";
 export { waitForRollouts, stoppedReasons, systemClock, type Clock, type RolloutWatch, type WaitForRolloutsOptions } from "./wait-rollouts.js";
 export { mapAwsError, isRetryableAwsError } from "./map-aws-error.js";
 export { isValidFargateSize, nearestFargateSize, roundUpFargate, formatFargateSize } from "./fargate-size.js";
-export { familyName, logGroupName, ownershipTags } from "./ecs-names.js";
+export { familyName, logGroupName, ownershipTags, parameterName, parameterPath, TAG_DIGEST, SECRET_DIGEST_LABEL } from "./ecs-names.js";
 
 /** The backend the sdk's default container loads for `kind: ecs` targets. */
 export function createBackend(): Backend {

@@ -13,7 +13,8 @@ const AUTH = new Set([
   "InvalidSignatureException", "IncompleteSignature", "MissingAuthenticationToken", "MissingAuthenticationTokenException", "SignatureDoesNotMatch",
 ]);
 const FORBIDDEN = new Set(["AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "NotAuthorized"]);
-const THROTTLED = new Set(["ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "ProvisionedThroughputExceededException", "RequestThrottled", "SlowDown"]);
+// TooManyUpdates: SSM's "concurrent updates to a resource that supports one at a time", worth a retry like throttling.
+const THROTTLED = new Set(["ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "ProvisionedThroughputExceededException", "RequestThrottled", "SlowDown", "TooManyUpdates"]);
 // Node socket errors: the endpoint is down, unresolvable or silent.
 const NETWORK = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "ECONNABORTED"]);
 const NETWORK_NAMES = new Set(["TimeoutError", "RequestTimeout", "RequestTimeoutException"]);
@@ -40,6 +41,8 @@ export interface AwsCallContext {
   readonly cluster?: string;
   readonly endpoint?: string;
   readonly region: string;
+  /** The AWS service called, for messages. @default "ECS" */
+  readonly service?: string;
 }
 
 /**
@@ -52,7 +55,8 @@ export function mapAwsError(e: unknown, c: AwsCallContext): SdxError {
   const s = shape(e);
   const name = s.name ?? "Error";
   const status = s.$metadata?.httpStatusCode;
-  const where = `${c.operation}${c.cluster ? ` on cluster "${c.cluster}"` : ""} (${c.endpoint ?? `ECS ${c.region}`})`;
+  const svc = c.service ?? "ECS";
+  const where = `${c.operation}${c.cluster ? ` on cluster "${c.cluster}"` : ""} (${c.endpoint ?? `${svc} ${c.region}`})`;
   const aws = s.message ? `: ${s.message}` : "";
   const details = { awsError: name, ...(status === undefined ? {} : { httpStatusCode: status }), operation: c.operation };
   if (name === "AbortError") return new SdxError("SDX_ABORTED", "The operation was aborted.", { fault: "user", cause: e });
@@ -63,7 +67,7 @@ export function mapAwsError(e: unknown, c: AwsCallContext): SdxError {
     });
   }
   if (FORBIDDEN.has(name) || status === 403) {
-    return new SdxError("SDX_BACKEND_FORBIDDEN", `${where}: access denied${aws}`, { fault: "user", cause: e, details, hint: "Grant the caller the ECS, Application Auto Scaling and CloudWatch Logs permissions listed in the backend README." });
+    return new SdxError("SDX_BACKEND_FORBIDDEN", `${where}: access denied${aws}`, { fault: "user", cause: e, details, hint: "Grant the caller the ECS, Application Auto Scaling, CloudWatch Logs and SSM Parameter Store permissions listed in the backend README." });
   }
   if (name === "ClusterNotFoundException") {
     return new SdxError("SDX_BACKEND_REJECTED", `cluster "${c.cluster ?? "?"}" does not exist in ${c.region}`, {
@@ -75,7 +79,7 @@ export function mapAwsError(e: unknown, c: AwsCallContext): SdxError {
     return new SdxError("SDX_BACKEND_THROTTLED", `${where}: throttled by AWS (${name}) after retries`, { fault: "backend", cause: e, details, hint: "Try again shortly, or deploy fewer apps to this account at once." });
   }
   if (isNetworkError(e)) {
-    return new SdxError("SDX_BACKEND_UNREACHABLE", `cannot reach ECS at ${c.endpoint ?? `the ${c.region} endpoint`} (${s.code ?? name})`, {
+    return new SdxError("SDX_BACKEND_UNREACHABLE", `cannot reach ${svc} at ${c.endpoint ?? `the ${c.region} endpoint`} (${s.code ?? name})`, {
       fault: "backend", cause: e, details,
       hint: c.endpoint ? `Check that the endpoint override ${c.endpoint} is up.` : "Check the network, proxy settings and the target's region.",
     });
@@ -84,7 +88,7 @@ export function mapAwsError(e: unknown, c: AwsCallContext): SdxError {
     return new SdxError("SDX_BACKEND_ERROR", `${where}: AWS server error (${name})${aws}`, { fault: "backend", cause: e, details: { ...details, retryable: true }, hint: "Retry; if it persists, check the AWS Health Dashboard." });
   }
   if (s.$fault === "client" || (status !== undefined && status >= 400)) {
-    return new SdxError("SDX_BACKEND_REJECTED", `${where}: ECS rejected the request (${name})${aws}`, { fault: "user", cause: e, details, hint: "Fix the input named in the message (target settings or the service definition) and re-run plan." });
+    return new SdxError("SDX_BACKEND_REJECTED", `${where}: ${svc} rejected the request (${name})${aws}`, { fault: "user", cause: e, details, hint: "Fix the input named in the message (target settings or the service definition) and re-run plan." });
   }
   return new SdxError("SDX_BACKEND_ERROR", `${where}: ${name}${aws}`, { fault: "backend", cause: e, details });
 }

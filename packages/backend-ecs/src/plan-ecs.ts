@@ -3,8 +3,8 @@ import {
   SdxError, diffResources, isOwnedBy, resourceKey, summarize,
   type BackendContext, type BackendPlan, type Diagnostic, type EcsTarget, type LiveResource, type PlannedAction, type Resource,
 } from "@sdx/sdk";
-import { comparableLiveScaling, comparableScaling, comparableService, comparableTaskDefinition } from "./comparable.js";
-import { ECS_KIND_ORDER, logGroupName, scalingPolicyName, scalingResourceId, tagRecord } from "./ecs-names.js";
+import { comparableLiveParameter, comparableLiveScaling, comparableParameter, comparableScaling, comparableService, comparableTaskDefinition } from "./comparable.js";
+import { ECS_KIND_ORDER, TAG_SERVICE, logGroupName, parameterPath, scalingPolicyName, scalingResourceId, tagRecord } from "./ecs-names.js";
 import type { EcsPort } from "./ecs-port.js";
 import { formatFargateSize, isValidFargateSize, nearestFargateSize } from "./fargate-size.js";
 import { taskSize } from "./render-ecs.js";
@@ -31,6 +31,8 @@ export function comparableDesired(ctx: BackendContext<EcsTarget>, r: Resource): 
       return comparableService(r.body as Obj, ctx.app.name, autoscaled(ctx, r.service));
     case "scaling":
       return comparableScaling(r.body as Obj);
+    case "ssm-parameter":
+      return comparableParameter(r.body as Obj);
     default:
       return r.body as Obj;
   }
@@ -39,12 +41,17 @@ export function comparableDesired(ctx: BackendContext<EcsTarget>, r: Resource): 
 /**
  * Observes everything this app has on the target with as few calls as the
  * APIs allow (one Describe per kind, batched; one DescribeTaskDefinition per
- * live service, which has no batch form) and diffs it against `desired`.
+ * live service and one ListTagsForResource per stored secret, which have no
+ * batch form) and diffs it against `desired`.
  */
 export async function planEcs(ctx: BackendContext<EcsTarget>, desired: readonly Resource[], port: EcsPort): Promise<{ plan: BackendPlan; observed: ObservedEcs }> {
   const { app, target } = ctx;
   const diagnostics: Diagnostic[] = [...sizeDiagnostics(ctx, desired)];
-  const [clusters, logGroups] = await Promise.all([port.describeClusters([target.cluster]), port.describeLogGroups(logGroupName(app.name))]);
+  const [clusters, logGroups, params] = await Promise.all([
+    port.describeClusters([target.cluster]), port.describeLogGroups(logGroupName(app.name)),
+    // Every parameter under the app's path on this cluster, wanted or not, so removed secrets are pruned.
+    port.describeParameters(parameterPath(app.name, target.cluster)),
+  ]);
   const clusterExists = clusters.missing.length === 0;
   if (!clusterExists && !target.createCluster) {
     throw new SdxError("SDX_BACKEND_REJECTED", `cluster "${target.cluster}" does not exist in ${target.region}`, {
@@ -54,6 +61,17 @@ export async function planEcs(ctx: BackendContext<EcsTarget>, desired: readonly 
   }
 
   const live: LiveResource[] = [];
+  // Parameters have no batch tag read; their digest and ownership live in tags, their values are never read.
+  const paramTags = await Promise.all(params.map(async (p) => ({ p, tags: await port.listParameterTags(p.name) })));
+  for (const { p, tags } of paramTags) {
+    if (!tags) continue;
+    const want = desired.find((d) => d.kind === "ssm-parameter" && d.name === p.name);
+    const service = tags[TAG_SERVICE] ?? want?.service;
+    live.push({
+      kind: "ssm-parameter", name: p.name, ...(service ? { service } : {}), owned: isOwnedBy(tags, app.name),
+      ...(p.version === undefined ? {} : { version: p.version }), body: comparableLiveParameter(p, tags, want?.body as Obj | undefined),
+    });
+  }
   const services = new Map<string, EcsService>();
   if (clusterExists) {
     const listed = await port.listServices(target.cluster);

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { EXAMPLE_SECRET_ENV, REPO_ROOT, exampleContext, renderFor, withTarget } from "@sdx/sdk/testing";
-import type { EcsTarget, Service } from "@sdx/sdk";
+import { isRedacted, revealDeep, type EcsTarget, type Service } from "@sdx/sdk";
 import { EcsBackend } from "./ecs-backend.js";
 import { capacityStrategy, deploymentConfiguration, healthCommand } from "./render-ecs.js";
 import { isValidFargateSize, nearestFargateSize, roundUpFargate } from "./fargate-size.js";
@@ -49,7 +49,7 @@ describe("task definitions", () => {
     expect([tds.web?.cpu, tds.web?.memory]).toEqual(["512", "1024"]);
     expect([tds.api?.cpu, tds.api?.memory]).toEqual(["1024", "2048"]);
     expect([tds.worker?.cpu, tds.worker?.memory]).toEqual(["512", "1024"]);
-    for (const t of Object.values(tds)) expect(isValidFargateSize(Number(t.cpu), Number(t.memory))).toBe(true);
+    for (const t of Object.values(tds) as Record<string, unknown>[]) expect(isValidFargateSize(Number(t.cpu), Number(t.memory))).toBe(true);
   });
 
   it("knows the Fargate table", () => {
@@ -73,6 +73,42 @@ describe("task definitions", () => {
     expect(init.secrets[0].valueFrom).toMatch(/^arn:aws:ssm:/);
     expect(init.command[0]).toContain("/run/secrets/payments-key");
     expect(api.containerDefinitions[0].dependsOn).toEqual([{ containerName: "sdx-init", condition: "SUCCESS" }]);
+  });
+
+  it("stores env/file secrets in SSM SecureString parameters that the containers reference by name", async () => {
+    const ctx = await exampleContext("shop", { kind: "ecs" });
+    const rs = backend.render(ctx);
+    const params = rs.filter((r) => r.kind === "ssm-parameter");
+    expect(params.map((r) => [r.name, r.service])).toEqual([
+      ["/sdx/shop/shop/api/db-password", "api"], ["/sdx/shop/shop/api/payments-key", "api"], ["/sdx/shop/shop/worker/queue-token", "worker"],
+    ]);
+    const db = params[0]!.body as Record<string, any>;
+    expect(db).toMatchObject({ Name: "/sdx/shop/shop/api/db-password", Type: "SecureString", Tier: "Standard", Description: expect.stringContaining("Managed by sdx") });
+    // The value stays Redacted in the render; only the port reveals it.
+    expect(isRedacted(db.Value)).toBe(true);
+    expect(revealDeep(db.Value)).toBe(EXAMPLE_SECRET_ENV.SHOP_DB_PASSWORD);
+    const digest = ctx.secrets.get("api/db-password")!.digest;
+    expect(Object.fromEntries((db.Tags as { Key: string; Value: string }[]).map((t) => [t.Key, t.Value]))).toMatchObject({
+      "sdx:app": "shop", "sdx:service": "api", "sdx:revision": ctx.revision.services.api, "sdx:digest": digest, "sdx.dev/app": "shop",
+    });
+    // Apply order: parameters before the task definitions that reference them.
+    expect(rs.findIndex((r) => r.kind === "ssm-parameter")).toBeLessThan(rs.findIndex((r) => r.kind === "task-definition" && r.service === "api"));
+    const api = rs.find((r) => r.kind === "task-definition" && r.service === "api")!.body as Record<string, any>;
+    expect(api.containerDefinitions[0].secrets).toEqual([{ name: "DB_PASSWORD", valueFrom: "/sdx/shop/shop/api/db-password" }]);
+    expect(api.containerDefinitions[1].secrets).toEqual([{ name: "SDX_SECRET_1", valueFrom: "/sdx/shop/shop/api/payments-key" }]);
+    expect(api.containerDefinitions[0].dockerLabels).toEqual({ "sdx.dev/secret-digest.db-password": digest, "sdx.dev/secret-digest.payments-key": ctx.secrets.get("api/payments-key")!.digest });
+    // No sdx-stored secrets, no labels.
+    expect((rs.find((r) => r.kind === "task-definition" && r.service === "web")!.body as Record<string, any>).containerDefinitions[0].dockerLabels).toBeUndefined();
+  });
+
+  it("changes only the digest tag and label of the secret whose value changed", async () => {
+    const before = renderFor(backend, await exampleContext("shop", { kind: "ecs" }));
+    const after = renderFor(backend, await exampleContext("shop", { kind: "ecs" }, { ...EXAMPLE_SECRET_ENV, SHOP_DB_PASSWORD: "rotated-password" }));
+    const changed = before.filter((r, i) => JSON.stringify(r) !== JSON.stringify(after[i])).map((r) => `${r.kind}/${r.name}`);
+    // payments-key and the api service differ only by their sdx:revision tag (plans compare the digest, not
+    // the revision, for parameters); web and worker do not change at all.
+    expect(changed).toEqual(["ssm-parameter//sdx/shop/shop/api/db-password", "ssm-parameter//sdx/shop/shop/api/payments-key", "task-definition/shop-api", "service/api"]);
+    expect(JSON.stringify(after)).not.toContain("rotated-password");
   });
 
   it("turns http and tcp probes into command checks", () => {

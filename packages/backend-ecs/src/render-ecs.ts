@@ -1,6 +1,8 @@
-import type { BackendContext, EcsTarget, HealthCheck, Resource, Rollout, SecretMount, Service } from "@sdx/sdk";
+import { secretKey, type BackendContext, type EcsTarget, type HealthCheck, type Resource, type Rollout, type SecretMount, type Service } from "@sdx/sdk";
 import { cpuUnitsOf, roundUpFargate, type FargateTaskSize } from "./fargate-size.js";
-import { familyName, logGroupName, ownershipTags, scalingPolicyName, scalingResourceId, tagList } from "./ecs-names.js";
+import {
+  SECRET_DIGEST_LABEL, TAG_DIGEST, familyName, logGroupName, ownershipTags, parameterName, scalingPolicyName, scalingResourceId, tagList,
+} from "./ecs-names.js";
 
 /** Image of the helper container that writes config files and file secrets into task volumes. */
 export const INIT_IMAGE = "public.ecr.aws/docker/library/busybox:1.36";
@@ -14,9 +16,48 @@ const clamp = (v: number, [lo, hi]: readonly [number, number]): number => Math.m
 /** True for an ARN ECS can resolve as a secret (`valueFrom`). */
 export const isSecretArn = (s: string): boolean => /^arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]+:\d{12}:(secret:|parameter\/).+/.test(s);
 
-/** The ARN ECS reads a secret from, or undefined when the source is not an AWS store (check() reports it). */
-export function secretValueFrom(s: SecretMount): string | undefined {
+/** True for secrets whose value sdx reads at deploy time (env, file) and stores in SSM Parameter Store for ECS. */
+export const isStoredBySdx = (s: SecretMount): boolean => s.source.kind === "env" || s.source.kind === "file";
+
+/**
+ * What ECS reads a secret from (`valueFrom`): the ARN of an AWS store, or for
+ * env/file sources the name of the parameter sdx stores the value in. ECS takes
+ * a parameter's name instead of its ARN when it is in the task's region, so no
+ * account id is needed. Undefined when ECS cannot read the source (check() reports it).
+ */
+export function secretValueFrom(ctx: BackendContext<EcsTarget>, service: string, s: SecretMount): string | undefined {
+  if (isStoredBySdx(s)) return parameterName(ctx.app.name, ctx.target.cluster, service, s.name);
   return (s.source.kind === "aws-secrets-manager" || s.source.kind === "aws-ssm-parameter") && isSecretArn(s.source.arn) ? s.source.arn : undefined;
+}
+
+/** Digest of a secret's value (16 hex, safe to show), as resolved for this deploy. */
+const digestOf = (ctx: BackendContext<EcsTarget>, service: string, secret: string): string => ctx.secrets.get(secretKey(service, secret))?.digest ?? "unresolved";
+
+/**
+ * The SecureString parameters holding a service's env/file secrets (PutParameter
+ * input). `Value` stays `Redacted` until the port sends it; the `sdx:digest` tag
+ * is what plans compare. At plan time an unset variable leaves `Value` out.
+ */
+export function renderParameters(ctx: BackendContext<EcsTarget>, svc: Service): Resource[] {
+  const { app, target } = ctx;
+  return svc.secrets.filter(isStoredBySdx).map((s) => {
+    const name = parameterName(app.name, target.cluster, svc.name, s.name);
+    const value = ctx.secrets.get(secretKey(svc.name, s.name))?.value;
+    const tags = { ...ownershipTags(app.name, svc.name, ctx.revision.services[svc.name]), [TAG_DIGEST]: digestOf(ctx, svc.name, s.name) };
+    return {
+      kind: "ssm-parameter",
+      name,
+      service: svc.name,
+      body: {
+        Name: name,
+        Type: "SecureString",
+        Tier: "Standard",
+        Description: `Managed by sdx: secret ${s.name} of service ${svc.name} in app ${app.name} (cluster ${target.cluster}). sdx overwrites it on deploy and deletes it on destroy.`,
+        ...(value ? { Value: value } : {}),
+        Tags: Object.keys(tags).sort().map((Key) => ({ Key, Value: tags[Key as keyof typeof tags]! })),
+      },
+    };
+  });
 }
 
 /** Task size for a service: its request rounded up to a valid Fargate size (or left as is when too big: plan reports it). */
@@ -86,7 +127,7 @@ const dirOf = (p: string): string => p.slice(0, p.lastIndexOf("/")) || "/";
 const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Files and file secrets, grouped by directory: each directory becomes one task volume the init container fills. */
-function initPlan(svc: Service): { volumes: { name: string; dir: string }[]; script: string[]; env: { name: string; value: string }[]; secrets: { name: string; valueFrom: string }[] } {
+function initPlan(ctx: BackendContext<EcsTarget>, svc: Service): { volumes: { name: string; dir: string }[]; script: string[]; env: { name: string; value: string }[]; secrets: { name: string; valueFrom: string }[] } {
   const dirs = new Map<string, string>();
   const volumeFor = (path: string): string => {
     const d = dirOf(path);
@@ -103,7 +144,7 @@ function initPlan(svc: Service): { volumes: { name: string; dir: string }[]; scr
     script.push(`printf %s "$SDX_FILE_${i}" | base64 -d > ${shellQuote(f.path)}`, `chmod ${f.mode.toString(8)} ${shellQuote(f.path)}`);
   });
   svc.secrets.forEach((s, i) => {
-    const arn = secretValueFrom(s);
+    const arn = secretValueFrom(ctx, svc.name, s);
     if (!s.asFile || !arn) return;
     volumeFor(s.asFile);
     secrets.push({ name: `SDX_SECRET_${i}`, valueFrom: arn });
@@ -120,12 +161,16 @@ export function renderTaskDefinition(ctx: BackendContext<EcsTarget>, svc: Servic
     logDriver: "awslogs",
     options: { "awslogs-group": logGroupName(app.name), "awslogs-region": target.region, "awslogs-stream-prefix": svc.name },
   };
-  const init = initPlan(svc);
+  const init = initPlan(ctx, svc);
   const ephemeral = svc.volumes.filter((v) => v.kind === "ephemeral");
   const envSecrets = svc.secrets.flatMap((s) => {
-    const arn = secretValueFrom(s);
+    const arn = secretValueFrom(ctx, svc.name, s);
     return s.asEnv && arn ? [{ name: s.asEnv, valueFrom: arn }] : [];
   });
+  // valueFrom names the same parameter whatever it holds, so the value's digest rides along as a
+  // label: a changed value registers a new revision (and rolls the service), an unchanged one nothing.
+  const stored = svc.secrets.filter(isStoredBySdx).map((s) => s.name).sort();
+  const dockerLabels = Object.fromEntries(stored.map((n) => [`${SECRET_DIGEST_LABEL}${n}`, digestOf(ctx, svc.name, n)]));
   const h = svc.health;
   const main: Record<string, unknown> = {
     name: svc.name,
@@ -152,6 +197,7 @@ export function renderTaskDefinition(ctx: BackendContext<EcsTarget>, svc: Servic
         }
       : {}),
     ...(init.volumes.length > 0 ? { dependsOn: [{ containerName: INIT_CONTAINER, condition: "SUCCESS" }] } : {}),
+    ...(stored.length > 0 ? { dockerLabels } : {}),
     logConfiguration,
   };
   const containers: Record<string, unknown>[] = [main];
@@ -237,8 +283,9 @@ export function renderScaling(ctx: BackendContext<EcsTarget>, svc: Service): Rec
 
 /**
  * Everything an app needs on ECS, in apply order: the cluster (when the target
- * creates it), the app's log group, and per service a task definition, a
- * service and, when autoscaled, a scaling target with its policy. Pure.
+ * creates it), the app's log group, and per service the SSM parameters of its
+ * env/file secrets, a task definition, a service and, when autoscaled, a
+ * scaling target with its policy. Pure.
  */
 export function renderEcs(ctx: BackendContext<EcsTarget>): Resource[] {
   const { app, target } = ctx;
@@ -256,6 +303,8 @@ export function renderEcs(ctx: BackendContext<EcsTarget>): Resource[] {
     });
   }
   out.push({ kind: "log-group", name: logGroupName(app.name), body: { logGroupName: logGroupName(app.name), tags: ownershipTags(app.name) } });
+  // Parameters first: task definitions reference them (and a render-only plan lists them in this order).
+  for (const svc of app.services) out.push(...renderParameters(ctx, svc));
   for (const svc of app.services) {
     out.push({ kind: "task-definition", name: familyName(app.name, svc.name), service: svc.name, body: renderTaskDefinition(ctx, svc) });
     out.push({ kind: "service", name: svc.name, service: svc.name, body: renderService(ctx, svc) });

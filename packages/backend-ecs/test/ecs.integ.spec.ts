@@ -1,9 +1,11 @@
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand } from "@aws-sdk/client-ecs";
 import { DescribeScalableTargetsCommand } from "@aws-sdk/client-application-auto-scaling";
 import { DeleteLogGroupCommand, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
-import { REPO_ROOT, contextForApp, exampleContext, renderFor, requireTestenv, withTarget } from "@sdx/sdk/testing";
+import { GetParametersCommand, ListTagsForResourceCommand } from "@aws-sdk/client-ssm";
+import { EXAMPLE_SECRET_ENV, REPO_ROOT, contextForApp, exampleContext, renderFor, requireTestenv, withTarget } from "@sdx/sdk/testing";
 import type { App, BackendContext, BackendPlan, EcsTarget, SdxEvent } from "@sdx/sdk";
 import { EcsBackend, type EcsBackendOptions } from "../src/ecs-backend.js";
 import { AwsEcsPort, type AwsClients } from "../src/aws-ecs-port.js";
@@ -13,28 +15,31 @@ const FIXTURE = resolve(REPO_ROOT, "packages/backend-ecs/test/fixtures/shop-ecs/
 // Own cluster per run: moto is shared, and `ecs.sh up` resets it, so never rely on leftovers.
 const CLUSTER = `sdx-it-${process.pid}-${Date.now().toString(36)}`;
 
+type Failure = { command: string; times: number; error: () => Error };
+/** SDK middleware counting every request by command name; optionally fails the first `times` calls of one command. */
+const counting = (counts: Map<string, number>, fail?: Failure) => (c: AwsClients) => {
+  for (const client of [c.ecs, c.autoscaling, c.logs, c.ssm]) {
+    (client.middlewareStack as { add: (mw: unknown, o: unknown) => void }).add(
+      (next: (a: unknown) => Promise<unknown>, context: { commandName: string }) => async (args: unknown) => {
+        const name = context.commandName.replace(/Command$/, "");
+        counts.set(name, (counts.get(name) ?? 0) + 1);
+        if (fail && name === fail.command && fail.times > 0) {
+          fail.times--;
+          throw fail.error();
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "sdxTestCounter" },
+    );
+  }
+};
+
 describe.skipIf(!te.env)("ECS backend against moto", () => {
   const env = te.env!;
   const credentials = { accessKeyId: env.SDX_ECS_ACCESS_KEY_ID!, secretAccessKey: env.SDX_ECS_SECRET_ACCESS_KEY! };
   const counts = new Map<string, number>();
   let clients: AwsClients | undefined;
-  /** Counts every request by command name; optionally fails the first `n` calls of one command. */
-  const middleware = (fail?: { command: string; times: number; error: () => Error }) => (c: AwsClients) => {
-    for (const client of [c.ecs, c.autoscaling, c.logs]) {
-      (client.middlewareStack as { add: (mw: unknown, o: unknown) => void }).add(
-        (next: (a: unknown) => Promise<unknown>, context: { commandName: string }) => async (args: unknown) => {
-          const name = context.commandName.replace(/Command$/, "");
-          counts.set(name, (counts.get(name) ?? 0) + 1);
-          if (fail && name === fail.command && fail.times > 0) {
-            fail.times--;
-            throw fail.error();
-          }
-          return next(args);
-        },
-        { step: "initialize", name: "sdxTestCounter" },
-      );
-    }
-  };
+  const middleware = (fail?: Failure) => counting(counts, fail);
   const backend = (o: EcsBackendOptions = {}) => new EcsBackend({ credentials, configureClients: middleware(), retryBaseDelayMs: 10, ...o });
   const target = (t: Partial<EcsTarget> = {}): Partial<EcsTarget> => ({
     endpoint: env.SDX_ECS_ENDPOINT, region: env.SDX_ECS_REGION, subnets: [env.SDX_ECS_SUBNET!], securityGroups: [env.SDX_ECS_SECURITY_GROUP!], cluster: CLUSTER, createCluster: true, ...t,
@@ -96,10 +101,11 @@ describe.skipIf(!te.env)("ECS backend against moto", () => {
     const plan = await planFor(await ctxWith());
     expect(changed(plan)).toEqual([]);
     expect(plan.summary).toMatchObject({ create: 0, update: 0, replace: 0, delete: 0, noop: 9 });
-    const describes = Object.fromEntries([...counts].filter(([k]) => k.startsWith("Describe")));
-    // 3 services: DescribeTaskDefinition has no batch form, everything else is one batched call.
-    expect(describes).toEqual({ DescribeClusters: 1, DescribeLogGroups: 1, DescribeServices: 1, DescribeTaskDefinition: 3, DescribeScalableTargets: 1, DescribeScalingPolicies: 1 });
-    expect(Object.fromEntries(counts)).toMatchObject({ ListServices: 1 });
+    // 3 services: DescribeTaskDefinition has no batch form, everything else is one batched call. DescribeParameters
+    // runs even though this variant stores no secrets: it finds parameters of secrets the app no longer has.
+    expect(Object.fromEntries(counts)).toEqual({
+      DescribeClusters: 1, DescribeLogGroups: 1, DescribeParameters: 1, ListServices: 1, DescribeServices: 1, DescribeTaskDefinition: 3, DescribeScalableTargets: 1, DescribeScalingPolicies: 1,
+    });
   });
 
   it("an env change registers exactly one new revision and updates one service", async () => {
@@ -179,9 +185,9 @@ describe.skipIf(!te.env)("ECS backend against moto", () => {
     // A secret that is not an ARN.
     const notArn = await ctxWith((a) => ({ ...a, services: a.services.map((s) => (s.name === "worker" ? { ...s, secrets: [{ name: "queue-token", source: { kind: "aws-secrets-manager" as const, arn: "shop/queue-token" }, asEnv: "QUEUE_TOKEN" }] } : s)) }));
     expect(backend().check(notArn).diagnostics.find((x) => x.code === "SDX_ECS_SECRET_ARN")?.message).toBe('secret "queue-token": "shop/queue-token" is not a Secrets Manager or SSM parameter ARN');
-    // The plain examples/shop: env/file secrets cannot be used by ECS.
-    const shop = withTarget<EcsTarget>(await exampleContext("shop", { kind: "ecs" }), target());
-    expect(backend().check(shop).diagnostics.filter((x) => x.severity === "error").map((x) => x.code)).toEqual(["SDX_ECS_SECRET_SOURCE", "SDX_ECS_SECRET_SOURCE", "SDX_ECS_SECRET_SOURCE"]);
+    // A Kubernetes Secret is something ECS cannot read (env/file secrets are stored in SSM: see the shop suite below).
+    const k8s = await ctxWith((a) => ({ ...a, services: a.services.map((s) => (s.name === "worker" ? { ...s, secrets: [{ name: "queue-token", source: { kind: "kubernetes-secret" as const, name: "shop", key: "token" }, asEnv: "QUEUE_TOKEN" }] } : s)) }));
+    expect(backend().check(k8s).diagnostics.filter((x) => x.severity === "error").map((x) => x.code)).toEqual(["SDX_ECS_SECRET_SOURCE"]);
   });
 
   it("fails fast on missing or expired credentials and an unreachable endpoint", async () => {
@@ -214,5 +220,119 @@ describe.skipIf(!te.env)("ECS backend against moto", () => {
     expect(lg.logGroups!.map((g) => g.logGroupName)).toEqual(["/sdx/shop-ecs"]);
     const st = await backend().status({ appName: "shop-ecs", target: ctx.target }, {});
     expect(st.services).toEqual([]);
+  });
+});
+
+// The plain examples/shop, whose secrets come from environment variables and a file: sdx stores
+// them in SSM Parameter Store (SecureString) and the task definitions reference the parameters.
+describe.skipIf(!te.env)("ECS backend against moto: examples/shop with env/file secrets", () => {
+  const env = te.env!;
+  const credentials = { accessKeyId: env.SDX_ECS_ACCESS_KEY_ID!, secretAccessKey: env.SDX_ECS_SECRET_ACCESS_KEY! };
+  const cluster = `${CLUSTER}-shop`;
+  const names = ["api/db-password", "api/payments-key", "worker/queue-token"].map((n) => `/sdx/shop/${cluster}/${n}`);
+  const paymentsKey = readFileSync(resolve(REPO_ROOT, "examples/shop/secrets/payments-key"), "utf8");
+  const counts = new Map<string, number>();
+  const backend = () => new EcsBackend({ credentials, configureClients: counting(counts), retryBaseDelayMs: 10 });
+  const t: Partial<EcsTarget> = {
+    endpoint: env.SDX_ECS_ENDPOINT, region: env.SDX_ECS_REGION, subnets: [env.SDX_ECS_SUBNET!], securityGroups: [env.SDX_ECS_SECURITY_GROUP!], cluster, createCluster: true,
+  };
+  const shop = async (secretEnv: Record<string, string> = EXAMPLE_SECRET_ENV, edit: (a: App) => App = (a) => a): Promise<BackendContext> => {
+    const loaded = await exampleContext("shop", { kind: "ecs" }, secretEnv);
+    return withTarget<EcsTarget>(await contextForApp(edit(loaded.app), { kind: "ecs" }, loaded.baseDir, secretEnv), t);
+  };
+  const planFor = async (ctx: BackendContext, b = backend()): Promise<BackendPlan> => b.plan(ctx, renderFor(b, ctx), {});
+  const changed = (p: BackendPlan) => p.actions.filter((a) => a.kind !== "no-op").map((a) => `${a.kind} ${a.resource.kind}/${a.resource.name}`);
+  let clients: AwsClients;
+  let port: AwsEcsPort;
+  /** What moto holds: values decrypted (the test may; sdx never reads them back) and the sdx tags. */
+  const stored = async () => {
+    const r = await clients.ssm.send(new GetParametersCommand({ Names: names, WithDecryption: true }));
+    return Object.fromEntries((r.Parameters ?? []).map((p) => [p.Name!.split("/").slice(-2).join("/"), { type: p.Type, value: p.Value, version: p.Version }]));
+  };
+  const tagsOf = async (name: string) =>
+    Object.fromEntries(((await clients.ssm.send(new ListTagsForResourceCommand({ ResourceType: "Parameter", ResourceId: name }))).TagList ?? []).map((x) => [x.Key, x.Value]));
+  const taskDef = async (family: string) => (await clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: family }))).taskDefinition!;
+
+  beforeAll(() => {
+    port = new AwsEcsPort({ kind: "ecs", name: "ecs", ...t } as EcsTarget, { credentials, configureClients: (c) => (clients = c) });
+  });
+  afterAll(async () => {
+    await backend().destroy({ appName: "shop", target: { kind: "ecs", name: "ecs", ...t } as EcsTarget }, {}).catch(() => undefined);
+    await clients.logs.send(new DeleteLogGroupCommand({ logGroupName: "/sdx/shop" })).catch(() => undefined);
+    port.destroy();
+  });
+
+  it("deploys: the values are in SecureString parameters and the task definitions reference them", async () => {
+    const ctx = await shop();
+    const b = backend();
+    expect(b.check(ctx).diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const plan = await planFor(ctx, b);
+    expect(plan.actions.filter((a) => a.resource.kind === "ssm-parameter").map((a) => `${a.kind} ${a.resource.name}`)).toEqual(names.map((n) => `create ${n}`));
+    const events: SdxEvent[] = [];
+    const r = await b.apply(ctx, plan, { wait: false, onEvent: (e) => events.push(e) });
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe("succeeded");
+    expect(await stored()).toEqual({
+      "api/db-password": { type: "SecureString", value: EXAMPLE_SECRET_ENV.SHOP_DB_PASSWORD, version: 1 },
+      "api/payments-key": { type: "SecureString", value: paymentsKey, version: 1 },
+      "worker/queue-token": { type: "SecureString", value: EXAMPLE_SECRET_ENV.SHOP_QUEUE_TOKEN, version: 1 },
+    });
+    expect(await tagsOf(names[0]!)).toMatchObject({ "sdx:app": "shop", "sdx:service": "api", "sdx:revision": ctx.revision.services.api, "sdx:digest": ctx.secrets.get("api/db-password")!.digest });
+    const api = await taskDef("shop-api");
+    expect(api.containerDefinitions!.find((c) => c.name === "api")!.secrets).toEqual([{ name: "DB_PASSWORD", valueFrom: names[0] }]);
+    expect(api.containerDefinitions!.find((c) => c.name === "sdx-init")!.secrets).toEqual([{ name: "SDX_SECRET_1", valueFrom: names[1] }]);
+    expect((await taskDef("shop-worker")).containerDefinitions![0]!.secrets).toEqual([{ name: "QUEUE_TOKEN", valueFrom: names[2] }]);
+    // Values reach AWS and nothing else: not the plan, not the events, not the result.
+    for (const v of [...Object.values(EXAMPLE_SECRET_ENV), paymentsKey.trim()]) expect(JSON.stringify([plan, events, r])).not.toContain(v);
+  });
+
+  it("re-plans with no changes, reading parameter metadata and tags only", async () => {
+    counts.clear();
+    const plan = await planFor(await shop());
+    expect(changed(plan)).toEqual([]);
+    // 13 requests: the 10 of the ECS variant, plus one ListTagsForResource per stored secret (SSM has no batch tag read).
+    expect(Object.fromEntries(counts)).toEqual({
+      DescribeClusters: 1, DescribeLogGroups: 1, DescribeParameters: 1, ListTagsForResource: 3, ListServices: 1, DescribeServices: 1, DescribeTaskDefinition: 3, DescribeScalableTargets: 1, DescribeScalingPolicies: 1,
+    });
+  });
+
+  it("a changed secret value updates its parameter and rolls only its service", async () => {
+    const ctx = await shop({ ...EXAMPLE_SECRET_ENV, SHOP_DB_PASSWORD: "rotated-db-password" });
+    const b = backend();
+    const plan = await planFor(ctx, b);
+    expect(changed(plan)).toEqual([`update ssm-parameter/${names[0]}`, "update task-definition/shop-api", "update service/api"]);
+    expect(plan.actions.find((a) => a.resource.kind === "ssm-parameter" && a.kind === "update")!.changes).toEqual([
+      { path: "digest", before: (await shop()).secrets.get("api/db-password")!.digest, after: ctx.secrets.get("api/db-password")!.digest },
+    ]);
+    expect(JSON.stringify(plan)).not.toContain("rotated-db-password");
+    const before = Number((await taskDef("shop-api")).revision);
+    counts.clear();
+    const r = await b.apply(ctx, plan, { wait: false });
+    expect(r.status).toBe("succeeded");
+    expect([counts.get("PutParameter"), counts.get("AddTagsToResource"), counts.get("RegisterTaskDefinition"), counts.get("UpdateService")]).toEqual([1, 1, 1, 1]);
+    expect(await stored()).toMatchObject({ "api/db-password": { value: "rotated-db-password", version: 2 }, "api/payments-key": { version: 1 }, "worker/queue-token": { version: 1 } });
+    const api = await taskDef("shop-api");
+    expect(api.revision).toBe(before + 1);
+    expect(api.containerDefinitions![0]!.dockerLabels).toMatchObject({ "sdx.dev/secret-digest.db-password": ctx.secrets.get("api/db-password")!.digest });
+    expect(changed(await planFor(ctx))).toEqual([]);
+  });
+
+  it("deletes the parameter of a removed secret", async () => {
+    const env2 = { ...EXAMPLE_SECRET_ENV, SHOP_DB_PASSWORD: "rotated-db-password" };
+    const ctx = await shop(env2, (a) => ({ ...a, services: a.services.map((s) => (s.name === "worker" ? { ...s, secrets: [] } : s)) }));
+    const b = backend();
+    const plan = await planFor(ctx, b);
+    expect(changed(plan)).toEqual(["update task-definition/shop-worker", "update service/worker", `delete ssm-parameter/${names[2]}`]);
+    const r = await b.apply(ctx, plan, { wait: false });
+    expect(r.status).toBe("succeeded");
+    expect(Object.keys(await stored()).sort()).toEqual(["api/db-password", "api/payments-key"]);
+    expect(changed(await planFor(ctx))).toEqual([]);
+  });
+
+  it("destroy removes the app's parameters", async () => {
+    const r = await backend().destroy({ appName: "shop", target: (await shop()).target }, {});
+    expect(r.failed).toEqual([]);
+    expect(r.deleted.filter((d) => d.kind === "ssm-parameter").map((d) => d.name).sort()).toEqual([names[0], names[1]]);
+    expect(await stored()).toEqual({});
   });
 });

@@ -1,1 +1,20 @@
-export {};
+// @sdx/backend-swarm: Docker Swarm backend (dockerode).
+import type { Backend } from "@sdx/sdk";
+import { SwarmBackend } from "./swarm-backend.js";
+
+export { SwarmBackend, type SwarmBackendOptions } from "./swarm-backend.js";
+export { renderSwarm, swarmSettings, SWARM_KINDS, type SwarmKind, type SwarmSettings } from "./render/render-swarm.js";
+export { checkSwarm } from "./check-swarm.js";
+export { healthTest } from "./render/health-test.js";
+export { adaptSpecToApi } from "./render/adapt-spec-to-api.js";
+export { serviceName, networkName, contentName, LABEL_STACK_NAMESPACE } from "./render/swarm-names.js";
+export { comparableService } from "./plan/comparable-spec.js";
+export { assessRollout, type RolloutState, type RolloutObservation } from "./apply/rollout-state.js";
+export { connectSwarm, type ConnectSwarmOptions } from "./client/dockerode-swarm-client.js";
+export { BASE_API_VERSION, MAX_API_VERSION } from "./client/api-version.js";
+export type { SwarmClient } from "./client/swarm-client.js";
+
+/** The entry point the sdk's container loads. */
+export function createBackend(): Backend {
+  return new SwarmBackend();
+}

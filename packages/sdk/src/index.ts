@@ -38,3 +38,8 @@ export * from "./api/status.js";
 export * from "./api/validate.js";
 export * from "./util/did-you-mean.js";
 export * from "./import/index.js";
+// Pure text formatting, for embedders that want the CLI's tables and progress lines.
+export * from "./format/table.js";
+export * from "./format/format-plan.js";
+export * from "./format/format-event.js";
+export * from "./format/format-diagnostics.js";

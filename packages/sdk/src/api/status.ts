@@ -32,19 +32,19 @@ async function resolveTarget(app: AppSource, options: TargetOperationOptions) {
     });
   }
   const target = findTarget(p.app, name);
-  return { appName: p.app.name, target, backend: await services.registry.get(target.kind) };
+  return { appName: p.app.name, target, baseDir: p.baseDir, backend: await services.registry.get(target.kind) };
 }
 
 /** Desired, running and ready instances per service on one target, with recent warnings. */
 export async function status(app: AppSource, options: TargetOperationOptions = {}): Promise<StatusResult> {
-  const { appName, target, backend } = await resolveTarget(app, options);
-  const s = await backend.status({ appName, target }, { ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  const { appName, target, baseDir, backend } = await resolveTarget(app, options);
+  const s = await backend.status({ appName, target, baseDir }, { ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   return { app: appName, ...s };
 }
 
 /** Removes every object this app owns on one target, and nothing else. */
 export async function destroy(app: AppSource, options: TargetOperationOptions = {}): Promise<DestroyResult> {
-  const { appName, target, backend } = await resolveTarget(app, options);
-  const r = await backend.destroy({ appName, target }, { ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  const { appName, target, baseDir, backend } = await resolveTarget(app, options);
+  const r = await backend.destroy({ appName, target, baseDir }, { ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   return { app: appName, target: target.name, ...r };
 }

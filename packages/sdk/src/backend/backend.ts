@@ -56,6 +56,8 @@ export interface BackendContext<T extends AnyTarget = AnyTarget> {
 export interface BackendTargetContext<T extends AnyTarget = AnyTarget> {
   readonly appName: string;
   readonly target: T;
+  /** Directory relative paths in the target (kubeconfig, TLS material) resolve against: the app file's. @default process.cwd() */
+  readonly baseDir?: string;
 }
 
 /** Options common to backend I/O calls. */

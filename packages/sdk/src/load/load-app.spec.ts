@@ -35,6 +35,12 @@ describe("loadApp", () => {
     const r = await loadApp(join(dir, "sdx.yaml"));
     expect(r.diagnostics.find((d) => d.code === "SDX_OUT_OF_RANGE")).toMatchObject({ path: "services.web.replicas", line: 5, column: 5 });
   });
+  it("resolves target paths against the app file's directory", async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, "sdx.yaml"), "name: x\nservices: { a: { image: 'x:1' } }\ntargets:\n  k: { kind: kubernetes, kubeconfig: ./kube/config }\n  s: { kind: swarm, tlsDir: /etc/docker/tls }\n");
+    const r = await loadApp(join(dir, "sdx.yaml"));
+    expect(r.app!.targets.map((t) => ("kubeconfig" in t ? t.kubeconfig : "tlsDir" in t ? t.tlsDir : undefined))).toEqual([join(dir, "kube/config"), "/etc/docker/tls"]);
+  });
   it("finds the app file in a directory and explains a missing one", () => {
     const dir = tmp();
     const exists = (p: string) => (p === dir ? "dir" : p === join(dir, "sdx.json") ? "file" : undefined) as "dir" | "file" | undefined;

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { dirname, extname, isAbsolute, resolve } from "node:path";
+import { dirname, extname, isAbsolute, join, resolve } from "node:path";
+import { homedir } from "node:os";
 import { pathToFileURL } from "node:url";
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
 import type { App } from "../model/app.js";
@@ -147,7 +148,7 @@ export async function loadApp(file: string, options: LoadAppOptions = {}): Promi
   const result = validateApp(interp.value, { ...options, readFile: (p) => readFileSync(resolve(baseDir, p), "utf8") });
   diagnostics.push(...result.diagnostics);
   const located = sortDiagnostics(diagnostics.map((d) => (d.line !== undefined ? d : { ...d, ...locate(d.path) })));
-  return { ...(hasErrors(located) || !result.app ? {} : { app: result.app }), diagnostics: located, file, baseDir };
+  return { ...(hasErrors(located) || !result.app ? {} : { app: resolveTargetPaths(result.app, baseDir) }), diagnostics: located, file, baseDir };
 }
 
 /**
@@ -168,4 +169,23 @@ function loadImported(text: string, file: string, baseDir: string, env: Readonly
   diagnostics.push(...result.diagnostics);
   const sorted = sortDiagnostics(diagnostics);
   return { ...(hasErrors(sorted) || !result.app ? {} : { app: result.app }), diagnostics: sorted, ...base };
+}
+
+/** `~/x` → home, relative → against the app file's directory, absolute as is. */
+export function resolveUserPath(p: string, baseDir: string): string {
+  if (p === "~" || p.startsWith("~/")) return join(homedir(), p.slice(1));
+  return isAbsolute(p) ? p : resolve(baseDir, p);
+}
+
+/**
+ * Paths in built-in targets (a kubeconfig, a TLS directory) mean what they say
+ * relative to the app file, wherever sdx is run from.
+ */
+export function resolveTargetPaths(app: App, baseDir: string): App {
+  const targets = app.targets.map((t) => {
+    if (t.kind === "kubernetes" && "kubeconfig" in t && typeof t.kubeconfig === "string") return { ...t, kubeconfig: resolveUserPath(t.kubeconfig, baseDir) };
+    if (t.kind === "swarm" && "tlsDir" in t && typeof t.tlsDir === "string") return { ...t, tlsDir: resolveUserPath(t.tlsDir, baseDir) };
+    return t;
+  });
+  return { ...app, targets };
 }

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { spawn, spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { validateApp } from "@sdx/sdk";
+import { definition, parseSelfDeployArgs } from "./server.js";
+
+const server = fileURLToPath(new URL("./server.js", import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [server, ...args], { encoding: "utf8", cwd: fileURLToPath(new URL(".", import.meta.url)) });
+
+describe("self-deploy example", () => {
+  it("carries a valid app definition for all three backends", () => {
+    const { app, diagnostics } = validateApp(definition());
+    expect(diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    expect(app!.targets.map((t) => t.kind)).toEqual(["kubernetes", "swarm", "ecs"]);
+    expect(validateApp(definition({ targets: ["k8s"] })).app!.targets.map((t) => t.name)).toEqual(["k8s"]);
+  });
+
+  it("parses its flags", () => {
+    expect(parseSelfDeployArgs(["--deploy", "--target", "cheapest", "--replicas", "5"])).toMatchObject({ mode: "deploy", target: "cheapest", replicas: 5 });
+    expect(parseSelfDeployArgs([])).toMatchObject({ mode: "serve", replicas: 2 });
+    expect(() => parseSelfDeployArgs(["--replicas", "-1"])).toThrow(/--replicas/);
+    expect(() => parseSelfDeployArgs(["--deploi"])).toThrow();
+  });
+
+  it("has a revision that changes when its definition changes, and only then", () => {
+    const a = run("--revision");
+    const b = run("--revision");
+    const c = run("--revision", "--replicas", "5");
+    expect(a.status).toBe(0);
+    expect(a.stdout).toMatch(/^[0-9a-f]{12}\n$/);
+    expect(b.stdout).toBe(a.stdout);
+    expect(c.stdout).not.toBe(a.stdout);
+  });
+
+  it("serves its revision over HTTP", async () => {
+    const child = spawn(process.execPath, [server, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let buf = "";
+        child.stderr.on("data", (d: Buffer) => {
+          buf += d.toString();
+          const m = /listening on :(\d+)/.exec(buf);
+          if (m) resolve(Number(m[1]));
+        });
+        child.on("exit", (code) => reject(new Error(`server exited ${code}: ${buf}`)));
+      });
+      const body = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { revision: string };
+      expect(body.revision).toBe(run("--revision").stdout.trim());
+      expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).text()).toBe("ok\n");
+    } finally {
+      child.kill();
+    }
+  });
+
+  it("plans offline with the cost table and the chosen target", () => {
+    const r = run("--plan", "--offline", "--targets", "k8s,swarm");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/→\s+swarm\s+swarm/);
+    expect(r.stdout).toContain("Chosen: swarm");
+    expect(r.stdout).toContain("+ create  service self-deploy_web");
+  });
+});

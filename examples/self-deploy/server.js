@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+// A program that deploys itself. Its app definition lives here, next to the
+// code it describes, so `node server.js --deploy` ships exactly this program:
+//
+//   node server.js                                   serve on $PORT (default 8080)
+//   node server.js --plan [--target t] [--replicas n] preview: cost table + changes
+//   node server.js --deploy --target cheapest --replicas 5
+//   node server.js --destroy [--target t]
+//   node server.js --revision [--replicas n]        print the definition's content hash
+//
+// --targets k8s,swarm limits the candidates (e.g. to the ones you can reach).
+import { createServer } from "node:http";
+import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+
+const env = process.env;
+
+/** The app definition: the same object an sdx.yaml would hold. */
+export function definition({ replicas = 2, targets } = {}) {
+  const all = {
+    k8s: {
+      kind: "kubernetes",
+      namespace: env.SELF_DEPLOY_NAMESPACE ?? "self-deploy",
+      ...(env.SELF_DEPLOY_KUBECONFIG ? { kubeconfig: env.SELF_DEPLOY_KUBECONFIG } : {}),
+      ...(env.SELF_DEPLOY_K8S_CONTEXT ? { context: env.SELF_DEPLOY_K8S_CONTEXT } : {}),
+      pricing: { provider: "aws", region: "us-east-1", nodeTypes: ["m6i.large"], spot: true },
+    },
+    swarm: {
+      kind: "swarm",
+      publishMode: "host",
+      ...(env.SELF_DEPLOY_DOCKER_HOST ? { host: env.SELF_DEPLOY_DOCKER_HOST } : {}),
+      pricing: { provider: "aws", region: "us-east-1", nodeTypes: ["t3.medium"] },
+    },
+    ecs: {
+      kind: "ecs",
+      region: "us-east-1",
+      cluster: "self-deploy",
+      createCluster: true,
+      subnets: [env.SELF_DEPLOY_SUBNET ?? "subnet-0a1b2c3d"],
+      securityGroups: [env.SELF_DEPLOY_SECURITY_GROUP ?? "sg-0a1b2c3d"],
+    },
+  };
+  const wanted = targets ?? Object.keys(all);
+  return {
+    name: "self-deploy",
+    labels: { example: "self-deploy" },
+    services: {
+      web: {
+        // Built from this directory's Dockerfile and pinned by digest (see README).
+        image: env.SELF_DEPLOY_IMAGE ?? "ghcr.io/sdx-dev/self-deploy:1.0.0@sha256:5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592",
+        command: ["node", "server.js"],
+        env: { PORT: "8080" },
+        ports: [{ port: 8080, appProtocol: "http", public: true }],
+        health: { http: { path: "/healthz", port: 8080 }, interval: "10s", timeout: "2s" },
+        resources: { cpu: "250m", memory: "256Mi" },
+        replicas,
+        placement: { spot: "prefer" },
+      },
+    },
+    targets: Object.fromEntries(Object.entries(all).filter(([name]) => wanted.includes(name))),
+  };
+}
+
+const OPTIONS = {
+  plan: { type: "boolean" }, deploy: { type: "boolean" }, destroy: { type: "boolean" }, revision: { type: "boolean" },
+  target: { type: "string" }, targets: { type: "string" }, replicas: { type: "string" }, json: { type: "boolean" },
+  offline: { type: "boolean" }, port: { type: "string" },
+};
+
+/** Parses the command line; pure, so it is tested on its own. */
+export function parseSelfDeployArgs(argv) {
+  const { values } = parseArgs({ args: argv, options: OPTIONS, strict: true });
+  const replicas = values.replicas === undefined ? 2 : Number(values.replicas);
+  if (!Number.isInteger(replicas) || replicas < 0) throw new Error(`--replicas must be a whole number ≥ 0, got "${values.replicas}"`);
+  const mode = values.deploy ? "deploy" : values.plan ? "plan" : values.destroy ? "destroy" : values.revision ? "revision" : "serve";
+  return {
+    mode, replicas, json: values.json === true, offline: values.offline === true,
+    target: values.target ?? (mode === "destroy" ? undefined : "cheapest"),
+    targets: values.targets?.split(",").map((t) => t.trim()).filter(Boolean),
+    port: Number(values.port ?? env.PORT ?? 8080),
+  };
+}
+
+async function load(args) {
+  const sdk = await import("@sdx/sdk");
+  const { app, diagnostics } = sdk.validateApp(definition({ replicas: args.replicas, targets: args.targets }));
+  if (!app) throw new Error(`the embedded definition is invalid:\n${sdk.formatDiagnostics(diagnostics)}`);
+  const { secrets } = await sdk.resolveSecrets(app, { missing: "warning" });
+  return { sdk, app, revision: sdk.computeRevision(app, secrets) };
+}
+
+async function main(argv) {
+  const args = parseSelfDeployArgs(argv);
+  const { sdk, app, revision } = await load(args);
+  const out = (s) => process.stdout.write(s);
+  const progress = (e) => {
+    const line = sdk.formatEvent(e);
+    if (line) process.stderr.write(`${line}\n`);
+  };
+  switch (args.mode) {
+    case "revision":
+      out(`${revision.app}\n`);
+      return 0;
+    case "serve": {
+      const server = createServer((req, res) => {
+        if (req.url === "/healthz") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+        res.writeHead(200, { "content-type": "application/json" }).end(`${JSON.stringify({ app: app.name, revision: revision.app, host: hostname() })}\n`);
+      });
+      server.listen(args.port, () => process.stderr.write(`self-deploy ${revision.app} listening on :${server.address().port}\n`));
+      return new Promise(() => {}); // serve until killed
+    }
+    case "plan": {
+      const r = await sdk.plan(app, { target: args.target, offline: args.offline, onEvent: args.json ? undefined : progress });
+      out(args.json ? `${JSON.stringify({ revision: r.revision.app, target: r.target, plan: sdk.planToJson(r.plans[0].plan), estimates: r.estimates?.estimates ?? [] }, null, 2)}\n` : sdk.formatPlanResult(r));
+      return 0;
+    }
+    case "deploy": {
+      const r = await sdk.deploy(app, {
+        target: args.target,
+        onEvent: progress,
+        confirm: (tp, estimates) => {
+          if (estimates?.estimates.length) out(`${sdk.formatEstimates(estimates, tp.target)}\n\n`);
+          out(`Deploying revision ${revision.app} to ${tp.target} (${tp.backend}): ${tp.plan.summary.create} to create, ${tp.plan.summary.update} to update, ${tp.plan.summary.delete} to delete.\n`);
+          return true; // the program deploys itself: asking was done by typing --deploy
+        },
+      });
+      out(`${r.status === "no-changes" ? `${r.target} already runs revision ${revision.app}` : `deploy to ${r.target}: ${r.status}${r.apply?.error ? ` (${r.apply.error.message})` : ""}`}. Chosen because: ${r.selection}.\n`);
+      return r.status === "succeeded" || r.status === "no-changes" ? 0 : 1;
+    }
+    case "destroy": {
+      const r = await sdk.destroy(app, { ...(args.target ? { target: args.target } : {}), onEvent: progress });
+      out(`removed ${r.deleted.length} object(s) of ${r.app} from ${r.target}\n`);
+      return r.failed.length === 0 ? 0 : 1;
+    }
+    default:
+      throw new Error(`unknown mode ${args.mode}`);
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (e) => {
+      process.stderr.write(`self-deploy: ${e.code ? `${e.code}: ` : ""}${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ""}`);
+      process.exitCode = e.fault === "user" || e instanceof TypeError ? 2 : 1;
+    },
+  );
+}

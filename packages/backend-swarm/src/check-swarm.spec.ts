@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import type { App } from "@sdx/sdk";
+import { exampleContext } from "@sdx/sdk/testing";
+import { checkSwarm } from "./check-swarm.js";
+
+describe("checkSwarm", () => {
+  it("reports shop's approximations and says what the image must contain", async () => {
+    const r = checkSwarm(await exampleContext("shop", { kind: "swarm" }));
+    expect(r.diagnostics).toEqual([]);
+    const f = (service: string, field: string) => r.fidelity.find((x) => x.service === service && x.field === field);
+    expect(f("web", "health.http")).toMatchObject({ level: "approximated", note: expect.stringContaining("`nc`") });
+    expect(f("api", "health.tcp")).toMatchObject({ level: "approximated" });
+    expect(f("web", "scale.autoscale")).toMatchObject({ level: "approximated", note: expect.stringContaining("2 replicas") });
+    expect(f("worker", "placement.minOnDemand")).toMatchObject({ level: "approximated" });
+    expect(f("api", "secrets.db-password.asEnv")).toMatchObject({ level: "approximated" });
+    expect(f("worker", "health.exec")).toBeUndefined();
+  });
+
+  it("refuses secret sources Swarm cannot read", async () => {
+    const ctx = await exampleContext("shop", { kind: "swarm" });
+    const app = { ...ctx.app, services: ctx.app.services.map((s) => (s.name === "worker" ? { ...s, secrets: [{ name: "k", source: { kind: "aws-secrets-manager", arn: "arn:aws:secretsmanager:us-east-1:1:secret:k" }, asEnv: "K" }] } : s)) } as App;
+    const r = checkSwarm({ ...ctx, app });
+    expect(r.diagnostics).toEqual([expect.objectContaining({ code: "SDX_BACKEND_UNSUPPORTED", severity: "error", path: "services.worker.secrets.k" })]);
+  });
+});

@@ -1,0 +1,78 @@
+import type {
+  Backend, BackendApplyOptions, BackendApplyResult, BackendCallOptions, BackendCapabilities, BackendContext, BackendDestroyResult,
+  BackendPlan, BackendPlanOptions, BackendStatus, BackendTargetContext, CheckReport, Resource, SwarmTarget,
+} from "@sdx/sdk";
+import { applySwarm } from "./apply/apply-swarm.js";
+import { checkSwarm } from "./check-swarm.js";
+import { connectSwarm, type ConnectSwarmOptions } from "./client/dockerode-swarm-client.js";
+import type { SwarmClient } from "./client/swarm-client.js";
+import { destroySwarm } from "./destroy-swarm.js";
+import { planSwarm } from "./plan/plan-swarm.js";
+import { renderSwarm } from "./render/render-swarm.js";
+import { statusSwarm } from "./status-swarm.js";
+
+/** Options for {@link SwarmBackend}. */
+export interface SwarmBackendOptions {
+  /** Speak this Engine API version instead of negotiating. @default $DOCKER_API_VERSION, else negotiated */
+  readonly apiVersion?: string;
+  /** Environment for DOCKER_HOST and friends. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Milliseconds to wait for the engine to accept a connection. @default 3000 */
+  readonly connectTimeoutMs?: number;
+  /** Replaces the dockerode client, for fault-injection tests. @default connectSwarm */
+  readonly connect?: (target: Partial<SwarmTarget>, options: ConnectSwarmOptions) => Promise<SwarmClient>;
+}
+
+/**
+ * Docker Swarm backend: an app becomes an overlay network, content-named
+ * secrets and configs, and one service per app service, labelled as a stack.
+ */
+export class SwarmBackend implements Backend {
+  readonly kind = "swarm";
+  readonly displayName = "Docker Swarm";
+  readonly capabilities: BackendCapabilities = {
+    spot: true,
+    autoscale: false,
+    nativeProbes: ["exec"],
+    volumes: ["ephemeral", "persistent"],
+    rollback: true,
+    liveDiff: true,
+  };
+
+  constructor(private readonly options: SwarmBackendOptions = {}) {}
+
+  check(ctx: BackendContext): CheckReport {
+    return checkSwarm(ctx);
+  }
+
+  render(ctx: BackendContext): readonly Resource[] {
+    return renderSwarm(ctx);
+  }
+
+  private connect(target: unknown, signal: AbortSignal | undefined): Promise<SwarmClient> {
+    const o = this.options;
+    const opts: ConnectSwarmOptions = {
+      ...(o.apiVersion ? { apiVersion: o.apiVersion } : {}),
+      ...(o.env ? { env: o.env } : {}),
+      ...(o.connectTimeoutMs ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
+      ...(signal ? { signal } : {}),
+    };
+    return (o.connect ?? connectSwarm)(target as Partial<SwarmTarget>, opts);
+  }
+
+  async plan(ctx: BackendContext, desired: readonly Resource[], options: BackendPlanOptions): Promise<BackendPlan> {
+    return planSwarm(await this.connect(ctx.target, options.signal), ctx, desired);
+  }
+
+  async apply(ctx: BackendContext, plan: BackendPlan, options: BackendApplyOptions): Promise<BackendApplyResult> {
+    return applySwarm(await this.connect(ctx.target, options.signal), ctx, plan, options);
+  }
+
+  async status(ctx: BackendTargetContext, options: BackendCallOptions): Promise<BackendStatus> {
+    return statusSwarm(await this.connect(ctx.target, options.signal), ctx.appName, ctx.target.name);
+  }
+
+  async destroy(ctx: BackendTargetContext, options: BackendCallOptions): Promise<BackendDestroyResult> {
+    return destroySwarm(await this.connect(ctx.target, options.signal), ctx.appName, options.signal);
+  }
+}
