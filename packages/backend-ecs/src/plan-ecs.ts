@@ -2,6 +2,7 @@ import type { Service as EcsService } from "@aws-sdk/client-ecs";
 import {
   SdxError, diffResources, isOwnedBy, resourceKey, summarize,
   type BackendContext, type BackendPlan, type Diagnostic, type EcsTarget, type LiveResource, type PlannedAction, type Resource,
+  type DeployedService,
 } from "@sdx/sdk";
 import { comparableLiveParameter, comparableLiveScaling, comparableParameter, comparableScaling, comparableService, comparableTaskDefinition } from "./comparable.js";
 import { ECS_KIND_ORDER, TAG_SERVICE, logGroupName, parameterPath, scalingPolicyName, scalingResourceId, tagRecord } from "./ecs-names.js";
@@ -73,6 +74,8 @@ export async function planEcs(ctx: BackendContext<EcsTarget>, desired: readonly 
     });
   }
   const services = new Map<string, EcsService>();
+  // Sizing of what runs now, for the plan's cost delta (read from the calls made anyway).
+  const deployed: DeployedService[] = [];
   if (clusterExists) {
     const listed = await port.listServices(target.cluster);
     const names = [...new Set([...desired.filter((d) => d.kind === "service").map((d) => d.name), ...listed.map((a) => a.split("/").pop()!)])];
@@ -87,6 +90,10 @@ export async function planEcs(ctx: BackendContext<EcsTarget>, desired: readonly 
       live.push({ kind: "service", name: s.serviceName!, service: s.serviceName!, owned, version: s.taskDefinition, body: comparableService(s as Obj, app.name, autoscaled(ctx, s.serviceName), want?.body as Obj | undefined) });
       if (!s.taskDefinition || !want) return undefined;
       const td = await port.describeTaskDefinition(s.taskDefinition);
+      if (owned) {
+        // Task-level cpu is in CPU units (1024 = 1 vCPU), memory in MiB.
+        deployed.push({ service: s.serviceName!, replicas: s.desiredCount ?? 0, cpuMillis: Math.round((Number(td.taskDefinition.cpu ?? 0) * 1000) / 1024), memoryMiB: Number(td.taskDefinition.memory ?? 0) });
+      }
       const wantTd = desired.find((d) => d.kind === "task-definition" && d.service === s.serviceName);
       const family = td.taskDefinition.family ?? "";
       return {
@@ -155,7 +162,10 @@ export async function planEcs(ctx: BackendContext<EcsTarget>, desired: readonly 
   }
   actions = [...head, ...actions];
   return {
-    plan: { target: target.name, backend: "ecs", mode: "live", actions, summary: summarize(actions), diagnostics },
+    plan: {
+      target: target.name, backend: "ecs", mode: "live", actions, summary: summarize(actions), diagnostics,
+      deployed: deployed.sort((a, b) => a.service.localeCompare(b.service)),
+    },
     observed: { clusterExists, services },
   };
 }

@@ -2,6 +2,7 @@ import { diffResources, isOwnedBy, LABEL_SERVICE, resourceKey, summarize, type B
 import type { SwarmClient, SwarmNetwork, SwarmObject, SwarmService } from "../client/swarm-client.js";
 import { SWARM_KINDS } from "../render/render-swarm.js";
 import { comparableNetwork, comparableObject, comparableService } from "./comparable-spec.js";
+import { deployedServices } from "./deployed-services.js";
 
 /** What sdx sees of an app on the engine: comparable live resources plus the raw objects by name. */
 export interface SwarmLive {
@@ -78,5 +79,9 @@ export async function planSwarm(client: SwarmClient, ctx: BackendContext, desire
     },
   );
   const withBodies = actions.map((a) => (a.desired ? { ...a, desired: full.get(resourceKey(a.desired)) ?? a.desired } : a));
-  return { target: ctx.target.name, backend: "swarm", mode: "live", actions: withBodies, summary: summarize(withBodies), diagnostics: diagnostics.map((d) => ({ ...d, target: ctx.target.name })) };
+  return {
+    target: ctx.target.name, backend: "swarm", mode: "live", actions: withBodies, summary: summarize(withBodies),
+    diagnostics: diagnostics.map((d) => ({ ...d, target: ctx.target.name })),
+    deployed: deployedServices(live.services.values(), ctx.app.name),
+  };
 }

@@ -49,8 +49,11 @@ describe("renderSwarm", () => {
     ]);
     const web = body(rs, "service", "shop_web");
     for (const labels of [web.Labels, web.TaskTemplate.ContainerSpec.Labels]) {
-      expect(labels).toMatchObject({ "com.docker.stack.namespace": "shop", "sdx.dev/app": "shop", "sdx.dev/service": "web", "app.kubernetes.io/managed-by": "sdx", "sdx.dev/revision": ctx.revision.services.web });
+      expect(labels).toMatchObject({ "com.docker.stack.namespace": "shop", "sdx.dev/app": "shop", "sdx.dev/service": "web", "app.kubernetes.io/managed-by": "sdx" });
     }
+    // The revision labels the service, not its tasks: a scale-only change must not replace every task.
+    expect(web.Labels["sdx.dev/revision"]).toBe(ctx.revision.services.web);
+    expect(web.TaskTemplate.ContainerSpec.Labels).not.toHaveProperty("sdx.dev/revision");
     expect(body(rs, "network", "shop_default")).toMatchObject({ Driver: "overlay", Attachable: true, Labels: { "com.docker.stack.namespace": "shop" } });
   });
 

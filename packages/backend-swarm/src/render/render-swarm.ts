@@ -1,4 +1,4 @@
-import { ownershipLabels, secretKey, sha256, type App, type BackendContext, type Placement, type Resource, type Service, type SwarmTarget } from "@sdx/sdk";
+import { LABEL_REVISION, ownershipLabels, secretKey, sha256, type App, type BackendContext, type Placement, type Resource, type Service, type SwarmTarget } from "@sdx/sdk";
 import { healthTest } from "./health-test.js";
 import { contentName, fileSlug, LABEL_STACK_NAMESPACE, networkName, serviceName, volumeName } from "./swarm-names.js";
 import { NS_PER_SECOND, updateConfigs } from "./update-config.js";
@@ -73,6 +73,9 @@ function renderService(ctx: BackendContext, svc: Service, settings: SwarmSetting
   const app = ctx.app;
   const name = serviceName(app.name, svc.name);
   const labels = { ...stackLabels(app, svc.name, ctx.revision.services[svc.name]), ...svc.labels };
+  // Container labels leave out the revision: it changes on a mere scale, and
+  // any change to the task template makes Swarm replace every task.
+  const { [LABEL_REVISION]: _revision, ...containerLabels } = labels;
   const env = Object.entries(svc.env).map(([k, v]) => `${k}=${v}`);
   // Swarm secrets are files only. `<VAR>_FILE` names the file (the convention of
   // official images); with an explicit command sdx also exports `<VAR>` itself.
@@ -112,7 +115,7 @@ function renderService(ctx: BackendContext, svc: Service, settings: SwarmSetting
       TaskTemplate: {
         ContainerSpec: {
           Image: svc.image.ref,
-          Labels: labels,
+          Labels: containerLabels,
           ...(command ? { Command: command } : {}),
           ...(svc.args ? { Args: [...svc.args] } : {}),
           ...(env.length ? { Env: env } : {}),
