@@ -4,8 +4,11 @@ import { taskErrors } from "./apply/rollout-state.js";
 
 const PENDING = new Set(["new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting"]);
 
+/** A task failure this recent means the service is crash-looping, even if a replica happens to be up right now. */
+const RECENT_FAILURE_MS = 60_000;
+
 /** Tasks per state, the last errors and the published host ports of one service. Pure. */
-export function serviceStatus(service: SwarmService, tasks: readonly SwarmTask[], upToDate: readonly SwarmTask[]): ServiceStatus {
+export function serviceStatus(service: SwarmService, tasks: readonly SwarmTask[], upToDate: readonly SwarmTask[], now: number = Date.now()): ServiceStatus {
   const name = service.Spec.Labels?.[LABEL_SERVICE] ?? service.Spec.Name;
   const desired = (service.Spec.Mode as { Replicated?: { Replicas?: number } } | undefined)?.Replicated?.Replicas ?? 0;
   const active = tasks.filter((t) => t.DesiredState === "running");
@@ -20,7 +23,10 @@ export function serviceStatus(service: SwarmService, tasks: readonly SwarmTask[]
   let state: ServiceStatus["state"];
   if (desired === 0) state = running === 0 ? "stopped" : "progressing";
   else if (us?.State === "updating" || us?.State === "rollback_started") state = "progressing";
-  else if (running >= desired && updated >= desired) state = us?.State === "paused" || us?.State === "rollback_paused" ? "degraded" : "healthy";
+  else if (running >= desired && updated >= desired) {
+    const recentFailure = tasks.some((t) => t.DesiredState === "shutdown" && (t.Status.State === "failed" || t.Status.State === "rejected") && now - Date.parse(t.Status.Timestamp ?? "") < RECENT_FAILURE_MS);
+    state = us?.State === "paused" || us?.State === "rollback_paused" || recentFailure ? "degraded" : "healthy";
+  }
   else state = errors.length ? "degraded" : "progressing";
   const revision = service.Spec.Labels?.[LABEL_REVISION];
   // Swarm has no readiness apart from health: a task is "running" only once healthy.
