@@ -159,3 +159,30 @@ describe("sdx import and plan -f compose.yaml", () => {
     expect((await cli().run("import")).code).toBe(2);
   });
 });
+
+describe("sdx check: the fidelity report of every built-in backend", () => {
+  it("shows, per target, what is approximated or dropped, with --json carrying the same data", async () => {
+    const { exampleFile, EXAMPLE_SECRET_ENV } = await import("@sdx/sdk/testing");
+    const run = async (...argv: string[]) => {
+      let stdout = "";
+      let stderr = "";
+      const code = await runCli(argv, { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, interactive: false, confirm: async () => false, env: { ...EXAMPLE_SECRET_ENV } });
+      return { code, stdout, stderr };
+    };
+    const j = await run("check", exampleFile("shop"), "--json");
+    expect(j.code).toBe(0);
+    type Entry = { service?: string; field: string; level: string; note?: string };
+    const report = JSON.parse(j.stdout) as { targets: { target: string; backend: string; fidelity: Entry[] }[] };
+    expect(report.targets.map((t) => t.backend)).toEqual(["kubernetes", "swarm", "ecs"]);
+    const of = (backend: string) => report.targets.find((t) => t.backend === backend)!.fidelity;
+    // Swarm and ECS run exec checks only: the http probe is approximated, and each says how.
+    for (const b of ["swarm", "ecs"]) expect(of(b)).toContainEqual(expect.objectContaining({ service: "web", field: "health.http", level: "approximated", note: expect.any(String) }));
+    // ECS bills Fargate sizes: 500m / 512Mi is rounded up.
+    expect(of("ecs")).toContainEqual(expect.objectContaining({ service: "web", field: "resources", level: "approximated", note: expect.stringContaining("0.5 vCPU / 1 GB") }));
+    // Kubernetes keeps minOnDemand replicas on on-demand nodes with a second Deployment.
+    expect(of("kubernetes")).toContainEqual(expect.objectContaining({ service: "worker", field: "placement.minOnDemand", level: "approximated" }));
+    for (const t of report.targets) expect(t.fidelity.every((e) => ["exact", "approximated", "dropped"].includes(e.level))).toBe(true);
+    const text = await run("check", exampleFile("shop"));
+    expect(text.stdout).toMatch(/Target swarm \(swarm\):\n  Fidelity:\n(    .*\n)*    approximated web\.health\.http/);
+  });
+});

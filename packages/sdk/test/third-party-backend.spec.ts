@@ -178,3 +178,30 @@ describe("cost delta against the deployed revision", () => {
     expect(formatPlanResult(p)).toContain("Cost per month vs the deployed revision: web $14.60 → $29.20 (+$14.60); total +$14.60.");
   });
 });
+
+describe("pricing discovered from the backend", () => {
+  it("fills a target's missing pricing profile from what the backend sees, and stated fields win", async () => {
+    const backend = { ...createMemoryBackend(), discoverPricing: async () => ({ nodeTypes: ["m6i.large"], region: "eu-west-1", spot: true }) };
+    const seen: unknown[] = [];
+    const estimator = {
+      async estimate(app: import("@sdx/sdk").App) {
+        seen.push(app.targets[0]!.pricing);
+        return { estimates: [], rejected: [], diagnostics: [] };
+      },
+    };
+    const { ContainerModule } = await import("inversify");
+    const { TOKENS } = await import("@sdx/sdk/di");
+    const container = createSdxContainer({
+      builtins: false, runtime: { env },
+      modules: [backendModule(backend), new ContainerModule(({ bind }) => { bind(TOKENS.CostEstimatorProvider).toConstantValue({ load: () => estimator }); })],
+    });
+    const events: SdxEvent[] = [];
+    await plan(fixture, { container, onEvent: (e) => events.push(e) });
+    // m6i.* names AWS even though the nodes did not say so.
+    expect(seen[0]).toEqual({ provider: "aws", region: "eu-west-1", nodeTypes: ["m6i.large"], spot: true, dedicatedCluster: false, controlPlane: "none" });
+    expect(events).toContainEqual(expect.objectContaining({ kind: "log", message: expect.stringContaining("pricing from its nodes") }));
+    seen.length = 0;
+    await plan(fixture, { container, offline: true });
+    expect(seen[0]).toBeUndefined(); // --offline contacts nothing, so nothing is discovered
+  });
+});

@@ -5,7 +5,7 @@ import { hasChanges } from "../plan/plan.js";
 import type { ChoosePolicy, EstimateReport } from "../pricing/pricing-contract.js";
 import type { AppRevision } from "../revision/compute-revision.js";
 import type { Diagnostic } from "../validation/diagnostic.js";
-import { planTarget, selectTargets, type OperationOptions, type TargetPlan } from "./plan.js";
+import { discoverPricing, planTarget, selectTargets, type OperationOptions, type TargetPlan } from "./plan.js";
 import { prepareApp, type AppSource } from "./prepare-app.js";
 import { sdxServices } from "./sdx-services.js";
 
@@ -50,7 +50,8 @@ export interface DeployResult {
  */
 export async function deploy(app: AppSource, options: DeployOptions = {}): Promise<DeployResult> {
   const services = sdxServices(options.container);
-  const p = await prepareApp(app, services, { secretsMissing: "error", ...(options.env ? { env: options.env } : {}), ...(options.baseDir ? { baseDir: options.baseDir } : {}) });
+  const prepared = await prepareApp(app, services, { secretsMissing: "error", ...(options.env ? { env: options.env } : {}), ...(options.baseDir ? { baseDir: options.baseDir } : {}) });
+  const p = { ...prepared, app: await discoverPricing(prepared.app, services, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) }) };
   const sel = await selectTargets(p, services, options.target, {
     offlinePrices: false, ...(options.policy ? { policy: options.policy } : {}), ...(options.signal ? { signal: options.signal } : {}),
   });

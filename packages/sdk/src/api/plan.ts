@@ -2,7 +2,7 @@ import type { Container } from "inversify";
 import type { CheckReport } from "../backend/backend.js";
 import { SdxError, isSdxError, toSdxError } from "../errors/sdx-error.js";
 import { emit, type EventListener } from "../events/sdx-event.js";
-import type { AnyTarget } from "../model/app.js";
+import type { AnyTarget, PricingProfile } from "../model/app.js";
 import { summarize, type BackendPlan } from "../plan/plan.js";
 import type { ChoosePolicy, CostEstimator, EstimateReport } from "../pricing/pricing-contract.js";
 import { diffEstimates, type ServiceCostDelta } from "../pricing/diff-estimates.js";
@@ -77,6 +77,47 @@ interface Selection {
   readonly targets: AnyTarget[];
   readonly reason: string;
   readonly estimates?: EstimateReport;
+}
+
+/** Guesses the cloud from instance type names, for clusters whose nodes do not say (no providerID). */
+function providerFromTypes(types: readonly string[]): PricingProfile["provider"] | undefined {
+  if (types.length === 0) return undefined;
+  if (types.every((t) => /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(t))) return "aws"; // m6i.large
+  if (types.every((t) => /^Standard_/.test(t))) return "azure"; // Standard_D4s_v5
+  if (types.every((t) => /^[a-z][a-z0-9]*-[a-z]+(-\d+)?$/.test(t))) return "gcp"; // n2-standard-4
+  return undefined;
+}
+
+/**
+ * Fills gaps in targets' pricing profiles from what their backends can see
+ * (node labels on Kubernetes). Stated fields win. Quick and best-effort: an
+ * unreachable backend just keeps the profile as written.
+ */
+export async function discoverPricing(app: App, services: SdxServices, opts: { signal?: AbortSignal; onEvent?: EventListener }): Promise<App> {
+  const targets = await Promise.all(app.targets.map(async (t): Promise<AnyTarget> => {
+    if (t.pricing && t.pricing.nodeTypes.length > 0) return t;
+    const backend = await services.registry.get(t.kind).catch(() => undefined);
+    if (!backend?.discoverPricing) return t;
+    try {
+      const signal = opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(3000)]) : AbortSignal.timeout(3000);
+      const found = await backend.discoverPricing({ appName: app.name, target: t }, { signal });
+      const nodeTypes = t.pricing?.nodeTypes.length ? t.pricing.nodeTypes : found.nodeTypes ?? [];
+      const provider = t.pricing?.provider ?? found.provider ?? providerFromTypes(nodeTypes);
+      const region = t.pricing?.region ?? found.region;
+      if (!provider || !region || nodeTypes.length === 0) return t;
+      const pricing: PricingProfile = {
+        provider, region, nodeTypes,
+        spot: t.pricing?.spot ?? found.spot ?? false,
+        dedicatedCluster: t.pricing?.dedicatedCluster ?? false,
+        controlPlane: t.pricing?.controlPlane ?? found.controlPlane ?? "none",
+      };
+      emit(opts.onEvent, { kind: "log", target: t.name, level: "info", message: `${t.name}: pricing from its nodes: ${provider} ${region}, ${nodeTypes.join(", ")}${pricing.spot ? " (spot available)" : ""}` });
+      return { ...t, pricing };
+    } catch {
+      return t;
+    }
+  }));
+  return { ...app, targets };
 }
 
 /** Picks targets and, when pricing is available, estimates their cost. */
@@ -164,7 +205,8 @@ export async function planTarget(
  */
 export async function plan(app: AppSource, options: PlanOptions = {}): Promise<PlanResult> {
   const services = sdxServices(options.container);
-  const p = await prepareApp(app, services, { secretsMissing: "warning", ...(options.env ? { env: options.env } : {}), ...(options.baseDir ? { baseDir: options.baseDir } : {}) });
+  const prepared = await prepareApp(app, services, { secretsMissing: "warning", ...(options.env ? { env: options.env } : {}), ...(options.baseDir ? { baseDir: options.baseDir } : {}) });
+  const p = options.offline || options.estimate === false ? prepared : { ...prepared, app: await discoverPricing(prepared.app, services, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) }) };
   const sel = await selectTargets(p, services, options.target, {
     ...(options.estimate === undefined ? {} : { estimate: options.estimate }),
     offlinePrices: options.offlinePrices ?? options.offline ?? false,
