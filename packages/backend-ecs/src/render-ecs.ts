@@ -85,8 +85,12 @@ export function healthCommand(h: HealthCheck): string[] {
   }
 }
 
-const percentOf = (v: number | string, replicas: number, round: (x: number) => number): number =>
-  typeof v === "string" && v.endsWith("%") ? Number(v.slice(0, -1)) : round((Number(v) / Math.max(1, replicas)) * 100);
+// A count or "N%" of the replicas as whole tasks (surge rounds up, unavailability down, as Kubernetes does).
+const tasksOf = (v: number | string, replicas: number, round: (x: number) => number): number =>
+  typeof v === "string" && v.endsWith("%") ? round((Number(v.slice(0, -1)) / 100) * replicas) : Number(v);
+// ECS rounds desiredCount × maximumPercent down and desiredCount × minimumHealthyPercent up: round each
+// percentage so those products still allow the whole number of tasks (25% of 2 replicas is 1 extra task: 150, not 125).
+const percentOf = (tasks: number, replicas: number): number => Math.ceil((tasks / Math.max(1, replicas)) * 100);
 
 /** deploymentConfiguration from the rollout settings and the replica floor. */
 export function deploymentConfiguration(r: Rollout, replicas: number): Record<string, unknown> {
@@ -94,8 +98,8 @@ export function deploymentConfiguration(r: Rollout, replicas: number): Record<st
   return {
     deploymentCircuitBreaker: { enable: true, rollback: r.autoRollback },
     // ECS caps maximumPercent at 200 for services using the rolling update type.
-    maximumPercent: recreate ? 100 : Math.min(200, 100 + percentOf(r.maxSurge, replicas, Math.ceil)),
-    minimumHealthyPercent: recreate ? 0 : Math.max(0, 100 - percentOf(r.maxUnavailable, replicas, Math.floor)),
+    maximumPercent: recreate ? 100 : Math.min(200, 100 + percentOf(tasksOf(r.maxSurge, replicas, Math.ceil), replicas)),
+    minimumHealthyPercent: recreate ? 0 : Math.max(0, 100 - percentOf(tasksOf(r.maxUnavailable, replicas, Math.floor), replicas)),
   };
 }
 

@@ -65,6 +65,29 @@ describe("waitForRollouts", () => {
     expect(clock.slept).toBe(10_000);
   });
 
+  it("does not call a scale-up done while its deployment is COMPLETED but the new tasks are not running yet", async () => {
+    // A desiredCount-only UpdateService leaves the deployment's rolloutState as it was (COMPLETED).
+    const events: SdxEvent[] = [];
+    const clock = fakeClock();
+    const scaled = (running: number) => svc([dep({ id: "ecs-svc/2", taskDefinition: TD2, desiredCount: 4, runningCount: running, pendingCount: 4 - running, rolloutState: "COMPLETED" })], { desiredCount: 4 });
+    const port = scriptedPort([[scaled(2)], [scaled(3)], [scaled(4)]]);
+    const [r] = await waitForRollouts(port, [watch()], opts(events, clock));
+    expect(r).toMatchObject({ status: "succeeded", desired: 4, ready: 4 });
+    expect(events.filter((e) => e.kind === "rollout-progress").map((e) => e.kind === "rollout-progress" && e.ready)).toEqual([2, 3, 4]);
+    expect(clock.slept).toBe(10_000);
+  });
+
+  it("fails at once when a first deployment fails: there is nothing to roll back to", async () => {
+    const events: SdxEvent[] = [];
+    const clock = fakeClock();
+    const port = scriptedPort([[svc([dep({ id: "ecs-svc/2", taskDefinition: TD2, runningCount: 0, failedTasks: 3, rolloutState: "FAILED", rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start." })])]], [stopped("CannotPullContainerError: pull image manifest has been retried 5 time(s)")]);
+    const [r] = await waitForRollouts(port, [watch()], opts(events, clock));
+    expect(r!.status).toBe("failed");
+    expect(r!.reason).toContain("no earlier deployment to roll back to");
+    expect(r!.reason).toContain("CannotPullContainerError");
+    expect(clock.slept).toBeLessThan(60_000); // not the 600 s rollout timeout
+  });
+
   it("reports the circuit breaker's rollback with the stopped tasks' reasons", async () => {
     const events: SdxEvent[] = [];
     const port = scriptedPort([

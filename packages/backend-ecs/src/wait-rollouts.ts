@@ -162,8 +162,16 @@ export async function waitForRollouts(port: EcsPort, watches: readonly RolloutWa
             finish(st, "failed", s, `${st.failureReason}; the rollback failed too: ${primary.rolloutStateReason ?? "unknown reason"}`);
             continue;
           }
+        } else if (!(s.deployments ?? []).some((d) => d.id !== ours.id && d.rolloutState !== "FAILED")) {
+          // A failed first deployment: there is no completed deployment to roll back to, so this is final.
+          finish(st, "failed", s, `${st.failureReason}; no earlier deployment to roll back to`);
+          continue;
         }
-      } else if (ours && ours.status === "PRIMARY" && (ours.rolloutState === "COMPLETED" || (ours.rolloutState === undefined && running >= desired && (s.deployments?.length ?? 0) === 1))) {
+      } else if (ours && ours.status === "PRIMARY" && running === desired && (s.runningCount ?? running) === (s.desiredCount ?? desired)
+        && (ours.rolloutState === "COMPLETED" || (ours.rolloutState === undefined && (s.deployments?.length ?? 0) === 1))) {
+        // COMPLETED alone is not enough: a desiredCount-only UpdateService keeps the deployment's
+        // rolloutState, so a scale-up or scale-down is done only when the running counts match, and
+        // the service's own runningCount (all deployments) matches only once the old tasks drained.
         finish(st, "succeeded", s);
         emit(onEvent, { kind: "rollout-succeeded", target, service: st.watch.service });
         continue;
