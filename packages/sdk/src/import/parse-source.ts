@@ -1,5 +1,6 @@
 import { isScalar, LineCounter, parseDocument, visit } from "yaml";
 import type { Diagnostic } from "../validation/diagnostic.js";
+import { yamlSyntaxDiagnostics } from "../load/yaml-syntax-diagnostics.js";
 
 /** Result of {@link parseSourceYaml}. */
 export interface ParseSourceYamlResult {
@@ -16,19 +17,7 @@ export interface ParseSourceYamlResult {
 export function parseSourceYaml(text: string, fileName: string): ParseSourceYamlResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, merge: true, keepSourceTokens: true, prettyErrors: false, uniqueKeys: true });
-  const diagnostics: Diagnostic[] = [];
-  for (const e of doc.errors) {
-    const pos = lineCounter.linePos(e.pos[0]);
-    diagnostics.push({
-      code: "SDX_SYNTAX",
-      severity: "error",
-      path: "",
-      message: `${fileName}:${pos.line}:${pos.col}: ${e.message.split("\n")[0]}`,
-      hint: "Check indentation and quoting around that line.",
-      line: pos.line,
-      column: pos.col,
-    });
-  }
+  const diagnostics = yamlSyntaxDiagnostics(doc, lineCounter, fileName);
   if (diagnostics.length > 0) return { value: undefined, diagnostics };
   visit(doc, {
     Scalar(_key, node) {

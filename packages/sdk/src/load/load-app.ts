@@ -8,6 +8,7 @@ import { SdxError } from "../errors/sdx-error.js";
 import { hasErrors, sortDiagnostics, type Diagnostic } from "../validation/diagnostic.js";
 import { validateApp, type ValidateAppOptions } from "../validation/validate-app.js";
 import { interpolate } from "./interpolate.js";
+import { yamlSyntaxDiagnostics } from "./yaml-syntax-diagnostics.js";
 import { detectImportFormat } from "../import/detect-import-format.js";
 import { importApp } from "../import/import-app.js";
 import type { ImportNote } from "../import/import-result.js";
@@ -42,19 +43,7 @@ export function parseAppText(text: string, fileName = "sdx.yaml"): { doc: unknow
   const lineCounter = new LineCounter();
   // YAML 1.2 core schema: JSON is valid YAML, so one parser serves both formats.
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
-  const diagnostics: Diagnostic[] = [];
-  for (const e of document.errors) {
-    const pos = lineCounter.linePos(e.pos[0]);
-    diagnostics.push({
-      code: "SDX_SYNTAX",
-      severity: "error",
-      path: "",
-      message: `${fileName}:${pos.line}:${pos.col}: ${e.message.split("\n")[0]}`,
-      hint: e.code === "DUPLICATE_KEY" ? "Remove the repeated key." : "Check indentation and quoting around that line.",
-      line: pos.line,
-      column: pos.col,
-    });
-  }
+  const diagnostics = yamlSyntaxDiagnostics(document, lineCounter, fileName);
   const locate: Locate = (path) => locateInDocument(document, lineCounter, path);
   return { doc: diagnostics.length > 0 ? undefined : document.toJS({ maxAliasCount: 100 }), diagnostics, locate };
 }
