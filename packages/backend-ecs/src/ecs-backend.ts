@@ -6,7 +6,7 @@ import {
 } from "@sdx/sdk";
 import { applyEcs } from "./apply-ecs.js";
 import type { AwsCredentials } from "./aws-credentials.js";
-import { AwsEcsPort, type AwsClients } from "./aws-ecs-port.js";
+import type { AwsClients } from "./aws-ecs-port.js";
 import { checkEcs } from "./check-ecs.js";
 import { familyOf, parameterPath, scalingResourceId, tagRecord, TAG_REVISION, TAG_SERVICE } from "./ecs-names.js";
 import type { EcsPort } from "./ecs-port.js";
@@ -51,8 +51,11 @@ export class EcsBackend implements Backend {
     this.#opts = options;
   }
 
-  #port(target: EcsTarget, purpose: "plan" | "apply", signal: AbortSignal | undefined): { port: EcsPort; close: () => void } {
+  async #port(target: EcsTarget, purpose: "plan" | "apply", signal: AbortSignal | undefined): Promise<{ port: EcsPort; close: () => void }> {
     if (this.#opts.portFactory) return { port: this.#opts.portFactory(target, purpose, signal), close: () => undefined };
+    // The AWS SDK clients cost ~60 ms to load: only when AWS is contacted, so
+    // offline plans and other targets never pay for them.
+    const { AwsEcsPort } = await import("./aws-ecs-port.js");
     const p = new AwsEcsPort(target, {
       ...(this.#opts.credentials ? { credentials: this.#opts.credentials } : {}),
       ...(this.#opts.env ? { env: this.#opts.env } : {}),
@@ -75,7 +78,7 @@ export class EcsBackend implements Backend {
 
   async plan(ctx: BackendContext, desired: readonly Resource[], options: BackendPlanOptions): Promise<BackendPlan> {
     const c = ecsCtx(ctx);
-    const { port, close } = this.#port(c.target, "plan", options.signal);
+    const { port, close } = await this.#port(c.target, "plan", options.signal);
     try {
       return (await planEcs(c, desired, port)).plan;
     } finally {
@@ -85,7 +88,7 @@ export class EcsBackend implements Backend {
 
   async apply(ctx: BackendContext, plan: BackendPlan, options: BackendApplyOptions): Promise<BackendApplyResult> {
     const c = ecsCtx(ctx);
-    const { port, close } = this.#port(c.target, "apply", options.signal);
+    const { port, close } = await this.#port(c.target, "apply", options.signal);
     try {
       return await applyEcs(c, plan, port, options, {
         ...(this.#opts.clock ? { clock: this.#opts.clock } : {}),
@@ -98,7 +101,7 @@ export class EcsBackend implements Backend {
 
   async status(ctx: BackendTargetContext, options: BackendCallOptions): Promise<BackendStatus> {
     const target = asEcs(ctx.target);
-    const { port, close } = this.#port(target, "plan", options.signal);
+    const { port, close } = await this.#port(target, "plan", options.signal);
     try {
       const { missing } = await port.describeClusters([target.cluster]);
       if (missing.length > 0) return { target: target.name, backend: this.kind, services: [], warnings: [`cluster "${target.cluster}" does not exist`] };
@@ -132,7 +135,7 @@ export class EcsBackend implements Backend {
   async destroy(ctx: BackendTargetContext, options: BackendCallOptions): Promise<BackendDestroyResult> {
     const target = asEcs(ctx.target);
     const app = ctx.appName;
-    const { port, close } = this.#port(target, "apply", options.signal);
+    const { port, close } = await this.#port(target, "apply", options.signal);
     const deleted: ResourceRef[] = [];
     const failed: BackendDestroyResult["failed"][number][] = [];
     const attempt = async (ref: ResourceRef, fn: () => Promise<void>): Promise<boolean> => {

@@ -3,9 +3,10 @@ import type { Backend } from "@sdx/sdk";
 import { EcsBackend } from "./ecs-backend.js";
 
 export { EcsBackend, type EcsBackendOptions } from "./ecs-backend.js";
-export { AwsEcsPort, type AwsClients, type AwsEcsPortOptions } from "./aws-ecs-port.js";
+// The AWS client port (and the AWS SDK behind it) is at "@sdx/backend-ecs/aws", loaded only when AWS is contacted.
+export type { AwsClients, AwsEcsPortOptions } from "./aws-ecs-port.js";
 export type { EcsPort, EcsTags, ParameterInfo, PutParameterInput } from "./ecs-port.js";
-export { safeCredentialChain, remoteCredentialsAllowed, type AwsCredentials } from "./aws-credentials.js";
+export type { AwsCredentials } from "./aws-credentials.js";
 export { renderEcs, renderTaskDefinition, renderService, renderScaling, healthCommand, capacityStrategy, deploymentConfiguration, isSecretArn, isStoredBySdx, renderParameters, secretValueFrom, INIT_IMAGE, INIT_CONTAINER } from "./render-ecs.js";
 export { checkEcs } from "./check-ecs.js";
 export { planEcs, sizeDiagnostics } from "./plan-ecs.js";
