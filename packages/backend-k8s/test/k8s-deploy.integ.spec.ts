@@ -59,14 +59,14 @@ describe.skipIf(!te.env)("kubernetes backend: deploy lifecycle on a real control
     expect(hasChanges(plan)).toBe(false);
   });
 
-  it("changing one env var changes only that service's objects and rolls only its Deployment", async () => {
+  it("changing one env var changes only that Deployment and rolls only it", async () => {
     const before = { api: rsNames("api"), worker: rsNames("worker"), web: rsNames("web") };
     const next = await ctxFor(editService(ctx.app, "web", (s) => ({ ...s, env: { ...s.env, LOG_LEVEL: "debug" } })));
     const { plan, result } = await planAndApply(backend, next);
     const changed = plan.actions.filter((a) => a.kind !== "no-op");
-    expect(new Set(changed.map((a) => a.resource.service))).toEqual(new Set(["web"]));
+    // Exactly one object changes: the web Deployment.
+    expect(changed.map((a) => `${a.kind} ${a.resource.kind}/${a.resource.name}`)).toEqual(["update Deployment/web"]);
     const depChanges = changed.filter((a) => a.resource.kind === "Deployment");
-    expect(depChanges.map((a) => a.resource.name)).toEqual(["web"]);
     expect(depChanges[0]!.changes.map((c) => c.path)).toContain("spec.template.spec.containers[name=web].env[name=LOG_LEVEL].value");
     expect(result.status, JSON.stringify(result.error)).toBe("succeeded");
     expect(rsNames("web")).not.toEqual(before.web); // rolled

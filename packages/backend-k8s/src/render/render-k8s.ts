@@ -1,6 +1,7 @@
 import {
   LABEL_APP,
   LABEL_MANAGED_BY,
+  LABEL_REVISION,
   LABEL_SERVICE,
   MANAGED_BY_VALUE,
   boundedName,
@@ -55,9 +56,13 @@ function renderService(ctx: BackendContext, svc: Service): Resource[] {
   const ns = target.namespace;
   const app = ctx.app.name;
   const labels = objectLabels(ctx, svc);
-  const meta = (name: string, extra: Obj = {}): Obj => ({ name, namespace: ns, labels, ...extra });
+  // Only the Deployment carries the revision: on the Service, ConfigMap, Secret,
+  // HPA and PDB it would turn every change of the service into label-only
+  // updates of objects that did not change.
+  const { [LABEL_REVISION]: _revision, ...stableLabels } = labels;
+  const meta = (kind: string, name: string, extra: Obj = {}): Obj => ({ name, namespace: ns, labels: kind === "Deployment" ? labels : stableLabels, ...extra });
   const res = (kind: string, name: string, apiVersion: string, rest: Obj, metaExtra: Obj = {}): Resource => ({
-    kind, name, service: svc.name, body: { apiVersion, kind, metadata: meta(name, metaExtra), ...rest },
+    kind, name, service: svc.name, body: { apiVersion, kind, metadata: meta(kind, name, metaExtra), ...rest },
   });
   const out: Resource[] = [];
 
@@ -164,7 +169,7 @@ function renderService(ctx: BackendContext, svc: Service): Resource[] {
   return out;
 }
 
-/** Labels on every object of a service: the recommended app.kubernetes.io set, user labels, then sdx ownership (which users cannot override). */
+/** Labels of a service's Deployment (its other objects drop the revision): the recommended app.kubernetes.io set, user labels, then sdx ownership (which users cannot override). */
 export function objectLabels(ctx: BackendContext, svc: Service): Record<string, string> {
   return {
     ...ctx.app.labels,
