@@ -205,3 +205,16 @@ describe("pricing discovered from the backend", () => {
     expect(seen[0]).toBeUndefined(); // --offline contacts nothing, so nothing is discovered
   });
 });
+
+describe("price staleness is configurable", () => {
+  it("warns past 90 days by default and honours SDX_PRICES_MAX_AGE_DAYS", async () => {
+    const { exampleFile } = await import("@sdx/sdk/testing");
+    const stale = async (runtimeEnv: Record<string, string>) => {
+      const container = createSdxContainer({ runtime: { env: runtimeEnv, now: () => new Date("2026-11-21T00:00:00Z") } });
+      const r = await plan(exampleFile("hello"), { container, offline: true });
+      return r.estimates!.diagnostics.some((d) => d.code === "SDX_PRICES_STALE");
+    };
+    expect(await stale({})).toBe(true); // the embedded catalog is from early 2026
+    expect(await stale({ SDX_PRICES_MAX_AGE_DAYS: "400" })).toBe(false);
+  });
+});

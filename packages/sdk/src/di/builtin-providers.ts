@@ -34,13 +34,19 @@ export function builtinBackendProviders(): BackendProvider[] {
   }));
 }
 
-/** @sdx/pricing's estimator, imported on first use, fed the price sources known at that time. */
+/**
+ * @sdx/pricing's estimator, imported on first use, fed the price sources known
+ * at that time. `SDX_PRICES_MAX_AGE_DAYS` sets the age past which embedded
+ * prices are reported as stale (@default 90, @sdx/pricing's own default).
+ */
 export function builtinEstimatorProvider(sources: () => unknown[], runtime?: SdxRuntime): CostEstimatorProvider {
+  const maxAge = Number(runtime?.env.SDX_PRICES_MAX_AGE_DAYS);
   return {
     load: async () =>
-      (await importBuiltin<{ createCostEstimator: (o: { sources: unknown[]; now?: () => Date }) => CostEstimator }>(PRICING_PKG, "pricing")).createCostEstimator({
+      (await importBuiltin<{ createCostEstimator: (o: { sources: unknown[]; now?: () => Date; maxCatalogAgeDays?: number }) => CostEstimator }>(PRICING_PKG, "pricing")).createCostEstimator({
         sources: sources(),
         ...(runtime ? { now: runtime.now } : {}),
+        ...(Number.isFinite(maxAge) && maxAge > 0 ? { maxCatalogAgeDays: maxAge } : {}),
       }),
   };
 }
