@@ -1,9 +1,5 @@
 import {
-  LABEL_APP,
-  LABEL_MANAGED_BY,
   LABEL_REVISION,
-  LABEL_SERVICE,
-  MANAGED_BY_VALUE,
   boundedName,
   canonicalJson,
   ownershipLabels,
@@ -55,12 +51,12 @@ function renderService(ctx: BackendContext, svc: Service): Resource[] {
   const target = k8sTarget(ctx);
   const ns = target.namespace;
   const app = ctx.app.name;
-  const labels = objectLabels(ctx, svc);
   // Only the Deployment carries the revision: on the Service, ConfigMap, Secret,
   // HPA and PDB it would turn every change of the service into label-only
   // updates of objects that did not change.
-  const { [LABEL_REVISION]: _revision, ...stableLabels } = labels;
-  const meta = (kind: string, name: string, extra: Obj = {}): Obj => ({ name, namespace: ns, labels: kind === "Deployment" ? labels : stableLabels, ...extra });
+  const labels = objectLabels(ctx, svc);
+  const others = stableLabels(ctx, svc);
+  const meta = (kind: string, name: string, extra: Obj = {}): Obj => ({ name, namespace: ns, labels: kind === "Deployment" ? labels : others, ...extra });
   const res = (kind: string, name: string, apiVersion: string, rest: Obj, metaExtra: Obj = {}): Resource => ({
     kind, name, service: svc.name, body: { apiVersion, kind, metadata: meta(kind, name, metaExtra), ...rest },
   });
@@ -171,29 +167,24 @@ function renderService(ctx: BackendContext, svc: Service): Resource[] {
 
 /** Labels of a service's Deployment (its other objects drop the revision): the recommended app.kubernetes.io set, user labels, then sdx ownership (which users cannot override). */
 export function objectLabels(ctx: BackendContext, svc: Service): Record<string, string> {
+  return { ...stableLabels(ctx, svc), [LABEL_REVISION]: ctx.revision.services[svc.name]! };
+}
+
+/** Everything but the revision, which changes on a mere scale. */
+function stableLabels(ctx: BackendContext, svc: Service): Record<string, string> {
   return {
     ...ctx.app.labels,
     ...svc.labels,
     "app.kubernetes.io/name": svc.name,
     "app.kubernetes.io/instance": ctx.app.name,
     "app.kubernetes.io/part-of": ctx.app.name,
-    ...ownershipLabels(ctx.app.name, svc.name, ctx.revision.services[svc.name]),
+    ...ownershipLabels(ctx.app.name, svc.name),
   };
 }
 
-/** Pod labels leave out the revision: it changes on a mere scale, which must not restart pods. */
+/** Pod labels leave out the revision (a scale must not restart pods) and add the capacity pool. */
 function podLabels(ctx: BackendContext, svc: Service, pool: string): Record<string, string> {
-  return {
-    ...ctx.app.labels,
-    ...svc.labels,
-    "app.kubernetes.io/name": svc.name,
-    "app.kubernetes.io/instance": ctx.app.name,
-    "app.kubernetes.io/part-of": ctx.app.name,
-    [LABEL_MANAGED_BY]: MANAGED_BY_VALUE,
-    [LABEL_APP]: ctx.app.name,
-    [LABEL_SERVICE]: svc.name,
-    [LABEL_POOL]: pool,
-  };
+  return { ...stableLabels(ctx, svc), [LABEL_POOL]: pool };
 }
 
 function podSpecFor(ctx: BackendContext, svc: Service, pool: CapacityPool, configMapName: string | undefined, fileKeys: readonly string[], secretName: string | undefined): Obj {
