@@ -8,6 +8,9 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: conditions } },
   test: {
+    // Tests never ask real registries for image digests (no traffic off loopback);
+    // the one test of resolution turns it on against a fake registry on 127.0.0.1.
+    env: { SDX_RESOLVE_IMAGES: "0" },
     projects: [
       {
         extends: true,

@@ -38,6 +38,7 @@ export * from "./api/status.js";
 export * from "./api/validate.js";
 export * from "./util/did-you-mean.js";
 export * from "./import/index.js";
+export * from "./image/resolve-image-digest.js";
 // Pure text formatting, for embedders that want the CLI's tables and progress lines.
 export * from "./format/table.js";
 export * from "./format/format-plan.js";

@@ -218,3 +218,30 @@ describe("price staleness is configurable", () => {
     expect(await stale({ SDX_PRICES_MAX_AGE_DAYS: "400" })).toBe(false);
   });
 });
+
+describe("image digests in the plan", () => {
+  it("shows what a tag points at, asked from the image's registry (a fake one on loopback)", async () => {
+    const { startFakeRegistry } = await import("./fake-registry.js");
+    const reg = await startFakeRegistry({ images: ["acme/web:1.4"], requireAuth: true });
+    try {
+      const { container } = setup();
+      const { loadApp, formatPlanResult } = await import("@sdx/sdk");
+      const base = (await loadApp(fixture, { env, extraTargetKinds: ["memory"] })).app!;
+      const image = { ref: `${reg.host}/acme/web:1.4`, repository: `${reg.host}/acme/web`, tag: "1.4" };
+      const app = { ...base, services: base.services.map((s) => (s.name === "web" ? { ...s, image } : s)) };
+      const r = await plan(app, { container, env, resolveImages: true });
+      expect(r.images).toEqual([
+        { service: "web", ref: image.ref, status: "resolved", digest: reg.digestOf("acme/web:1.4") },
+        { service: "worker", ref: base.services[1]!.image.ref, status: "pinned", digest: base.services[1]!.image.digest },
+      ]);
+      expect(formatPlanResult(r)).toContain(`image web: ${image.ref} → ${reg.digestOf("acme/web:1.4")}`);
+      // Offline (and SDX_RESOLVE_IMAGES=0, set for every test) asks no registry.
+      const before = reg.requests.length;
+      expect((await plan(app, { container, env, offline: true })).images[0]).toMatchObject({ status: "unresolved", reason: "offline" });
+      expect((await plan(app, { container, env })).images[0]).toMatchObject({ status: "unresolved" });
+      expect(reg.requests.length).toBe(before);
+    } finally {
+      await reg.close();
+    }
+  });
+});

@@ -8,6 +8,7 @@ import type { ChoosePolicy, CostEstimator, EstimateReport } from "../pricing/pri
 import { diffEstimates, type ServiceCostDelta } from "../pricing/diff-estimates.js";
 import type { App, Service } from "../model/app.js";
 import type { DeployedService } from "../plan/plan.js";
+import { resolveImageDigests, type ResolvedDigest, type ResolveImageDigestOptions } from "../image/resolve-image-digest.js";
 import type { AppRevision } from "../revision/compute-revision.js";
 import type { Diagnostic } from "../validation/diagnostic.js";
 import { contextFor, findTarget, prepareApp, renderTarget, type AppSource, type PreparedApp } from "./prepare-app.js";
@@ -41,6 +42,10 @@ export interface PlanOptions extends OperationOptions {
   readonly policy?: ChoosePolicy;
   /** @default false */
   readonly forceConflicts?: boolean;
+  /** Ask registries what each image tag points at. @default true, unless offline or SDX_RESOLVE_IMAGES=0 */
+  readonly resolveImages?: boolean;
+  /** Registry access for image resolution (credentials, insecure hosts, an injected fetch). */
+  readonly registry?: Pick<ResolveImageDigestOptions, "fetch" | "credentials" | "insecureHosts" | "timeoutMs">;
 }
 
 /** One target's plan with its check report. */
@@ -51,6 +56,16 @@ export interface TargetPlan {
   readonly check: CheckReport;
   /** Δ $/month per service between the deployed revision and this one; only for live plans with pricing. */
   readonly costDelta?: readonly ServiceCostDelta[];
+}
+
+/** A service's image as the plan saw it: pinned, resolved to a digest by its registry, or not resolved (and why). */
+export interface PlannedImage {
+  readonly service: string;
+  readonly ref: string;
+  readonly digest?: string;
+  readonly status: ResolvedDigest["kind"];
+  /** Why it could not be resolved. */
+  readonly reason?: string;
 }
 
 /** Result of {@link plan}. */
@@ -66,6 +81,8 @@ export interface PlanResult {
   readonly estimates?: EstimateReport;
   /** Why this target was selected. */
   readonly selection: string;
+  /** Each service's image; tags are resolved to digests unless the plan is offline. */
+  readonly images: readonly PlannedImage[];
 }
 
 /** The selected target's plan. */
@@ -214,6 +231,9 @@ export async function plan(app: AppSource, options: PlanOptions = {}): Promise<P
     ...(options.signal ? { signal: options.signal } : {}),
   });
   emit(options.onEvent, { kind: "target-selected", target: sel.targets[0]!.name, backend: sel.targets[0]!.kind, reason: sel.reason });
+  // Registries are asked while the targets are planned; an offline plan asks nothing.
+  const resolve = options.resolveImages ?? (!options.offline && ![options.env, services.runtime.env, process.env].some((e) => e?.SDX_RESOLVE_IMAGES === "0"));
+  const images = resolveImages(p.app, resolve, options);
   const plans: TargetPlan[] = [];
   const estimator = sel.estimates ? await services.estimator().catch(() => undefined) : undefined;
   for (const t of sel.targets) {
@@ -228,8 +248,24 @@ export async function plan(app: AppSource, options: PlanOptions = {}): Promise<P
   }
   return {
     app: p.app.name, revision: p.revision, diagnostics: p.diagnostics, target: plans[0]!.target, plans,
-    selection: sel.reason, ...(sel.estimates ? { estimates: sel.estimates } : {}),
+    selection: sel.reason, ...(sel.estimates ? { estimates: sel.estimates } : {}), images: await images,
   };
+}
+
+/** What each service's image tag points at now, so the plan shows the digest a deploy would run. */
+async function resolveImages(app: App, resolve: boolean, options: PlanOptions): Promise<PlannedImage[]> {
+  const services = app.services;
+  if (!resolve) {
+    return services.map((s) => ({ service: s.name, ref: s.image.ref, status: s.image.digest ? "pinned" : "unresolved", ...(s.image.digest ? { digest: s.image.digest } : { reason: "offline" }) }));
+  }
+  const found = await resolveImageDigests(services.map((s) => s.image), { ...options.registry, ...(options.signal ? { signal: options.signal } : {}) }).catch(() => undefined);
+  return services.map((s, i) => {
+    const r = found?.[i];
+    if (!r) return { service: s.name, ref: s.image.ref, status: "unresolved" as const, reason: "not asked" };
+    return r.kind === "unresolved"
+      ? { service: s.name, ref: s.image.ref, status: r.kind, reason: r.reason }
+      : { service: s.name, ref: s.image.ref, status: r.kind, digest: r.digest };
+  });
 }
 
 /** A service standing for one that is deployed but no longer in the app, so its cost can be priced. */

@@ -171,7 +171,7 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
           ? { app: r.app, revision: r.revision.app, targets: r.plans.map((p) => ({ target: p.target, backend: p.backend, diagnostics: p.check.diagnostics, fidelity: p.check.fidelity })) }
           : {
               app: r.app, revision: r.revision.app, serviceRevisions: r.revision.services, diagnostics: r.diagnostics,
-              target: sel.target, backend: sel.backend, selection: r.selection,
+              target: sel.target, backend: sel.backend, selection: r.selection, images: r.images,
               plan: planToJson(sel.plan), fidelity: sel.check.fidelity, checkDiagnostics: sel.check.diagnostics,
               ...(sel.costDelta ? { costDelta: sel.costDelta } : {}),
               ...(r.plans.length > 1 ? { plans: r.plans.map((p) => ({ ...planToJson(p.plan), fidelity: p.check.fidelity })) } : {}),

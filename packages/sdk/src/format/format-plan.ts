@@ -79,6 +79,10 @@ export function formatTargetPlan(tp: TargetPlan): string {
 /** The whole `sdx plan` text. */
 export function formatPlanResult(r: PlanResult): string {
   const out: string[] = [`App ${r.app}, revision ${r.revision.app}`];
+  const resolved = r.images.filter((i) => i.status === "resolved");
+  const unresolved = r.images.filter((i) => i.status === "unresolved" && i.reason !== "offline");
+  for (const i of resolved) out.push(`  image ${i.service}: ${i.ref} → ${i.digest}`);
+  for (const i of unresolved) out.push(`  image ${i.service}: ${i.ref} not resolved (${i.reason}); the tag may point elsewhere at deploy time`);
   if (r.estimates) out.push("", formatEstimates(r.estimates, r.target));
   for (const tp of r.plans) out.push("", formatTargetPlan(tp));
   return `${out.join("\n")}\n`;
