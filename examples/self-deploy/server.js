@@ -16,7 +16,10 @@ import { fileURLToPath } from "node:url";
 
 const env = process.env;
 
-/** The app definition: the same object an sdx.yaml would hold. */
+/**
+ * The app definition: the same object an sdx.yaml would hold.
+ * @param {{ replicas?: number, targets?: readonly string[] }} [options]
+ */
 export function definition({ replicas = 2, targets } = {}) {
   const all = {
     k8s: {
