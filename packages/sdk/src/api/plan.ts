@@ -268,12 +268,12 @@ async function resolveImages(app: App, resolve: boolean, options: PlanOptions): 
   });
 }
 
-/** A service standing for one that is deployed but no longer in the app, so its cost can be priced. */
-function removedService(template: Service | undefined, d: DeployedService): Service {
+/** A service standing for one that is deployed but no longer in the app, so its cost can be priced (on-demand, as its placement is unknown). */
+function removedService(d: DeployedService): Service {
   return {
     name: d.service, image: { ref: "deployed", repository: "deployed" }, env: {}, secrets: [], files: [], ports: [], volumes: [], labels: {},
-    placement: template?.placement ?? { spot: "never", minOnDemand: 0, arch: "amd64", constraints: {} },
-    rollout: template?.rollout ?? { strategy: "rolling", maxSurge: 1, maxUnavailable: 0, autoRollback: true, timeoutSeconds: 600 },
+    placement: { spot: "never", minOnDemand: 0, arch: "amd64", constraints: {} },
+    rollout: { strategy: "rolling", maxSurge: 1, maxUnavailable: 0, autoRollback: true, timeoutSeconds: 600 },
     resources: { cpuMillis: d.cpuMillis, memoryMiB: d.memoryMiB }, scale: { kind: "fixed", replicas: d.replicas },
   };
 }
@@ -286,7 +286,7 @@ export function deployedApp(app: App, deployed: readonly DeployedService[]): App
     const d = now.get(s.name);
     if (d) services.push({ ...s, scale: { kind: "fixed", replicas: d.replicas }, resources: { ...s.resources, cpuMillis: d.cpuMillis, memoryMiB: d.memoryMiB } });
   }
-  for (const d of deployed) if (!app.services.some((s) => s.name === d.service)) services.push(removedService(undefined, d));
+  for (const d of deployed) if (!app.services.some((s) => s.name === d.service)) services.push(removedService(d));
   return { ...app, services };
 }
 

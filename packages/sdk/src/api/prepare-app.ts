@@ -1,5 +1,4 @@
 import { existsSync, statSync } from "node:fs";
-import { dirname } from "node:path";
 import type { Backend, BackendContext } from "../backend/backend.js";
 import { applyOverrides } from "../backend/apply-overrides.js";
 import { SdxError } from "../errors/sdx-error.js";
@@ -95,6 +94,3 @@ export function contextFor(p: PreparedApp, target: AnyTarget): BackendContext {
 export function renderTarget(backend: Backend, ctx: BackendContext): Resource[] {
   return applyOverrides(backend.render(ctx), ctx.target.overrides);
 }
-
-/** Directory of a path, for callers that pass an app file. */
-export const appDir = (file: string): string => dirname(file);
