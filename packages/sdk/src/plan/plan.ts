@@ -64,6 +64,24 @@ export interface BackendPlan {
    * @default undefined (no cost delta)
    */
   readonly deployed?: readonly DeployedService[];
+  /**
+   * Services whose live rollout has not converged on the desired revision
+   * (a deploy interrupted during its wait, a rollout still in progress or
+   * stuck). A plan without changes but with unconverged rollouts is not a
+   * no-op: `deploy()` still calls `Backend.apply`, which waits for (and
+   * reports) them, so a re-run after an interruption never exits 0 early.
+   * @default [] (everything converged)
+   */
+  readonly unconverged?: readonly UnconvergedRollout[];
+}
+
+/** A service whose rollout the backend sees unfinished at plan time. */
+export interface UnconvergedRollout {
+  readonly service: string;
+  /** The backend object that carries the rollout (Deployment, Swarm service, ECS service). */
+  readonly resource: ResourceRef;
+  /** What is unfinished, e.g. `1 of 3 tasks running`, `update paused`. */
+  readonly reason: string;
 }
 
 /** Counts actions by kind. */
@@ -74,6 +92,11 @@ export function summarize(actions: readonly PlannedAction[]): PlanSummary {
     else s[a.kind]++;
   }
   return s;
+}
+
+/** True when the plan leaves rollouts to wait for even if no object changes. */
+export function hasUnconverged(plan: Pick<BackendPlan, "unconverged">): boolean {
+  return (plan.unconverged?.length ?? 0) > 0;
 }
 
 /** True when applying the plan would change anything. */

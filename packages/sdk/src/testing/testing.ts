@@ -99,3 +99,5 @@ export function requireTestenv(name: "k8s" | "swarm" | "ecs"): { env: Record<str
   process.stderr.write(`\n${"!".repeat(78)}\n[sdx] SKIPPING ${name} integration tests: ${msg}\n${"!".repeat(78)}\n\n`);
   return { env: undefined, skipReason: msg };
 }
+
+export { injectFaults, connectionReset, type FaultPlan, type FaultyClient } from "./fault-injection.js";
