@@ -20,6 +20,10 @@ describe("self-deploy example", () => {
     expect(parseSelfDeployArgs([])).toMatchObject({ mode: "serve", replicas: 2 });
     expect(() => parseSelfDeployArgs(["--replicas", "-1"])).toThrow(/--replicas/);
     expect(() => parseSelfDeployArgs(["--deploi"])).toThrow();
+    for (const bad of ["", " ", "0x10", "1e3", "2.0", "+3"]) expect(() => parseSelfDeployArgs([`--replicas=${bad}`]), bad).toThrow(/--replicas/);
+    for (const bad of ["", "0x50", "99999", "80.5"]) expect(() => parseSelfDeployArgs([`--port=${bad}`]), bad).toThrow(/--port/);
+    expect(parseSelfDeployArgs(["--replicas", "0", "--port", "0"])).toMatchObject({ replicas: 0, port: 0 });
+    expect(() => parseSelfDeployArgs(["--target="])).toThrow(/--target/);
   });
 
   it("has a revision that changes when its definition changes, and only then", () => {

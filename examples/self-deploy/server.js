@@ -74,14 +74,20 @@ const OPTIONS = {
 /** Parses the command line; pure, so it is tested on its own. */
 export function parseSelfDeployArgs(argv) {
   const { values } = parseArgs({ args: argv, options: OPTIONS, strict: true });
-  const replicas = values.replicas === undefined ? 2 : Number(values.replicas);
-  if (!Number.isInteger(replicas) || replicas < 0) throw new Error(`--replicas must be a whole number ≥ 0, got "${values.replicas}"`);
+  // An empty value is a slip, not "the default"; numbers are plain digits (Number() would take "0x10", "1e3", " ").
+  for (const [k, v] of Object.entries(values)) if (typeof v === "string" && v.trim() === "") throw new Error(`--${k} needs a value`);
+  const whole = (name, v, max) => {
+    if (!/^\d+$/.test(v) || (max !== undefined && Number(v) > max)) throw new Error(`${name} must be a whole number ≥ 0${max === undefined ? "" : ` and ≤ ${max}`}, got ${JSON.stringify(v)}`);
+    return Number(v);
+  };
+  // The app's own validation enforces the replica limit.
+  const replicas = values.replicas === undefined ? 2 : whole("--replicas", values.replicas);
   const mode = values.deploy ? "deploy" : values.plan ? "plan" : values.destroy ? "destroy" : values.revision ? "revision" : "serve";
   return {
     mode, replicas, json: values.json === true, offline: values.offline === true,
     target: values.target ?? (mode === "destroy" ? undefined : "cheapest"),
     targets: values.targets?.split(",").map((t) => t.trim()).filter(Boolean),
-    port: Number(values.port ?? env.PORT ?? 8080),
+    port: whole(values.port === undefined ? "PORT" : "--port", values.port ?? env.PORT ?? "8080", 65535),
   };
 }
 

@@ -165,8 +165,18 @@ export async function applyEcs(ctx: BackendContext<EcsTarget>, plan: BackendPlan
   });
   const deferred = plan.actions.filter(isParameterDelete);
   const res = await exec(plan.actions.filter((a) => !isParameterDelete(a)));
+  // Rollouts an earlier deploy left unfinished (found by the plan): a deploy is complete only once they converged too.
+  for (const u of plan.unconverged ?? []) {
+    if (watches.some((w) => w.service === u.resource.name)) continue;
+    const m = svcModel(u.resource.name);
+    watches.push({
+      service: u.resource.name, autoRollback: m?.rollout.autoRollback ?? true,
+      spot: m?.placement.spot === "prefer" || m?.placement.spot === "only",
+      timeoutSeconds: options.timeoutSeconds ?? m?.rollout.timeoutSeconds ?? 600,
+    });
+  }
   const base = { completed: res.completed, failed: res.failed, remaining: [...res.remaining, ...deferred] };
-  if (res.aborted) return { ...base, status: "aborted", rollouts: [], error: new SdxError("SDX_ABORTED", "The operation was aborted.", { fault: "user" }).toJSON() };
+  if (res.aborted) return { ...base, status: "aborted", rollouts: watches.map(notWaited), error: new SdxError("SDX_ABORTED", "The operation was aborted.", { fault: "user" }).toJSON() };
   if (res.failed.length > 0) return { ...base, status: "failed", rollouts: watches.map(notWaited), error: res.failed[0]!.error };
   /** Deletes the parameters of removed secrets whose service may let go of them; the others stay for the next deploy. */
   const deleteParameters = async (ok: (service: string | undefined) => boolean) => {
@@ -186,10 +196,15 @@ export async function applyEcs(ctx: BackendContext<EcsTarget>, plan: BackendPlan
       return msg;
     }
   };
-  if (options.wait === false || watches.length === 0) {
+  if (options.wait === false) {
+    // Unwaited rollouts may still fail back to the revision that reads the removed parameters and runs the old
+    // task definition: both stay until a deploy that waits (its plan lists them again).
+    return { ...base, status: "succeeded", rollouts: watches.map(notWaited) };
+  }
+  if (watches.length === 0) {
     const d = await deleteParameters(() => true);
     await pruneAfter(() => true);
-    return { ...d, rollouts: watches.map(notWaited) };
+    return { ...d, rollouts: [] };
   }
 
   let rollouts: ServiceRollout[];

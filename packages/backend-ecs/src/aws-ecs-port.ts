@@ -12,7 +12,10 @@ import { CloudWatchLogsClient, CreateLogGroupCommand, DescribeLogGroupsCommand, 
 import {
   SSMClient, AddTagsToResourceCommand, DeleteParameterCommand, DescribeParametersCommand, ListTagsForResourceCommand, PutParameterCommand,
 } from "@aws-sdk/client-ssm";
+import { randomUUID } from "node:crypto";
 import { withRetry, type EcsTarget } from "@sdx/sdk";
+import { comparableTaskDefinition } from "./comparable.js";
+import { TAG_DIGEST, TAG_REVISION, tagRecord } from "./ecs-names.js";
 import { safeCredentialChain, type AwsCredentials } from "./aws-credentials.js";
 import type { EcsPort, EcsTags, ParameterInfo, PutParameterInput } from "./ecs-port.js";
 import { isNetworkError, isRetryableAwsError, mapAwsError } from "./map-aws-error.js";
@@ -152,7 +155,9 @@ export class AwsEcsPort implements EcsPort {
   }
 
   async createService(input: Record<string, unknown>) {
-    const r = await this.#must("CreateService", (abortSignal) => this.clients.ecs.send(new CreateServiceCommand(input as never), { abortSignal }), input.cluster as string);
+    // One token for every attempt: a retry after a lost response returns the service the first attempt created, instead of failing or creating twice.
+    const clientToken = randomUUID();
+    const r = await this.#must("CreateService", (abortSignal) => this.clients.ecs.send(new CreateServiceCommand({ ...input, clientToken } as never), { abortSignal }), input.cluster as string);
     return r.service ?? {};
   }
 
@@ -179,8 +184,30 @@ export class AwsEcsPort implements EcsPort {
   }
 
   async registerTaskDefinition(input: Record<string, unknown>) {
-    const r = await this.#must("RegisterTaskDefinition", (abortSignal) => this.clients.ecs.send(new RegisterTaskDefinitionCommand(input as never), { abortSignal }));
+    // RegisterTaskDefinition has no client token: each call adds a revision. Before a retry, look whether
+    // the failed attempt registered it after all (latest revision of the family, same content and sdx
+    // revision tag, registered since this call began) and take that one instead of registering twice.
+    const started = Date.now();
+    let attempt = 0;
+    const r = await this.#must("RegisterTaskDefinition", async (abortSignal) => {
+      if (attempt++ > 0) {
+        const landed = await this.#registeredMeanwhile(input, started, abortSignal);
+        if (landed) return { taskDefinition: landed };
+      }
+      return this.clients.ecs.send(new RegisterTaskDefinitionCommand(input as never), { abortSignal });
+    });
     return r.taskDefinition ?? {};
+  }
+
+  /** The family's latest revision when it is `input`, registered at or after `since` (a minute's clock skew allowed). */
+  async #registeredMeanwhile(input: Record<string, unknown>, since: number, abortSignal: AbortSignal | undefined) {
+    const want = tagRecord(input.tags as { key: string; value: string }[] | undefined)[TAG_REVISION];
+    const latest = await this.clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: String(input.family), include: ["TAGS"] }), { abortSignal }).catch(() => undefined);
+    const td = latest?.taskDefinition;
+    if (!td || !want || tagRecord(latest.tags)[TAG_REVISION] !== want) return undefined;
+    if ((td.registeredAt?.getTime() ?? 0) < since - 60_000) return undefined;
+    const same = JSON.stringify(comparableTaskDefinition(td as Record<string, unknown>, input)) === JSON.stringify(comparableTaskDefinition(input));
+    return same ? td : undefined;
   }
 
   async deregisterTaskDefinition(arn: string) {
@@ -249,7 +276,17 @@ export class AwsEcsPort implements EcsPort {
   }
 
   async putParameter(input: PutParameterInput) {
-    const r = await this.#call("PutParameter", (abortSignal) => this.clients.ssm.send(new PutParameterCommand({ ...input, Tags: input.Tags ? [...input.Tags] : undefined } as never), { abortSignal }), { service: "SSM", scrub: input.Value });
+    // A create (no Overwrite) retried after a lost response would fail with ParameterAlreadyExists:
+    // before a retry, a parameter already carrying this value's digest tag counts as written.
+    const digest = input.Tags?.find((t) => t.Key === TAG_DIGEST)?.Value;
+    let attempt = 0;
+    const r = await this.#call("PutParameter", async (abortSignal) => {
+      if (attempt++ > 0 && !input.Overwrite && digest) {
+        const tags = await this.clients.ssm.send(new ListTagsForResourceCommand({ ResourceType: "Parameter", ResourceId: input.Name }), { abortSignal }).catch(() => undefined);
+        if (tags?.TagList?.some((t) => t.Key === TAG_DIGEST && t.Value === digest)) return {} as { Version?: number };
+      }
+      return this.clients.ssm.send(new PutParameterCommand({ ...input, Tags: input.Tags ? [...input.Tags] : undefined } as never), { abortSignal });
+    }, { service: "SSM", scrub: input.Value });
     return r?.Version === undefined ? {} : { version: r.Version };
   }
 

@@ -1,6 +1,6 @@
 import {
   SdxError, isOwnedBy, toSdxError,
-  type Backend, type BackendApplyOptions, type BackendApplyResult, type BackendCallOptions, type BackendCapabilities, type BackendContext,
+  type Backend, type BackendApplyOptions, type BackendApplyResult, type BackendCallOptions, type BackendCapabilities, type BackendContext, type SizeLimits,
   type BackendDestroyResult, type BackendPlan, type BackendPlanOptions, type BackendStatus, type BackendTargetContext, type CheckReport,
   type EcsTarget, type PricingProfile, type Resource, type ResourceRef, type ServiceStatus,
 } from "@sdx/sdk";
@@ -38,12 +38,24 @@ const asEcs = (t: { kind: string }): EcsTarget => {
 };
 const ecsCtx = (ctx: BackendContext): BackendContext<EcsTarget> => ({ ...ctx, target: asEcs(ctx.target) });
 
+/**
+ * Files travel base64-encoded (4/3 the size) in the init container's environment,
+ * inside the task definition, which AWS caps at 64 KiB: 40 KiB of files leaves
+ * room for the rest of it. Env and file secrets are SSM SecureString parameters
+ * of the Standard tier (renderParameters), which hold at most 4 KB.
+ */
+export const ECS_SIZE_LIMITS = {
+  filesPerService: { bytes: 40 * 1024, holder: "the task definition (base64-encoded in the init container's environment; AWS caps a task definition at 64 KiB)" },
+  secret: { bytes: 4096, holder: "an SSM Parameter Store SecureString parameter of the Standard tier" },
+} as const satisfies SizeLimits;
+
 /** Deploys apps to AWS ECS on Fargate. */
 export class EcsBackend implements Backend {
   readonly kind = "ecs";
   readonly displayName = "AWS ECS (Fargate)";
   readonly capabilities: BackendCapabilities = {
     spot: true, autoscale: true, nativeProbes: ["exec"], volumes: ["ephemeral"], rollback: true, liveDiff: true,
+    sizeLimits: ECS_SIZE_LIMITS,
   };
   readonly #opts: EcsBackendOptions;
 

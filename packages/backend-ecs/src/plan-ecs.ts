@@ -2,7 +2,7 @@ import type { Service as EcsService } from "@aws-sdk/client-ecs";
 import {
   SdxError, diffResources, isOwnedBy, resourceKey, summarize,
   type BackendContext, type BackendPlan, type Diagnostic, type EcsTarget, type LiveResource, type PlannedAction, type Resource,
-  type DeployedService,
+  type DeployedService, type UnconvergedRollout,
 } from "@sdx/sdk";
 import { comparableLiveParameter, comparableLiveScaling, comparableParameter, comparableScaling, comparableService, comparableTaskDefinition } from "./comparable.js";
 import { ECS_KIND_ORDER, TAG_SERVICE, logGroupName, parameterPath, scalingPolicyName, scalingResourceId, tagRecord } from "./ecs-names.js";
@@ -161,13 +161,38 @@ export async function planEcs(ctx: BackendContext<EcsTarget>, desired: readonly 
       : { kind: "create", resource: ref, changes: [], desired: lg });
   }
   actions = [...head, ...actions];
+  const unconverged: UnconvergedRollout[] = [];
+  for (const d of desired) {
+    const s = d.kind === "service" ? services.get(d.name) : undefined;
+    const reason = s && isOwnedBy(tagRecord(s.tags), app.name) ? unfinishedRollout(s) : undefined;
+    if (reason) unconverged.push({ service: d.service ?? d.name, resource: { kind: "service", name: d.name }, reason });
+  }
   return {
     plan: {
       target: target.name, backend: "ecs", mode: "live", actions, summary: summarize(actions), diagnostics,
       deployed: deployed.sort((a, b) => a.service.localeCompare(b.service)),
+      unconverged,
     },
     observed: { clusterExists, services },
   };
+}
+
+/**
+ * Why a live service's rollout has not converged, or undefined when it has:
+ * more than one deployment (old tasks still draining, or a circuit-breaker
+ * rollback under way), a PRIMARY deployment still IN_PROGRESS, or fewer tasks
+ * running than desired.
+ */
+export function unfinishedRollout(s: EcsService): string | undefined {
+  const deployments = s.deployments ?? [];
+  const primary = deployments.find((d) => d.status === "PRIMARY");
+  const desired = s.desiredCount ?? 0;
+  const running = s.runningCount ?? 0;
+  const counts = `${primary?.runningCount ?? running} of ${primary?.desiredCount ?? desired} tasks running on the current deployment`;
+  if (deployments.length > 1) return `${deployments.length} deployments active: ${counts}`;
+  if (primary?.rolloutState === "IN_PROGRESS") return `deployment in progress: ${counts}`;
+  if (running !== desired) return `${running} of ${desired} tasks running`;
+  return undefined;
 }
 
 /**

@@ -8,7 +8,11 @@ export { checkK8s } from "./render/check-k8s.js";
 export { DEFAULT_SPOT_LABELS, capacityPlacement, type SpotLabel, type CapacityPool } from "./render/spot-placement.js";
 export { planK8s, projectObject } from "./plan/plan-k8s.js";
 export { applyK8s } from "./apply/apply-k8s.js";
-export { evaluateRollout, classifyFailure, type RolloutState } from "./apply/rollout-state.js";
+export {
+  evaluateRollout, classifyFailure, schedulerVerdict, unresolvableCause, unconvergedReason,
+  type RolloutState, type SchedulerVerdict, type UnresolvableCause,
+} from "./apply/rollout-state.js";
+export { configReferences, podSpecReferences } from "./plan/config-references.js";
 // The HTTP client (and @kubernetes/client-node behind it) is at "@sdx/backend-k8s/client",
 // so that loading the backend for an offline plan does not load it.
 export type { K8sClient, KubeObject } from "./client/k8s-client.js";

@@ -9,6 +9,7 @@ import {
   type BackendApplyResult,
   type BackendCallOptions,
   type BackendCapabilities,
+  type SizeLimits,
   type BackendContext,
   type BackendDestroyResult,
   type BackendPlan,
@@ -44,6 +45,18 @@ export interface K8sBackendOptions {
 /** Warning events kept per service in `status`. */
 const MESSAGES_PER_SERVICE = 5;
 
+/**
+ * The API server refuses a ConfigMap or Secret with more than 1 MiB of data, and
+ * render puts all of a service's files in one ConfigMap and its env/file secrets
+ * in one Secret.
+ */
+export const K8S_SIZE_LIMITS = {
+  file: { bytes: 1024 * 1024, holder: "a ConfigMap" },
+  filesPerService: { bytes: 1024 * 1024, holder: "one ConfigMap" },
+  secret: { bytes: 1024 * 1024, holder: "a Secret" },
+  secretsPerService: { bytes: 1024 * 1024, holder: "one Secret" },
+} as const satisfies SizeLimits;
+
 /** The Kubernetes backend: Deployments and friends, applied with server-side apply as field manager `sdx`. */
 export class K8sBackend implements Backend {
   readonly kind = "kubernetes";
@@ -55,6 +68,7 @@ export class K8sBackend implements Backend {
     volumes: ["ephemeral", "persistent"],
     rollback: true,
     liveDiff: true,
+    sizeLimits: K8S_SIZE_LIMITS,
   };
   readonly #clientFor: (target: BackendTargetContext["target"]) => K8sClient | Promise<K8sClient>;
   readonly #applyDeps: ApplyK8sDeps;

@@ -77,7 +77,7 @@ describe.skipIf(!te.env)("kubernetes backend: deploy lifecycle on a real control
     ctx = next;
   });
 
-  it("changing a secret's content rolls its pods and drops the old Secret afterwards", async () => {
+  it("changing a secret's content rolls its pods; the old Secret stays while its ReplicaSet is a rollback target", async () => {
     const oldSecret = kubectlJson(e, ["-n", ns, "get", "secrets", "-l", "sdx.dev/service=api"]).items.map((x: any) => x.metadata.name);
     const before = rsNames("api");
     const next = await ctxFor(ctx.app, { ...EXAMPLE_SECRET_ENV, SHOP_DB_PASSWORD: "rotated-password" });
@@ -86,9 +86,14 @@ describe.skipIf(!te.env)("kubernetes backend: deploy lifecycle on a real control
     expect(result.status, JSON.stringify(result.error)).toBe("succeeded");
     expect(rsNames("api").length).toBeGreaterThan(before.length);
     const now = kubectlJson(e, ["-n", ns, "get", "secrets", "-l", "sdx.dev/service=api"]).items;
-    expect(now).toHaveLength(1);
-    expect(oldSecret).not.toContain(now[0].metadata.name);
-    expect(Buffer.from(now[0].data["db-password"], "base64").toString()).toBe("rotated-password");
+    const mounted = kubectlJson(e, ["-n", ns, "get", "deployment", "api"]).spec.template.spec.volumes.find((v: any) => v.secret).secret.secretName;
+    expect(oldSecret).not.toContain(mounted);
+    expect(Buffer.from(now.find((x: any) => x.metadata.name === mounted).data["db-password"], "base64").toString()).toBe("rotated-password");
+    // The previous ReplicaSet (kept in the history, revisionHistoryLimit 2) still mounts the old Secret: it stays.
+    expect(now.map((x: any) => x.metadata.name).sort()).toEqual([...oldSecret, mounted].sort());
+    const replan = await backend.plan(next, renderFor(backend, next), {});
+    expect(replan.actions.find((a) => a.resource.name === oldSecret[0])).toMatchObject({ kind: "no-op", reason: expect.stringMatching(/^kept: still used by ReplicaSet\/api-/) });
+    expect(hasChanges(replan)).toBe(false);
     ctx = next;
   });
 

@@ -11,6 +11,7 @@ export { serviceName, networkName, contentName, LABEL_STACK_NAMESPACE } from "./
 export { comparableService } from "./plan/comparable-spec.js";
 export { assessRollout, type RolloutState, type RolloutObservation } from "./apply/rollout-state.js";
 export { connectSwarm, type ConnectSwarmOptions } from "./client/dockerode-swarm-client.js";
+export { applySwarm, type ApplySwarmSeams } from "./apply/apply-swarm.js";
 export { BASE_API_VERSION, MAX_API_VERSION } from "./client/api-version.js";
 export type { SwarmClient } from "./client/swarm-client.js";
 

@@ -1,8 +1,9 @@
+import { toSdxError } from "@sdx/sdk";
 import type {
   Backend, BackendApplyOptions, BackendApplyResult, BackendCallOptions, BackendCapabilities, BackendContext, BackendDestroyResult,
-  BackendPlan, BackendPlanOptions, BackendStatus, BackendTargetContext, CheckReport, Resource, SwarmTarget,
+  BackendPlan, BackendPlanOptions, BackendStatus, BackendTargetContext, CheckReport, Resource, SizeLimits, SwarmTarget,
 } from "@sdx/sdk";
-import { applySwarm } from "./apply/apply-swarm.js";
+import { applySwarm, type ApplySwarmSeams } from "./apply/apply-swarm.js";
 import { checkSwarm } from "./check-swarm.js";
 import { connectSwarm, type ConnectSwarmOptions } from "./client/dockerode-swarm-client.js";
 import type { SwarmClient } from "./client/swarm-client.js";
@@ -21,7 +22,15 @@ export interface SwarmBackendOptions {
   readonly connectTimeoutMs?: number;
   /** Replaces the dockerode client, for fault-injection tests. @default connectSwarm */
   readonly connect?: (target: Partial<SwarmTarget>, options: ConnectSwarmOptions) => Promise<SwarmClient>;
+  /** Clock and poll period for rollout waits, for tests that must not sleep. @default real time, 500 ms polls */
+  readonly waitSeams?: ApplySwarmSeams;
 }
+
+/** Docker caps a config and a secret at 500 KiB each (500 * 1024 bytes); render makes one per file and per secret. */
+export const SWARM_SIZE_LIMITS = {
+  file: { bytes: 500 * 1024, holder: "a Swarm config" },
+  secret: { bytes: 500 * 1024, holder: "a Swarm secret" },
+} as const satisfies SizeLimits;
 
 /**
  * Docker Swarm backend: an app becomes an overlay network, content-named
@@ -37,6 +46,7 @@ export class SwarmBackend implements Backend {
     volumes: ["ephemeral", "persistent"],
     rollback: true,
     liveDiff: true,
+    sizeLimits: SWARM_SIZE_LIMITS,
   };
 
   constructor(private readonly options: SwarmBackendOptions = {}) {}
@@ -65,7 +75,15 @@ export class SwarmBackend implements Backend {
   }
 
   async apply(ctx: BackendContext, plan: BackendPlan, options: BackendApplyOptions): Promise<BackendApplyResult> {
-    return applySwarm(await this.connect(ctx.target, options.signal), ctx, plan, options);
+    let client: SwarmClient;
+    try {
+      client = await this.connect(ctx.target, options.signal);
+    } catch (e) {
+      // Nothing was changed: the result says so, with every change remaining.
+      const error = toSdxError(e, "SDX_BACKEND_UNREACHABLE", "backend").toJSON();
+      return { status: error.code === "SDX_ABORTED" ? "aborted" : "failed", completed: [], failed: [], remaining: plan.actions.filter((a) => a.kind !== "no-op"), rollouts: [], error };
+    }
+    return applySwarm(client, ctx, plan, options, this.options.waitSeams);
   }
 
   async status(ctx: BackendTargetContext, options: BackendCallOptions): Promise<BackendStatus> {

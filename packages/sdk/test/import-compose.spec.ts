@@ -56,9 +56,11 @@ describe("importCompose: fixtures", () => {
         await expect(toSdxYaml(r, { source: "compose.yaml" })).toMatchFileSnapshot(`./fixtures/compose/${c.name}/sdx.yaml`);
       });
 
-      it("writes sdx.yaml that loads back to the same document", () => {
+      it("writes sdx.yaml that keeps variables as references and loads back to the same document with them set", () => {
         const text = toSdxYaml(r, { source: "compose.yaml" });
-        const back = interpolate(parse(text), {});
+        expect(parse(text)).toEqual(r.template);
+        for (const v of Object.values(c.env)) if (v.length >= 3) expect(text, v).not.toContain(v);
+        const back = interpolate(parse(text), { ...c.env });
         expect(back.diagnostics).toEqual([]);
         expect(back.value).toEqual(r.document);
       });

@@ -21,6 +21,21 @@ function importCase(name: string, options: Partial<ImportScoreOptions> = {}): Im
 const svc = (r: ImportResult, name: string): Obj => (r.document.services as Obj)[name];
 const note = (r: ImportResult, path: string): string | undefined => r.report.find((n) => n.path === path)?.level;
 
+/** The document with each env var that sdx.yaml reads from a secret instead (a credential literal) moved to that secret. */
+function withCredentialsAsSecrets(document: Obj, written: Obj): Obj {
+  const out = structuredClone(document);
+  for (const [name, s] of Object.entries(out.services as Obj)) {
+    const w = (written.services as Obj)[name] as Obj;
+    for (const [secret, def] of Object.entries((w.secrets ?? {}) as Obj)) {
+      if (s.secrets?.[secret] !== undefined || typeof def.asEnv !== "string" || s.env?.[def.asEnv] === undefined) continue;
+      delete s.env[def.asEnv];
+      if (Object.keys(s.env).length === 0) delete s.env;
+      s.secrets = { ...s.secrets, [secret]: def };
+    }
+  }
+  return out;
+}
+
 describe("importScore: fixtures", () => {
   for (const name of CASES) {
     describe(name, () => {
@@ -33,10 +48,12 @@ describe("importScore: fixtures", () => {
       it("writes the golden sdx.yaml", async () => {
         await expect(toSdxYaml(r, { source: "score.yaml" })).toMatchFileSnapshot(`./fixtures/score/${name}/sdx.yaml`);
       });
-      it("writes sdx.yaml that loads back to the same document", () => {
-        const back = interpolate(parse(toSdxYaml(r, { source: "score.yaml" })), {});
+      it("writes sdx.yaml that loads back to the same document, credentials read from the environment instead", () => {
+        const written = parse(toSdxYaml(r, { source: "score.yaml" })) as Obj;
+        expect(written).toEqual(r.template);
+        const back = interpolate(written, {});
         expect(back.diagnostics).toEqual([]);
-        expect(back.value).toEqual(r.document);
+        expect(back.value).toEqual(withCredentialsAsSecrets(r.document, back.value as Obj));
       });
     });
   }
@@ -89,8 +106,16 @@ describe("importScore: what the user gets", () => {
     expect(api.secrets).toBeUndefined();
     expect(r.diagnostics.filter((d) => d.code === "SDX_IMPORT_UNMAPPED")).toEqual([]);
     expect(note(r, "resources.db")).toBe("translated");
-    // The password is now in the file: the report says to make it a secret reference.
-    expect(r.report).toContainEqual({ path: "containers.api.variables.DB_PASSWORD", level: "approximated", reason: expect.stringContaining("secret reference") });
+    // The password (alone, and inside the URL) is not written: sdx.yaml reads both from the environment at deploy time.
+    const written = (r.template.services as Obj).api as Obj;
+    expect(written.env).toMatchObject({ DB_HOST: "db.internal", DB_PORT: "5432" });
+    expect(written.env).not.toHaveProperty("DB_PASSWORD");
+    expect(written.secrets).toEqual({ "db-password": { fromEnv: "DB_PASSWORD", asEnv: "DB_PASSWORD" }, "database-url": { fromEnv: "DATABASE_URL", asEnv: "DATABASE_URL" } });
+    expect(toSdxYaml(r)).not.toContain("app:pw@");
+    for (const path of ["containers.api.variables.DB_PASSWORD", "containers.api.variables.DATABASE_URL"]) {
+      expect(r.report).toContainEqual({ path, level: "approximated", reason: expect.stringContaining("credential") });
+      expect(r.diagnostics).toContainEqual(expect.objectContaining({ code: "SDX_IMPORT_CREDENTIAL", severity: "warning", path }));
+    }
   });
 
   it("several containers: one service each, ports on the first, exec preferred over httpGet, a source build reported", () => {

@@ -5,17 +5,21 @@
  */
 import {
   diffResources, executeActions, isOwnedBy, ownershipLabels, summarize, SdxError,
-  type Backend, type BackendApplyResult, type BackendContext, type BackendPlan, type LiveResource, type Resource,
+  type Backend, type BackendApplyResult, type BackendContext, type BackendPlan, type LiveResource, type PlannedAction, type Resource,
 } from "@sdx/sdk";
 
 /** What the fake orchestrator holds: objects by `kind/name`. */
-export type MemoryStore = Map<string, { kind: string; name: string; labels: Record<string, string>; spec: Record<string, unknown> }>;
+export type MemoryStore = Map<string, { kind: string; name: string; labels: Record<string, string>; spec: Record<string, unknown>; rolledOut?: boolean }>;
 
 export interface MemoryBackendOptions {
   readonly store?: MemoryStore;
   /** Names whose create/update fails, to test partial applies. */
   readonly failOn?: ReadonlySet<string>;
   readonly reachable?: boolean;
+  /** Apply throws this once its actions ran, as a backend whose rollout wait failed would (a contract breach `deploy()` must absorb). */
+  readonly waitThrows?: Error;
+  /** Called as each action starts, before it changes the store (e.g. to send Ctrl-C mid-apply). */
+  readonly beforeRun?: (action: PlannedAction) => void;
 }
 
 export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend & { store: MemoryStore; calls: string[] } {
@@ -60,7 +64,10 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
       const deployed = [...store.values()].filter((o) => isOwnedBy(o.labels, ctx.app.name)).map((o) => ({
         service: o.labels["sdx.dev/service"]!, replicas: Number(o.spec.replicas), cpuMillis: Number(o.spec.cpuMillis), memoryMiB: Number(o.spec.memoryMiB),
       }));
-      return { target: ctx.target.name, backend: "memory", mode: "live", actions, summary: summarize(actions), diagnostics, deployed };
+      // An object written without a finished wait (wait: false, or an interrupted deploy) is a rollout still to wait for.
+      const unconverged = [...store.values()].filter((o) => isOwnedBy(o.labels, ctx.app.name) && o.rolledOut === false)
+        .map((o) => ({ service: o.labels["sdx.dev/service"]!, resource: { kind: o.kind, name: o.name }, reason: `0 of ${String(o.spec.replicas)} replicas running` }));
+      return { target: ctx.target.name, backend: "memory", mode: "live", actions, summary: summarize(actions), diagnostics, deployed, unconverged };
     },
     async apply(ctx, plan, opts): Promise<BackendApplyResult> {
       calls.push("apply");
@@ -71,19 +78,28 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
         run: async (a) => {
+          options.beforeRun?.(a);
           if (options.failOn?.has(a.resource.name)) throw new SdxError("SDX_BACKEND_REJECTED", `store refused ${a.resource.name}`, { fault: "backend" });
           const key = `${a.resource.kind}/${a.resource.name}`;
           if (a.kind === "delete") store.delete(key);
           else {
             const body = a.desired!.body as { labels: Record<string, string>; spec: Record<string, unknown> };
-            store.set(key, { kind: a.resource.kind, name: a.resource.name, labels: body.labels, spec: body.spec });
+            store.set(key, { kind: a.resource.kind, name: a.resource.name, labels: body.labels, spec: body.spec, rolledOut: false });
           }
         },
       });
-      const status = r.aborted ? "aborted" : r.failed.length ? "failed" : "succeeded";
+      if (options.waitThrows && !r.aborted && r.failed.length === 0) throw options.waitThrows;
+      let status: BackendApplyResult["status"] = r.aborted ? "aborted" : r.failed.length ? "failed" : "succeeded";
+      // The "wait": every rollout the plan found unfinished, and every object just written, converges now.
+      const waitFor = [...plan.actions.filter((a) => a.kind === "create" || a.kind === "update").map((a) => `${a.resource.kind}/${a.resource.name}`),
+        ...(plan.unconverged ?? []).map((u) => `${u.resource.kind}/${u.resource.name}`)];
+      if (status === "succeeded" && opts.wait !== false) {
+        if (opts.signal?.aborted) status = "aborted";
+        else for (const k of waitFor) { const o = store.get(k); if (o) o.rolledOut = true; }
+      }
       return {
         status, completed: r.completed, failed: r.failed, remaining: r.remaining,
-        rollouts: ctx.app.services.map((s) => ({ service: s.name, status: status === "succeeded" ? "succeeded" : "failed", desired: 1, ready: status === "succeeded" ? 1 : 0 })),
+        rollouts: ctx.app.services.map((s) => ({ service: s.name, status: status !== "succeeded" ? "failed" : opts.wait === false ? "not-waited" : "succeeded", desired: 1, ready: status === "succeeded" ? 1 : 0 })),
         ...(r.failed[0] ? { error: r.failed[0].error } : {}),
       };
     },

@@ -81,11 +81,33 @@ describe("sdx CLI exit codes and output", () => {
     expect((await run("--help")).stdout).toContain("Exit codes");
   });
 
-  it("a missing app file is a clear user error", async () => {
-    const r = await cli().run("plan", "/nonexistent/sdx.yaml");
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("SDX_LOAD");
-    expect(r.stderr).toContain("hint:");
+  it("a missing app file or an unknown target is a clear user error (exit 2)", async () => {
+    for (const cmd of ["plan", "validate", "status", "targets"]) {
+      const r = await cli().run(cmd, "/nonexistent/sdx.yaml");
+      expect(r.code, cmd).toBe(2);
+      expect(r.stderr, cmd).toContain("SDX_LOAD");
+      expect(r.stderr, cmd).toContain("hint:");
+    }
+    const t = await cli().run("plan", fixture, "-t", "prod");
+    expect(t.code).toBe(2);
+    expect(t.stderr).toContain("SDX_UNKNOWN_TARGET");
+    const j = await cli().run("validate", "/nonexistent/sdx.yaml", "--json");
+    expect(j.code).toBe(2);
+    expect(JSON.parse(j.stdout)).toMatchObject({ error: { code: "SDX_LOAD", fault: "user" } });
+  });
+
+  it("bad flag values exit 2 with SDX_USAGE and the flag named, before anything is read", async () => {
+    const { run, backend } = cli();
+    for (const argv of [["plan", fixture, "--budget="], ["plan", fixture, "--budget", " "], ["plan", fixture, "--budget", "0x10"], ["deploy", fixture, "--yes", "--budget", "0x10"], ["plan", fixture, "-t", ""], ["deploy", fixture, "--yes", "--timeout", "0x10"]]) {
+      const r = await run(...argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.stderr, argv.join(" ")).toMatch(/^sdx: SDX_USAGE: .*(--budget|--target|--timeout)/);
+      expect(r.stdout).toBe("");
+    }
+    expect(backend.store.size).toBe(0);
+    const j = await run("plan", fixture, "--json", "--budget=0x10");
+    expect(j.code).toBe(2);
+    expect(JSON.parse(j.stdout)).toMatchObject({ error: { code: "SDX_USAGE", fault: "user", message: expect.stringContaining("--budget") } });
   });
 
   it("status and destroy", async () => {

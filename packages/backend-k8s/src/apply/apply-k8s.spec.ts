@@ -36,7 +36,7 @@ function scriptedClient(): { client: K8sClient; applied: KubeObject[] } {
     spec: { template },
   });
   const notReadyPod: KubeObject = {
-    kind: "Pod", metadata: { name: "api-7c4b-x", uid: "p1" },
+    kind: "Pod", metadata: { name: "api-7c4b-x", uid: "p1", labels: { "app.kubernetes.io/name": "api", "pod-template-hash": "7c4b" }, ownerReferences: [{ uid: "rs-7c4b", kind: "ReplicaSet", name: "api-7c4b", controller: true }] },
     status: { conditions: [cond("PodScheduled", "True", ""), cond("Ready", "False", "ContainersNotReady")], containerStatuses: [{ name: "api", ready: false, state: { running: {} } }] },
   };
   const client: K8sClient = {

@@ -114,6 +114,14 @@ export class HttpK8sClient implements K8sClient {
   readonly #http = new IsomorphicFetchHttpLibrary();
   readonly #timeout: number;
   readonly #probeTimeout: number;
+  /**
+   * One connection pool for every request. The client library builds a new
+   * undici Agent (TLS context and keep-alive pool) in each
+   * `applySecurityAuthentication`, so each request opened its own TLS
+   * connection and left it idling: hundreds per rollout wait, all torn down
+   * at once on Ctrl-C. The first Agent is kept and reused.
+   */
+  #dispatcher: ReturnType<RequestContext["getDispatcher"]>;
 
   constructor(kc: KubeConfig, options: HttpK8sClientOptions = {}) {
     this.#kc = kc;
@@ -217,6 +225,12 @@ export class HttpK8sClient implements K8sClient {
       ctx.setSignal(signal ? AbortSignal.any([signal, timer]) : timer);
       try {
         await this.#kc.applySecurityAuthentication(ctx);
+        // Headers (tokens) are refreshed per request; the connection pool is not.
+        const fresh = ctx.getDispatcher();
+        if (fresh) {
+          this.#dispatcher ??= fresh;
+          ctx.setDispatcher(this.#dispatcher);
+        }
         const res = await this.#http.send(ctx).toPromise();
         const text = await res.body.text();
         if (res.httpStatusCode >= 200 && res.httpStatusCode < 300) return text ? JSON.parse(text) : {};

@@ -19,11 +19,15 @@ import {
   type LiveResource,
   type PlannedAction,
   type Resource,
+  type UnconvergedRollout,
 } from "@sdx/sdk";
+import { initialScale } from "../apply/initial-scale.js";
+import { unconvergedReason } from "../apply/rollout-state.js";
 import type { K8sClient, KubeObject } from "../client/k8s-client.js";
 import { KIND_ORDER, MANAGED_KINDS } from "../k8s-kinds.js";
 import { k8sTarget } from "../render/render-k8s.js";
 import { mapBounded } from "../util/map-bounded.js";
+import { deletedDeploymentUids, liveConfigReferences } from "./config-references.js";
 import { deployedServices } from "./deployed-services.js";
 
 /** Requests in flight at once while planning. */
@@ -160,12 +164,63 @@ export async function planK8s(client: K8sClient, ctx: BackendContext, desired: r
   // The diff compared server projections; apply needs the rendered object.
   let actions = diff.actions.map((a) => (a.desired ? { ...a, desired: rendered.get(resourceKey(a.resource))! } : a));
   actions = sortActions([...actions, ...extra], KIND_ORDER);
+  actions = await keepReferencedConfig(client, ns, app, actions, [...liveByKey.values()], signal);
+  actions = actions.map((a) => reseed(a, liveByKey.get(resourceKey(a.resource))));
   if (!nsExists) actions = [{ kind: "create", resource: { kind: "Namespace", name: ns }, changes: [], desired: namespaceResource(ns), reason: "the namespace does not exist" }, ...actions];
   const allDiagnostics = [...diff.diagnostics.map((d) => ({ ...d, target: target.name })), ...diagnostics];
   return {
     target: target.name, backend: "kubernetes", mode: "live", actions, summary: summarize(actions), diagnostics: allDiagnostics,
     deployed: deployedServices(liveByKey.values(), app),
+    unconverged: unconverged(desired, liveByKey, app),
   };
+}
+
+/** Content-named ConfigMaps and Secrets are pruned only once nothing that runs or can be rolled back to uses them. */
+const isConfigDelete = (a: PlannedAction): boolean => a.kind === "delete" && (a.resource.kind === "ConfigMap" || a.resource.kind === "Secret");
+
+/**
+ * Turns prunes of ConfigMaps and Secrets that a Deployment template, a
+ * ReplicaSet still in the cluster (running, or kept as a rollback target in
+ * the revision history) or a Pod still references into no-ops, so neither
+ * running pods nor a rollback lose what they mount. The Deployment
+ * controller trims the history (`revisionHistoryLimit`); the next deploy
+ * after that collects them.
+ */
+async function keepReferencedConfig(
+  client: K8sClient, ns: string, app: string, actions: PlannedAction[], live: readonly KubeObject[], signal: AbortSignal | undefined,
+): Promise<PlannedAction[]> {
+  if (!actions.some(isConfigDelete)) return actions;
+  const refs = await liveConfigReferences(client, ns, app, signal, live.filter((o) => o.kind === "Deployment"), deletedDeploymentUids(actions));
+  return actions.map((a) => {
+    const by = isConfigDelete(a) ? refs.get(`${a.resource.kind}/${a.resource.name}`) : undefined;
+    return by ? { kind: "no-op", resource: a.resource, changes: [], ...(a.live ? { live: a.live } : {}), reason: `kept: still used by ${by}` } : a;
+  });
+}
+
+/**
+ * An autoscaled Deployment whose first scale never landed (it runs fewer
+ * replicas than the HPA's minimum) plans as an update, so a re-run seeds it.
+ */
+function reseed(a: PlannedAction, live: KubeObject | undefined): PlannedAction {
+  if (a.kind !== "no-op" || a.resource.kind !== "Deployment" || !a.desired || !live) return a;
+  const annotations = (a.desired.body as unknown as KubeObject).metadata.annotations;
+  const seed = initialScale({ ...live, metadata: { ...live.metadata, ...(annotations ? { annotations } : {}) } });
+  if (seed === undefined) return a;
+  const before = (live.spec as { replicas?: number } | undefined)?.replicas;
+  return { ...a, kind: "update", changes: [{ path: "spec.replicas", before, after: seed }], reason: "the autoscaler's initial scale was never applied" };
+}
+
+/** Live Deployments whose rollout has not converged on their latest revision (an interrupted or stuck deploy). */
+function unconverged(desired: readonly Resource[], liveByKey: ReadonlyMap<string, KubeObject>, app: string): UnconvergedRollout[] {
+  const out: UnconvergedRollout[] = [];
+  for (const d of desired) {
+    if (d.kind !== "Deployment") continue;
+    const live = liveByKey.get(resourceKey(d));
+    if (!live || !isOwnedBy(live.metadata.labels, app)) continue;
+    const reason = unconvergedReason(live);
+    if (reason) out.push({ service: d.service ?? d.name, resource: ref(d), reason });
+  }
+  return out;
 }
 
 /**

@@ -17,6 +17,9 @@ import { capacityPlacement, DEFAULT_SPOT_LABELS, mainPool, onDemandReplicas, typ
 
 /** Pod label that tells a service's main Deployment from its on-demand one; part of every selector. */
 export const LABEL_POOL = "sdx.dev/pool";
+/** Old ReplicaSets each Deployment keeps (Kubernetes' default is 10): the previous revision, and one more. */
+export const REVISION_HISTORY_LIMIT = 2;
+
 /** Deployment annotation holding the replicas to start with when an HPA owns `spec.replicas`. */
 export const ANNOTATION_INITIAL_REPLICAS = "sdx.dev/initial-replicas";
 /** A service label that turns off the container securityContext defaults, for images that need root powers. */
@@ -136,6 +139,10 @@ function renderService(ctx: BackendContext, svc: Service): Resource[] {
           ? { type: "Recreate" }
           : { type: "RollingUpdate", rollingUpdate: { maxSurge: svc.rollout.maxSurge, maxUnavailable: svc.rollout.maxUnavailable } },
         progressDeadlineSeconds: svc.rollout.timeoutSeconds,
+        // Old ReplicaSets pin the content-named ConfigMaps and Secrets they mount
+        // (sdx never prunes what a rollback target uses); a short history keeps
+        // old secret values from lingering for ten revisions.
+        revisionHistoryLimit: REVISION_HISTORY_LIMIT,
         template: { metadata: { labels: podLabels(ctx, svc, poolLabel) }, spec: podSpec(pool) },
       },
     }, initial === undefined ? {} : { annotations: { [ANNOTATION_INITIAL_REPLICAS]: String(initial) } });

@@ -1,11 +1,22 @@
 import {
-  executeActions, isOwnedBy, isSdxError, revealDeep, SdxError, sleep,
+  executeActions, isOwnedBy, revealDeep, SdxError, sleep, toSdxError,
   type BackendApplyOptions, type BackendApplyResult, type BackendContext, type BackendPlan, type PlannedAction, type SdxErrorData, type ServiceRollout,
 } from "@sdx/sdk";
 import { dockerStatusOf } from "../client/docker-error.js";
 import type { SwarmClient } from "../client/swarm-client.js";
 import { adaptSpecToApi } from "../render/adapt-spec-to-api.js";
-import { waitRollouts, type RolloutWatch, type WatchedRollout } from "./wait-rollouts.js";
+import { referencedNow, refKey } from "../plan/referenced-objects.js";
+import { waitRollouts, type RolloutWatch } from "./wait-rollouts.js";
+
+/** Test seams for {@link applySwarm}: a clock and a poll period, so rollout waits need no real time. */
+export interface ApplySwarmSeams {
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** @default a timer that honours the signal */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** @default 500 */
+  readonly pollMs?: number;
+}
 
 type Spec = Record<string, unknown>;
 
@@ -69,26 +80,39 @@ export async function removeNetworkPatiently(client: SwarmClient, id: string, si
 /**
  * Applies a plan: creates the network, secrets and configs, creates or updates
  * services at their version index (re-inspecting and retrying once when
- * another writer moved it), prunes removed services, waits for the rollouts,
- * and only after they all succeeded removes superseded secrets and configs.
+ * another writer moved it), prunes removed services, waits for the rollouts
+ * (those it started and those the plan found unfinished, e.g. after an
+ * interrupted deploy), and only after they all succeeded removes superseded
+ * secrets and configs that no running or rollback-able revision mounts. Never
+ * throws: every failure or abort is a result with completed/failed/remaining.
  */
-export async function applySwarm(client: SwarmClient, ctx: BackendContext, plan: BackendPlan, options: BackendApplyOptions): Promise<BackendApplyResult> {
+export async function applySwarm(client: SwarmClient, ctx: BackendContext, plan: BackendPlan, options: BackendApplyOptions, seams: ApplySwarmSeams = {}): Promise<BackendApplyResult> {
   const target = ctx.target.name;
   const appName = ctx.app.name;
-  const [secrets, configs] = await Promise.all([client.listSecrets(), client.listConfigs()]);
-  const refs: Refs = { secrets: new Map(secrets.map((s) => [s.Spec.Name, s.ID])), configs: new Map(configs.map((s) => [s.Spec.Name, s.ID])) };
+  const changes = plan.actions.filter((a) => a.kind !== "no-op");
+  let refs: Refs;
+  try {
+    const [secrets, configs] = await Promise.all([client.listSecrets(), client.listConfigs()]);
+    refs = { secrets: new Map(secrets.map((s) => [s.Spec.Name, s.ID])), configs: new Map(configs.map((s) => [s.Spec.Name, s.ID])) };
+  } catch (e) {
+    // Nothing changed yet.
+    const error = toSdxError(e, "SDX_BACKEND_ERROR", "backend").toJSON();
+    return { status: error.code === "SDX_ABORTED" ? "aborted" : "failed", completed: [], failed: [], remaining: changes, rollouts: [], error };
+  }
   const watches: RolloutWatch[] = [];
-  const watch = (a: PlannedAction, created: boolean, baseline?: RolloutWatch["baseline"]): void => {
+  const watch = (a: { resource: PlannedAction["resource"] }, created: boolean, baseline?: RolloutWatch["baseline"], resumed = false): void => {
     const svc = ctx.app.services.find((s) => s.name === a.resource.service);
     watches.push({
       service: a.resource.service ?? a.resource.name, swarmName: a.resource.name, created,
       ...(baseline ? { baseline } : {}),
+      ...(resumed ? { resumed } : {}),
       timeoutSeconds: options.timeoutSeconds ?? svc?.rollout.timeoutSeconds ?? 600,
       autoRollback: svc?.rollout.autoRollback ?? true,
       // With a healthcheck, Swarm only reports a task running once it is healthy.
       stableSeconds: svc?.health ? 0 : 5,
     });
   };
+  const notWaited = (reason?: string): ServiceRollout[] => watches.map((w) => ({ service: w.service, status: "not-waited", desired: 0, ready: 0, ...(reason ? { reason } : {}) }));
 
   const run = async (a: PlannedAction): Promise<void> => {
     const body = (a.desired?.body ?? {}) as Spec;
@@ -161,22 +185,30 @@ export async function applySwarm(client: SwarmClient, ctx: BackendContext, plan:
   const completed = [...exec.completed];
   const failed = [...exec.failed];
   const remaining = [...exec.remaining];
+  // Rollouts an earlier deploy left unfinished: a deploy is complete only once they converged too.
+  const changedServices = new Set(watches.map((w) => w.swarmName));
+  for (const u of plan.unconverged ?? []) {
+    if (changedServices.has(u.resource.name) || main.some((a) => a.resource.kind === "service" && a.resource.name === u.resource.name && a.kind !== "no-op")) continue;
+    watch({ resource: { kind: "service", name: u.resource.name, service: u.service } }, false, undefined, true);
+  }
   if (failed.length > 0 || exec.aborted) {
-    return { status: exec.aborted ? "aborted" : "failed", completed, failed, remaining: [...remaining, ...garbage], rollouts: [], ...(failed[0] ? { error: failed[0].error } : {}) };
+    const error = failed[0]?.error ?? new SdxError("SDX_ABORTED", "The operation was aborted.", { fault: "user" }).toJSON();
+    return { status: exec.aborted ? "aborted" : "failed", completed, failed, remaining: [...remaining, ...garbage], rollouts: notWaited(), error };
   }
-  let watched: WatchedRollout[];
   if (options.wait === false) {
-    const rollouts: ServiceRollout[] = watches.map((w) => ({ service: w.service, status: "not-waited", desired: 0, ready: 0 }));
     // Superseded secrets stay until a waited deploy: a rollback would still need them.
-    return { status: "succeeded", completed, failed, remaining: [...remaining, ...garbage], rollouts };
+    return { status: "succeeded", completed, failed, remaining: [...remaining, ...garbage], rollouts: notWaited() };
   }
-  try {
-    watched = await waitRollouts(client, watches, { target, ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) });
-  } catch (e) {
-    if (isSdxError(e) && e.code === "SDX_ABORTED") return { status: "aborted", completed, failed, remaining: [...remaining, ...garbage], rollouts: [], error: e.toJSON() };
-    throw e;
+  const waited = await waitRollouts(client, watches, {
+    target, ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}),
+    ...(seams.now ? { now: seams.now } : {}), ...(seams.sleep ? { sleep: seams.sleep } : {}), ...(seams.pollMs === undefined ? {} : { pollMs: seams.pollMs }),
+  });
+  const rollouts: ServiceRollout[] = waited.rollouts.map(({ timedOut: _t, ...r }) => r);
+  if (waited.error) {
+    // The changes are made; the wait could not finish. A re-run finds the rollouts unconverged and waits again.
+    return { status: waited.error.code === "SDX_ABORTED" ? "aborted" : "failed", completed, failed, remaining: [...remaining, ...garbage], rollouts, error: waited.error.toJSON() };
   }
-  const rollouts: ServiceRollout[] = watched.map(({ timedOut: _t, ...r }) => r);
+  const watched = waited.rollouts;
   const bad = watched.find((r) => r.status === "failed") ?? watched.find((r) => r.status === "rolled-back");
   if (bad) {
     const error: SdxErrorData = {
@@ -186,13 +218,25 @@ export async function applySwarm(client: SwarmClient, ctx: BackendContext, plan:
     };
     return { status: rollouts.some((r) => r.status === "failed") ? "failed" : "rolled-back", completed, failed, remaining: [...remaining, ...garbage], rollouts, error };
   }
-  const gc = await executeActions(garbage, {
+  if (garbage.length === 0) return { status: "succeeded", completed, failed, remaining, rollouts };
+  // Look again now that the rollouts ended: the plan's view is older than this deploy.
+  let mounted: Set<string>;
+  try {
+    mounted = await referencedNow(client, appName);
+  } catch (e) {
+    const error = toSdxError(e, "SDX_BACKEND_ERROR", "backend").toJSON();
+    return { status: error.code === "SDX_ABORTED" ? "aborted" : "failed", completed, failed, remaining: [...remaining, ...garbage], rollouts, error };
+  }
+  const stillMounted = garbage.filter((a) => mounted.has(refKey(a.resource.kind, a.resource.name)));
+  const gc = await executeActions(garbage.filter((a) => !stillMounted.includes(a)), {
     target, run, rank: rankOf, concurrency: 4,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}),
   });
+  const error = gc.failed[0]?.error ?? (gc.aborted ? new SdxError("SDX_ABORTED", "The operation was aborted.", { fault: "user" }).toJSON() : undefined);
   return {
-    status: gc.failed.length ? "failed" : "succeeded",
-    completed: [...completed, ...gc.completed], failed: gc.failed, remaining: gc.remaining, rollouts,
-    ...(gc.failed[0] ? { error: gc.failed[0].error } : {}),
+    status: gc.failed.length ? "failed" : gc.aborted ? "aborted" : "succeeded",
+    // A superseded object still mounted stays for a later deploy: it is not done, and not an error.
+    completed: [...completed, ...gc.completed], failed: gc.failed, remaining: [...gc.remaining, ...stillMounted], rollouts,
+    ...(error ? { error } : {}),
   };
 }

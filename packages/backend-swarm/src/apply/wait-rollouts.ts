@@ -1,5 +1,5 @@
-import { emit, sleep, type EventListener, type ServiceRollout } from "@sdx/sdk";
-import type { SwarmClient, SwarmUpdateStatus } from "../client/swarm-client.js";
+import { emit, isSdxError, SdxError, sleep as defaultSleep, toSdxError, type EventListener, type ServiceRollout } from "@sdx/sdk";
+import type { SwarmClient, SwarmService, SwarmUpdateStatus } from "../client/swarm-client.js";
 import { assessRollout, taskErrors, type RolloutState } from "./rollout-state.js";
 
 /** One service to wait for. */
@@ -15,6 +15,12 @@ export interface RolloutWatch {
   readonly autoRollback: boolean;
   /** Seconds converged before a rollout without an update status counts as done (a crash loop looks converged for a moment). */
   readonly stableSeconds: number;
+  /**
+   * A rollout an earlier deploy started and did not see finish (found unconverged by the plan):
+   * an update status that already ended is its baseline, one still moving is this rollout's.
+   * @default false
+   */
+  readonly resumed?: boolean;
 }
 
 /** A rollout's outcome, and whether it ended by running out of time. */
@@ -31,24 +37,60 @@ export interface WaitRolloutsOptions {
   readonly now?: () => number;
   /** Seconds to wait for an engine-side rollback sdx requested after a timeout. @default 120 */
   readonly rollbackWaitSeconds?: number;
+  /** Injected for tests. @default a timer that honours the signal */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Consecutive failed observations of one service tolerated before the wait gives up on it. @default 3 */
+  readonly observeAttempts?: number;
+}
+
+/** What {@link waitRollouts} saw: every rollout's outcome, and the error that stopped the wait, if one did. */
+export interface WaitRolloutsResult {
+  /** One per watch, in order; `not-waited` for those the error or abort cut short. */
+  readonly rollouts: WatchedRollout[];
+  /** `SDX_ABORTED` when the signal fired, else the first error that made the wait give up. */
+  readonly error?: SdxError;
 }
 
 /**
  * Polls each service's UpdateStatus and tasks until its rollout succeeds,
  * fails, rolls back or times out, reporting progress as events. On a timeout
  * of an update with auto-rollback it asks the engine to roll back and waits for
- * that. A rollback is never a success.
+ * that. A rollback is never a success. Never throws: an abort or an engine
+ * error that outlasts a few polls stops every wait still open, and comes back
+ * as `error` next to the outcomes known so far.
  */
-export async function waitRollouts(client: SwarmClient, watches: readonly RolloutWatch[], options: WaitRolloutsOptions): Promise<WatchedRollout[]> {
-  return Promise.all(watches.map((w) => waitOne(client, w, options)));
+export async function waitRollouts(client: SwarmClient, watches: readonly RolloutWatch[], options: WaitRolloutsOptions): Promise<WaitRolloutsResult> {
+  // One service's failure stops the others' polling too (no wait left running behind the result).
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  let first: SdxError | undefined;
+  const settled = await Promise.all(watches.map(async (w): Promise<WatchedRollout> => {
+    try {
+      return await waitOne(client, w, { ...options, signal });
+    } catch (e) {
+      const err = toSdxError(e, "SDX_BACKEND_ERROR", "backend");
+      // The error that stopped the wait, not the aborts it then caused in the other services' waits.
+      if (!first && !(stop.signal.aborted && err.code === "SDX_ABORTED")) first = err;
+      stop.abort();
+      return { service: w.service, status: "not-waited", desired: 0, ready: 0, reason: err.code === "SDX_ABORTED" ? "the wait was interrupted" : `the wait stopped: ${err.message}` };
+    }
+  }));
+  // The caller's abort wins: that is what the user did.
+  if (options.signal?.aborted && first?.code !== "SDX_ABORTED") first = new SdxError("SDX_ABORTED", "The operation was aborted.", { fault: "user" });
+  return { rollouts: settled, ...(first ? { error: first } : {}) };
 }
 
-async function observe(client: SwarmClient, w: RolloutWatch, baseline: SwarmUpdateStatus | undefined): Promise<RolloutState | undefined> {
+async function observe(client: SwarmClient, w: RolloutWatch, baseline: () => SwarmUpdateStatus | undefined, first: (s: SwarmService) => void): Promise<RolloutState | undefined> {
   const service = await client.inspectService(w.swarmName);
   if (!service) return undefined;
+  first(service);
   const [tasks, upToDate] = await Promise.all([client.listTasks({ service: service.ID }), client.listTasks({ service: service.ID, upToDate: true })]);
-  return assessRollout({ service, tasks, upToDate, ...(baseline ? { baseline } : {}) });
+  const b = baseline();
+  return assessRollout({ service, tasks, upToDate, ...(b ? { baseline: b } : {}) });
 }
+
+/** Update states that end a rollout; seen on a resumed rollout's first poll, they belong to an earlier update. */
+const ENDED = new Set(["completed", "rollback_completed"]);
 
 async function waitOne(client: SwarmClient, w: RolloutWatch, o: WaitRolloutsOptions): Promise<WatchedRollout> {
   const now = o.now ?? Date.now;
@@ -61,12 +103,29 @@ async function waitOne(client: SwarmClient, w: RolloutWatch, o: WaitRolloutsOpti
   let rollbackRequested = false;
   let rollbackDeadline = Infinity;
   let baseline = w.baseline;
+  let seen = false;
+  const firstSight = (service: SwarmService): void => {
+    if (seen) return;
+    seen = true;
+    if (w.resumed && service.UpdateStatus?.State && ENDED.has(service.UpdateStatus.State)) baseline = service.UpdateStatus;
+  };
+  const nap = o.sleep ?? defaultSleep;
+  let failures = 0;
   let timedOut = false;
   const result = (status: ServiceRollout["status"], s: { desired: number; ready: number }, reason?: string): WatchedRollout => ({
     service: w.service, status, desired: s.desired, ready: s.ready, ...(reason ? { reason } : {}), ...(timedOut ? { timedOut } : {}),
   });
   for (;;) {
-    const s = await observe(client, w, baseline);
+    let s: RolloutState | undefined;
+    try {
+      s = await observe(client, w, () => baseline, firstSight);
+      failures = 0;
+    } catch (e) {
+      // A dropped connection during a poll changes nothing on the engine: poll again, a few times.
+      if ((isSdxError(e) && e.code === "SDX_ABORTED") || o.signal?.aborted || ++failures >= (o.observeAttempts ?? 3)) throw e;
+      await nap(poll, o.signal);
+      continue;
+    }
     if (!s) return result("failed", { desired: 0, ready: 0 }, `service ${w.swarmName} disappeared during the rollout`);
     if (s.message !== lastMessage) {
       lastMessage = s.message;
@@ -130,6 +189,6 @@ async function waitOne(client: SwarmClient, w: RolloutWatch, o: WaitRolloutsOpti
         return result("failed", s, reason);
       }
     }
-    await sleep(poll, o.signal);
+    await nap(poll, o.signal);
   }
 }

@@ -42,6 +42,14 @@ export interface SwarmTask {
     readonly PortStatus?: { readonly Ports?: readonly { readonly TargetPort?: number; readonly PublishedPort?: number; readonly Protocol?: string }[] };
   };
   readonly CreatedAt?: string;
+  /** The task's own copy of the service's task template: which secrets and configs its container mounts. */
+  readonly Spec?: { readonly ContainerSpec?: ContainerRefs };
+}
+
+/** The secret and config references of a container spec, as services and tasks carry them. */
+export interface ContainerRefs {
+  readonly Secrets?: readonly { readonly SecretID?: string; readonly SecretName?: string }[];
+  readonly Configs?: readonly { readonly ConfigID?: string; readonly ConfigName?: string }[];
 }
 
 /** A secret or config (their list shapes are the same for what sdx reads). */

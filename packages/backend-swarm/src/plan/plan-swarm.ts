@@ -1,5 +1,10 @@
-import { diffResources, isOwnedBy, LABEL_SERVICE, resourceKey, summarize, type BackendContext, type BackendPlan, type LiveResource, type Resource } from "@sdx/sdk";
-import type { SwarmClient, SwarmNetwork, SwarmObject, SwarmService } from "../client/swarm-client.js";
+import {
+  diffResources, isOwnedBy, LABEL_SERVICE, resourceKey, summarize,
+  type BackendContext, type BackendPlan, type LiveResource, type PlannedAction, type Resource, type UnconvergedRollout,
+} from "@sdx/sdk";
+import { assessRollout } from "../apply/rollout-state.js";
+import type { SwarmClient, SwarmNetwork, SwarmObject, SwarmService, SwarmTask } from "../client/swarm-client.js";
+import { addContainerRefs, addSpecRefs, isTaskAlive, refKey, type References } from "./referenced-objects.js";
 import { SWARM_KINDS } from "../render/render-swarm.js";
 import { comparableNetwork, comparableObject, comparableService } from "./comparable-spec.js";
 import { deployedServices } from "./deployed-services.js";
@@ -79,9 +84,64 @@ export async function planSwarm(client: SwarmClient, ctx: BackendContext, desire
     },
   );
   const withBodies = actions.map((a) => (a.desired ? { ...a, desired: full.get(resourceKey(a.desired)) ?? a.desired } : a));
+  // Tasks of the app's services that stay: to see unfinished rollouts and what old tasks still mount.
+  const staying = [...live.services.values()].filter((s) => isOwnedBy(s.Spec.Labels, ctx.app.name) && full.has(resourceKey({ kind: "service", name: s.Spec.Name })));
+  const tasks = new Map(await Promise.all(staying.map(async (s) => [s.Spec.Name, await Promise.all([client.listTasks({ service: s.ID }), client.listTasks({ service: s.ID, upToDate: true })])] as const)));
+  const unconverged = staying.flatMap((s): UnconvergedRollout[] => {
+    const [all, upToDate] = tasks.get(s.Spec.Name)!;
+    const reason = unfinishedRollout(s, all, upToDate);
+    return reason ? [{ service: s.Spec.Labels?.[LABEL_SERVICE] ?? s.Spec.Name, resource: { kind: "service", name: s.Spec.Name }, reason }] : [];
+  });
+  const kept = keepReferenced(withBodies, desired, live.services, tasks);
   return {
-    target: ctx.target.name, backend: "swarm", mode: "live", actions: withBodies, summary: summarize(withBodies),
+    target: ctx.target.name, backend: "swarm", mode: "live", actions: kept, summary: summarize(kept),
     diagnostics: diagnostics.map((d) => ({ ...d, target: ctx.target.name })),
     deployed: deployedServices(live.services.values(), ctx.app.name),
+    unconverged,
   };
+}
+
+/** Update states in which the engine is still moving the service (or stopped half-way). */
+const MOVING = new Set(["updating", "paused", "rollback_started", "rollback_paused"]);
+
+/**
+ * Why a service's live rollout has not converged, or undefined when it has:
+ * an update or rollback in progress or paused, or fewer tasks of the current
+ * spec running than desired, or tasks of an older spec still running.
+ */
+export function unfinishedRollout(s: SwarmService, tasks: readonly SwarmTask[], upToDate: readonly SwarmTask[]): string | undefined {
+  const us = s.UpdateStatus;
+  // The last update's end state is the baseline: only the task counts decide.
+  const a = assessRollout({ service: s, tasks, upToDate, ...(us ? { baseline: us } : {}) });
+  const current = new Set(upToDate.map((t) => t.ID));
+  const old = tasks.filter((t) => !current.has(t.ID) && t.DesiredState === "running" && t.Status.State === "running").length;
+  const counts = `${a.ready} of ${a.desired} tasks running${old ? `, ${old} of an older spec still running` : ""}`;
+  if (us?.State && MOVING.has(us.State)) return `${us.State.replace("_", " ")}: ${counts}`;
+  return a.kind === "succeeded" ? undefined : counts;
+}
+
+/**
+ * Turns the delete of a superseded secret or config into a kept no-op while
+ * a revision that can still run after this deploy mounts it: the new specs,
+ * the current spec of every service this plan updates (it becomes the
+ * PreviousSpec a rollback returns to), and Spec, PreviousSpec and live tasks
+ * of every service it leaves alone. Apply checks again before deleting.
+ */
+function keepReferenced(actions: readonly PlannedAction[], desired: readonly Resource[], services: ReadonlyMap<string, SwarmService>, tasks: ReadonlyMap<string, readonly [SwarmTask[], SwarmTask[]]>): PlannedAction[] {
+  const refs: References = new Set();
+  for (const d of desired) if (d.kind === "service") addSpecRefs(refs, d.body);
+  for (const a of actions) {
+    if (a.resource.kind !== "service" || a.kind === "delete") continue;
+    const s = services.get(a.resource.name);
+    if (!s) continue;
+    addSpecRefs(refs, s.Spec);
+    if (a.kind === "no-op") {
+      addSpecRefs(refs, s.PreviousSpec);
+      for (const t of tasks.get(a.resource.name)?.[0] ?? []) if (isTaskAlive(t)) addContainerRefs(refs, t.Spec?.ContainerSpec);
+    }
+  }
+  return actions.map((a) => {
+    if (a.kind !== "delete" || (a.resource.kind !== "secret" && a.resource.kind !== "config") || !refs.has(refKey(a.resource.kind, a.resource.name))) return a;
+    return { ...a, kind: "no-op", reason: `superseded, kept while a running or previous (rollback) revision mounts it` };
+  });
 }

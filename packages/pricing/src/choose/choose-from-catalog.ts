@@ -159,7 +159,8 @@ function items(plans: readonly ReplicaPlan[], which: "all" | "onDemand" | "spot"
   const out: PackItem[] = [];
   for (const p of plans) {
     const n = which === "all" ? p.replicas : which === "onDemand" ? p.onDemand : p.spot;
-    for (let i = 0; i < n; i++) out.push({ cpuMillis: p.cpuMillis, memoryMiB: p.memoryMiB });
+    // One item per service with a count: packing is O(services), not O(replicas).
+    if (n > 0) out.push({ cpuMillis: p.cpuMillis, memoryMiB: p.memoryMiB, count: n });
   }
   return out;
 }

@@ -45,6 +45,47 @@ describe("packReplicas", () => {
   });
   it("returns undefined when one replica is bigger than the node", () => {
     expect(packReplicas([{ cpuMillis: 2001, memoryMiB: 1 }], node)).toBeUndefined();
+    expect(packReplicas([{ cpuMillis: 100, memoryMiB: 100, count: 5 }, { cpuMillis: 2001, memoryMiB: 1, count: 3 }], node)).toBeUndefined();
+  });
+  it("packs counted groups by hand: 7 × 600m fill 3 per node (3 nodes), then 5 × 200m top up the partial node first", () => {
+    // 600m × 3 = 1800m per node → 3 + 3 + 1; the third node has 1400m free → 5 × 200m fit there (1000m).
+    expect(packReplicas([{ cpuMillis: 600, memoryMiB: 100, count: 7 }, { cpuMillis: 200, memoryMiB: 100, count: 5 }], node)).toBe(3);
+    // Memory-bound: 1500 MiB → 2 per node (4096 MiB); 9 replicas → 5 nodes; 6 × 1000 MiB: 1096 free on 4 full nodes, 2596 on the fifth.
+    // First fit: one each into the 4 full nodes, two into the fifth → still 5.
+    expect(packReplicas([{ cpuMillis: 100, memoryMiB: 1500, count: 9 }, { cpuMillis: 100, memoryMiB: 1000, count: 6 }], node)).toBe(5);
+    expect(packReplicas([{ cpuMillis: 100, memoryMiB: 100, count: 0 }], node)).toBe(0);
+  });
+
+  // The one-replica-at-a-time first-fit decreasing the grouped packer must match exactly.
+  const naive = (items: readonly { cpuMillis: number; memoryMiB: number; count?: number }[], n: { cpuMillis: number; memoryMiB: number }): number | undefined => {
+    const flat = items.flatMap((it) => Array.from({ length: it.count ?? 1 }, () => ({ cpuMillis: it.cpuMillis, memoryMiB: it.memoryMiB })));
+    if (flat.length === 0) return 0;
+    const key = (it: { cpuMillis: number; memoryMiB: number }) => Math.max(it.cpuMillis / n.cpuMillis, it.memoryMiB / n.memoryMiB);
+    const order = flat.slice().sort((a, b) => key(b) - key(a));
+    const free: [number, number][] = [];
+    for (const it of order) {
+      if (it.cpuMillis > n.cpuMillis || it.memoryMiB > n.memoryMiB) return undefined;
+      let i = free.findIndex(([c, m]) => c >= it.cpuMillis && m >= it.memoryMiB);
+      if (i < 0) i = free.push([n.cpuMillis, n.memoryMiB]) - 1;
+      free[i]![0] -= it.cpuMillis;
+      free[i]![1] -= it.memoryMiB;
+    }
+    return free.length;
+  };
+  it("gives exactly what packing replicas one by one gives, on 500 random mixes", () => {
+    let seed = 12345;
+    const rnd = (k: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % k);
+    for (let trial = 0; trial < 500; trial++) {
+      const shape = { cpuMillis: 500 + rnd(4000), memoryMiB: 512 + rnd(8192) };
+      const items = Array.from({ length: 1 + rnd(6) }, () => ({ cpuMillis: 50 * (1 + rnd(30)), memoryMiB: 64 * (1 + rnd(40)), count: rnd(25) }));
+      expect(packReplicas(items, shape), JSON.stringify({ shape, items })).toBe(naive(items, shape));
+    }
+  });
+  it("packs a billion replicas arithmetically, in well under a second", () => {
+    const t0 = performance.now();
+    // 700m: 2 per node → 5e8 nodes with 600m / 2096 MiB free; 300m: 2 more in each (1e9), the other 2e8 at 6 per new node → 33,333,334.
+    expect(packReplicas([{ cpuMillis: 700, memoryMiB: 1000, count: 1e9 }, { cpuMillis: 300, memoryMiB: 300, count: 1.2e9 }], node)).toBe(500_000_000 + 33_333_334);
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 });
 
@@ -115,6 +156,20 @@ describe("estimateNodes: hand-checked (catalog us-east-1: m6i.large $0.096, m6i.
     expect(estimate.capacity).toBe("1× cpu-box (on-demand) + 1× mem-box (on-demand)");
     expect(estimate.hourlyUsd).toBeCloseTo(0.5, 12);
     expect(estimate.assumptions.join("\n")).toMatch(/one node pool per service/);
+  });
+
+  it("prices a million replicas arithmetically (O(services), not O(replicas))", () => {
+    // An App object skips the schema's replica limit; the estimator must still not build one item per replica.
+    // 1 vCPU / 2 GiB: m6i.xlarge holds 3 → ⌈1e6 / 3⌉ = 333,334 × 0.192 = 64,000.128 beats 1e6 m6i.large × 0.096 = 96,000.
+    const base = makeApp({ api: svc(1, "2Gi", { replicas: 1 }) });
+    const app: App = { ...base, services: base.services.map((s) => ({ ...s, scale: { kind: "fixed", replicas: 1_000_000 } })) };
+    const t0 = performance.now();
+    const { estimate } = run(app, [aws("m6i.large"), aws("m6i.xlarge")]);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(estimate.capacity).toBe("333334× m6i.xlarge (on-demand)");
+    expect(estimate.hourlyUsd).toBeCloseTo(333_334 * 0.192, 6);
+    const { perVcpu, perGiB } = share(0.192, 4, 16);
+    expect(estimate.allocatedHourlyUsd).toBeCloseTo(1_000_000 * (1 * perVcpu + 2 * perGiB), 4);
   });
 
   it("names the autoscaling range and the cost at the maximum", () => {

@@ -92,7 +92,7 @@ export function estimateNodes(input: EstimateNodesInput): PricedCandidate {
     const w = p.type.vcpus * CPU_WEIGHT + p.type.memoryGiB * RAM_WEIGHT;
     const perVcpu = (p.unitUsd * CPU_WEIGHT) / w;
     const perGiB = (p.unitUsd * RAM_WEIGHT) / w;
-    for (const it of p.items) allocated += (it.cpuMillis / 1000) * perVcpu + (it.memoryMiB / 1024) * perGiB;
+    for (const it of p.items) allocated += (it.count ?? 1) * ((it.cpuMillis / 1000) * perVcpu + (it.memoryMiB / 1024) * perGiB);
   }
 
   const scaled = plans.filter((p) => p.autoscale);
@@ -146,7 +146,8 @@ function pricePools(input: EstimateNodesInput, overhead: NodeOverhead, plans: re
     const key = `${p.arch}/${capacity}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { arch: p.arch, capacity, items: [] }));
-    for (let i = 0; i < n; i++) g.items.push({ cpuMillis: p.cpuMillis, memoryMiB: p.memoryMiB, service: p.service });
+    // One item per service, with a count: packing and pricing stay O(services), not O(replicas).
+    g.items.push({ cpuMillis: p.cpuMillis, memoryMiB: p.memoryMiB, count: n, service: p.service });
   };
   for (const p of plans) {
     add(p, "on-demand", p.onDemand);
@@ -172,7 +173,11 @@ function pricePools(input: EstimateNodesInput, overhead: NodeOverhead, plans: re
     // No single type holds every replica (e.g. one CPU-heavy and one memory-heavy service): one pool per service.
     assumptions.push(`${g.arch} ${capacity} replicas need more than one node type: one node pool per service`);
     const byService = new Map<string, PackItem[]>();
-    for (const it of g.items) byService.set(it.service, [...(byService.get(it.service) ?? []), it]);
+    for (const it of g.items) {
+      const list = byService.get(it.service);
+      if (list) list.push(it);
+      else byService.set(it.service, [it]);
+    }
     for (const items of byService.values()) pools.push(cheapestPool(items, types, capacity, overhead)!);
   }
   return pools;

@@ -1,7 +1,7 @@
 import type { BackendApplyResult } from "../backend/backend.js";
-import { SdxError } from "../errors/sdx-error.js";
+import { SdxError, toSdxError } from "../errors/sdx-error.js";
 import { emit } from "../events/sdx-event.js";
-import { hasChanges } from "../plan/plan.js";
+import { hasChanges, hasUnconverged } from "../plan/plan.js";
 import type { ChoosePolicy, EstimateReport } from "../pricing/pricing-contract.js";
 import type { AppRevision } from "../revision/compute-revision.js";
 import type { Diagnostic } from "../validation/diagnostic.js";
@@ -24,7 +24,7 @@ export interface DeployOptions extends OperationOptions {
   readonly confirm?: (plan: TargetPlan, estimates: EstimateReport | undefined) => boolean | Promise<boolean>;
 }
 
-/** How a deploy ended. `no-changes` means the live state already matched. */
+/** How a deploy ended. `no-changes` means the live state already matched and every rollout had converged. */
 export type DeployStatus = BackendApplyResult["status"] | "no-changes" | "cancelled";
 
 /** Result of {@link deploy}. */
@@ -46,11 +46,14 @@ export interface DeployResult {
 /**
  * Plans against the live target and applies it: action by action, then waits
  * for rollouts and rolls back failures. Nothing is changed when the app is
- * invalid, a secret is missing, or a foreign object is in the way.
+ * invalid, a secret is missing, or a foreign object is in the way. A plan
+ * with no changes but unfinished rollouts still applies (the backend waits
+ * for them). Once apply began it never throws: failures, aborts and wait
+ * errors come back as `apply` with completed/failed/remaining and `error`.
  */
 export async function deploy(app: AppSource, options: DeployOptions = {}): Promise<DeployResult> {
   const services = sdxServices(options.container);
-  const prepared = await prepareApp(app, services, { secretsMissing: "error", ...(options.env ? { env: options.env } : {}), ...(options.baseDir ? { baseDir: options.baseDir } : {}) });
+  const prepared = await prepareApp(app, services, { secretsMissing: "error", ...(options.env ? { env: options.env } : {}), ...(options.baseDir ? { baseDir: options.baseDir } : {}), ...(options.allowOutside ? { allowOutside: options.allowOutside } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   const p = { ...prepared, app: await discoverPricing(prepared.app, services, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) }) };
   const sel = await selectTargets(p, services, options.target, {
     offlinePrices: false, ...(options.policy ? { policy: options.policy } : {}), ...(options.signal ? { signal: options.signal } : {}),
@@ -85,15 +88,38 @@ export async function deploy(app: AppSource, options: DeployOptions = {}): Promi
       fault: first.code.startsWith("SDX_BACKEND_") ? "backend" : "user", ...(first.hint ? { hint: first.hint } : {}), details: { diagnostics: blocking },
     });
   }
-  if (!hasChanges(tp.plan)) return { ...base, status: "no-changes" };
+  // Unfinished rollouts (an interrupted earlier deploy) are not "no changes": apply waits for them.
+  if (!hasChanges(tp.plan) && !hasUnconverged(tp.plan)) return { ...base, status: "no-changes" };
   if (options.confirm && !(await options.confirm(tp, sel.estimates))) return { ...base, status: "cancelled" };
   const backend = await services.registry.get(target.kind);
-  const apply = await backend.apply({ app: p.app, target, revision: p.revision, secrets: p.secrets, baseDir: p.baseDir }, tp.plan, {
-    wait: options.wait !== false,
-    ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
-    ...(options.forceConflicts ? { forceConflicts: true } : {}),
-    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  let apply: BackendApplyResult;
+  try {
+    apply = await backend.apply({ app: p.app, target, revision: p.revision, secrets: p.secrets, baseDir: p.baseDir }, tp.plan, {
+      wait: options.wait !== false,
+      ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
+      ...(options.forceConflicts ? { forceConflicts: true } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (e) {
+    apply = applyThrew(tp, e);
+  }
   return { ...base, status: apply.status, apply };
+}
+
+/**
+ * A backend whose apply threw (a contract breach: it should return) may have
+ * changed anything in the plan, so the caller gets a result, never an
+ * exception after changes began: every change counts as remaining (not known
+ * to be done), and a re-run re-plans from the live state.
+ */
+function applyThrew(tp: TargetPlan, e: unknown): BackendApplyResult {
+  const err = toSdxError(e, "SDX_BACKEND_ERROR", "backend");
+  return {
+    status: err.code === "SDX_ABORTED" ? "aborted" : "failed",
+    completed: [], failed: [],
+    remaining: tp.plan.actions.filter((a) => a.kind !== "no-op"),
+    rollouts: (tp.plan.unconverged ?? []).map((u) => ({ service: u.service, status: "not-waited" as const, desired: 0, ready: 0, reason: u.reason })),
+    error: err.toJSON(),
+  };
 }

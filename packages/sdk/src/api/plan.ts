@@ -11,7 +11,8 @@ import type { DeployedService } from "../plan/plan.js";
 import { resolveImageDigests, type ResolvedDigest, type ResolveImageDigestOptions } from "../image/resolve-image-digest.js";
 import type { AppRevision } from "../revision/compute-revision.js";
 import type { Diagnostic } from "../validation/diagnostic.js";
-import { contextFor, findTarget, prepareApp, renderTarget, type AppSource, type PreparedApp } from "./prepare-app.js";
+import { maskPlan } from "../secrets/sensitive-values.js";
+import { assertSizeLimits, contextFor, findTarget, prepareApp, renderTarget, type AppSource, type PreparedApp } from "./prepare-app.js";
 import { sdxServices, type SdxServices } from "./sdx-services.js";
 
 /** Options shared by every API operation. */
@@ -24,6 +25,14 @@ export interface OperationOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Base directory when `app` is an {@link App} object. @default process.cwd() */
   readonly baseDir?: string;
+  /**
+   * Directories outside the app file's directory that file paths (`fromFile`,
+   * `env_file`, ...) may read from, absolute or relative to the app file's
+   * directory; the CLI's `--allow-outside`. Anything else outside is refused
+   * with `SDX_PATH_OUTSIDE_APP`; /proc, /sys and /dev always are.
+   * @default []
+   */
+  readonly allowOutside?: readonly string[];
 }
 
 /** Which target(s) to plan: a name, the cheapest by estimate, or all of them. */
@@ -188,6 +197,7 @@ export async function planTarget(
   opts: { offline: boolean; fallback: boolean; onEvent?: EventListener; signal?: AbortSignal; forceConflicts?: boolean },
 ): Promise<TargetPlan> {
   const backend = await services.registry.get(target.kind);
+  assertSizeLimits(p, target, backend);
   const ctx = contextFor(p, target);
   const check = backend.check(ctx);
   const desired = renderTarget(backend, ctx);
@@ -211,6 +221,8 @@ export async function planTarget(
       plan = renderOnly(e);
     }
   }
+  // Live values reach the plan's field changes as they are: mask what is secret before anyone prints it.
+  if (p.sensitive?.length || plan.actions.some((a) => a.changes.length > 0)) plan = maskPlan(plan, p.sensitive ?? []);
   emit(opts.onEvent, { kind: "plan-ready", target: target.name, summary: plan.summary, mode: plan.mode });
   return { target: target.name, backend: backend.kind, plan, check };
 }
@@ -222,7 +234,7 @@ export async function planTarget(
  */
 export async function plan(app: AppSource, options: PlanOptions = {}): Promise<PlanResult> {
   const services = sdxServices(options.container);
-  const prepared = await prepareApp(app, services, { secretsMissing: "warning", ...(options.env ? { env: options.env } : {}), ...(options.baseDir ? { baseDir: options.baseDir } : {}) });
+  const prepared = await prepareApp(app, services, { secretsMissing: "warning", ...(options.env ? { env: options.env } : {}), ...(options.baseDir ? { baseDir: options.baseDir } : {}), ...(options.allowOutside ? { allowOutside: options.allowOutside } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   const p = options.offline || options.estimate === false ? prepared : { ...prepared, app: await discoverPricing(prepared.app, services, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) }) };
   const sel = await selectTargets(p, services, options.target, {
     ...(options.estimate === undefined ? {} : { estimate: options.estimate }),

@@ -1,17 +1,24 @@
 import { existsSync, statSync } from "node:fs";
 import type { Backend, BackendContext } from "../backend/backend.js";
 import { applyOverrides } from "../backend/apply-overrides.js";
+import { checkSizeLimits } from "../backend/check-size-limits.js";
 import { SdxError } from "../errors/sdx-error.js";
 import { loadApp, resolveAppFile } from "../load/load-app.js";
 import type { AnyTarget, App } from "../model/app.js";
 import type { Resource } from "../plan/resource.js";
 import { computeRevision, type AppRevision } from "../revision/compute-revision.js";
+import { sensitiveValuesIn } from "../secrets/sensitive-values.js";
 import { resolveSecrets, type ResolvedSecrets } from "../secrets/resolve-secrets.js";
 import { didYouMean } from "../util/did-you-mean.js";
 import { hasErrors, type Diagnostic } from "../validation/diagnostic.js";
+import type { ValidateAppOptions } from "../validation/validate-app.js";
+import { validateNormalizedApp } from "../validation/validate-normalized-app.js";
 import type { SdxServices } from "./sdx-services.js";
 
-/** An app for the API: a path to an app file or directory, or an already-validated {@link App}. */
+/**
+ * An app for the API: a path to an app file or directory, or an {@link App}
+ * object, which is validated like a file (`SDX_VALIDATION` when it is not valid).
+ */
 export type AppSource = string | App;
 
 /** An app loaded, validated, with secrets resolved and its revision computed. */
@@ -21,6 +28,11 @@ export interface PreparedApp {
   readonly baseDir: string;
   readonly secrets: ResolvedSecrets;
   readonly revision: AppRevision;
+  /**
+   * Values plans must mask: secret-looking values interpolated into plain
+   * settings, and every resolved secret value (see `maskPlan`). @default []
+   */
+  readonly sensitive?: readonly string[];
 }
 
 /**
@@ -30,34 +42,56 @@ export interface PreparedApp {
 export async function prepareApp(
   source: AppSource,
   services: SdxServices,
-  opts: { readonly baseDir?: string; readonly secretsMissing: "error" | "warning"; readonly env?: Readonly<Record<string, string | undefined>> },
+  opts: {
+    readonly baseDir?: string; readonly secretsMissing: "error" | "warning"; readonly env?: Readonly<Record<string, string | undefined>>;
+    /** See {@link OperationOptions.allowOutside}. @default [] */
+    readonly allowOutside?: readonly string[];
+    /** Cancels loading (a config module's child process is killed). */
+    readonly signal?: AbortSignal;
+  },
 ): Promise<PreparedApp> {
   const env = opts.env ?? services.runtime.env;
   let app: App;
   let baseDir: string;
+  let sensitive: readonly string[] = [];
   const diagnostics: Diagnostic[] = [];
   if (typeof source === "string") {
     const file = resolveAppFile(source, (p) => (existsSync(p) ? (statSync(p).isDirectory() ? "dir" : "file") : undefined));
-    const extraTargetKinds = services.registry.kinds().filter((k) => !["kubernetes", "swarm", "ecs"].includes(k));
-    const backends = new Map<string, Backend>();
-    for (const k of extraTargetKinds) backends.set(k, await services.registry.get(k));
     const loaded = await loadApp(file, {
       env,
-      extraTargetKinds,
-      validateCustomTarget: (kind, raw, path) => backends.get(kind)?.validateTarget?.(raw, path) ?? [],
+      ...(opts.allowOutside ? { allowOutside: opts.allowOutside } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(await targetKindOptions(services)),
     });
     diagnostics.push(...loaded.diagnostics);
     if (!loaded.app) throw validationError(file, diagnostics);
     app = loaded.app;
     baseDir = loaded.baseDir;
+    sensitive = loaded.sensitive ?? [];
   } else {
-    app = source;
+    // An object gets the same checks as a file: it must not reach a backend with a
+    // name, namespace or path that no app file could carry.
+    const checked = validateNormalizedApp(source, await targetKindOptions(services));
+    diagnostics.push(...checked.diagnostics);
+    if (!checked.app) throw validationError("the app object", diagnostics);
+    app = checked.app;
     baseDir = opts.baseDir ?? process.cwd();
+    // An object was built by the caller: its values may come from secret-looking variables too.
+    sensitive = sensitiveValuesIn(app, env);
   }
-  const resolved = await resolveSecrets(app, { env, baseDir, missing: opts.secretsMissing });
+  const resolved = await resolveSecrets(app, { env, baseDir, missing: opts.secretsMissing, ...(opts.allowOutside ? { allowOutside: opts.allowOutside } : {}) });
   diagnostics.push(...resolved.diagnostics);
   if (hasErrors(resolved.diagnostics)) throw validationError(app.name, diagnostics);
-  return { app, diagnostics, baseDir, secrets: resolved.secrets, revision: computeRevision(app, resolved.secrets) };
+  const secretValues = [...resolved.secrets.values()].flatMap((x) => (x.value ? [x.value.reveal()] : []));
+  return { app, diagnostics, baseDir, secrets: resolved.secrets, revision: computeRevision(app, resolved.secrets), sensitive: [...sensitive, ...secretValues] };
+}
+
+/** Target kinds of the registered third-party backends, and their settings checks. */
+async function targetKindOptions(services: SdxServices): Promise<Pick<ValidateAppOptions, "extraTargetKinds" | "validateCustomTarget">> {
+  const extraTargetKinds = services.registry.kinds().filter((k) => !["kubernetes", "swarm", "ecs"].includes(k));
+  const backends = new Map<string, Backend>();
+  for (const k of extraTargetKinds) backends.set(k, await services.registry.get(k));
+  return { extraTargetKinds, validateCustomTarget: (kind, raw, path) => backends.get(kind)?.validateTarget?.(raw, path) ?? [] };
 }
 
 function validationError(where: string, diagnostics: readonly Diagnostic[]): SdxError {
@@ -66,6 +100,18 @@ function validationError(where: string, diagnostics: readonly Diagnostic[]): Sdx
   return new SdxError("SDX_VALIDATION", `${where}: ${errors.length} error${errors.length === 1 ? "" : "s"}${first ? `; first: ${first.path ? `${first.path}: ` : ""}${first.message}` : ""}`, {
     fault: "user", hint: first?.hint ?? "Run `sdx validate` to see every problem.", details: { diagnostics },
   });
+}
+
+/**
+ * Refuses files and secrets bigger than the target's backend can deliver
+ * (`SDX_VALIDATION` carrying `SDX_FILE_TOO_LARGE` diagnostics), before anything
+ * is rendered or sent.
+ */
+export function assertSizeLimits(p: PreparedApp, target: AnyTarget, backend: Backend): void {
+  const bytes = new Map<string, number>();
+  for (const [k, s] of p.secrets) if (s.bytes !== undefined) bytes.set(k, s.bytes);
+  const diagnostics = checkSizeLimits(p.app, target, backend, bytes);
+  if (hasErrors(diagnostics)) throw validationError(`${p.app.name} on ${target.name}`, diagnostics);
 }
 
 /** The diagnostics carried by an `SDX_VALIDATION` error. */

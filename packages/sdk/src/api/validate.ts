@@ -1,13 +1,19 @@
 import { existsSync, statSync } from "node:fs";
 import type { Container } from "inversify";
+import { checkSizeLimits } from "../backend/check-size-limits.js";
 import { loadApp, resolveAppFile, type LoadAppResult } from "../load/load-app.js";
-import { sdxServices } from "./sdx-services.js";
+import type { App } from "../model/app.js";
+import { checkSecretFiles, secretKey } from "../secrets/resolve-secrets.js";
+import { hasErrors, sortDiagnostics, type Diagnostic } from "../validation/diagnostic.js";
+import { sdxServices, type SdxServices } from "./sdx-services.js";
 
 /** Options for {@link validate}. */
 export interface ValidateOptions {
   readonly container?: Container;
   /** @default process.env */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Directories outside the app file's directory that file paths may read from (the CLI's `--allow-outside`). @default [] */
+  readonly allowOutside?: readonly string[];
 }
 
 /** Loads and validates an app file, with third-party target kinds known to the container. Never throws for bad content. */
@@ -16,9 +22,39 @@ export async function validate(path: string, options: ValidateOptions = {}): Pro
   const file = resolveAppFile(path, (p) => (existsSync(p) ? (statSync(p).isDirectory() ? "dir" : "file") : undefined));
   const extra = services.registry.kinds().filter((k) => !["kubernetes", "swarm", "ecs"].includes(k));
   const backends = await Promise.all(extra.map((k) => services.registry.get(k)));
-  return loadApp(file, {
-    env: options.env ?? services.runtime.env,
+  const env = options.env ?? services.runtime.env;
+  const r = await loadApp(file, {
+    env,
     extraTargetKinds: extra,
     validateCustomTarget: (kind, raw, p) => backends.find((b) => b.kind === kind)?.validateTarget?.(raw, p) ?? [],
+    ...(options.allowOutside ? { allowOutside: options.allowOutside } : {}),
   });
+  if (!r.app) return r;
+  const limits = await sizeLimitDiagnostics(r.app, services, { baseDir: r.baseDir, allowOutside: options.allowOutside ?? [] }, env);
+  if (limits.length === 0) return r;
+  const diagnostics = sortDiagnostics([...r.diagnostics, ...limits]);
+  const { app: _invalid, ...rest } = r;
+  return hasErrors(diagnostics) ? { ...rest, diagnostics } : { ...r, diagnostics };
+}
+
+/** Every target's backend size limits, checked against the files and the secrets whose size is known without a deploy. */
+async function sizeLimitDiagnostics(
+  app: App, services: SdxServices, access: { baseDir: string; allowOutside: readonly string[] }, env: Readonly<Record<string, string | undefined>>,
+): Promise<Diagnostic[]> {
+  // Loading a backend costs an import; an app with no files or secrets needs none.
+  if (!app.services.some((s) => s.files.length > 0 || s.secrets.length > 0)) return [];
+  const bytes = checkSecretFiles(app, access).bytes;
+  for (const svc of app.services) {
+    for (const s of svc.secrets) {
+      const v = s.source.kind === "env" ? env[s.source.name] : undefined;
+      if (v !== undefined) bytes.set(secretKey(svc.name, s.name), Buffer.byteLength(v, "utf8"));
+    }
+  }
+  const out: Diagnostic[] = [];
+  for (const t of app.targets) {
+    // A kind without a registered backend is reported by validation already.
+    const backend = await services.registry.get(t.kind).catch(() => undefined);
+    if (backend) out.push(...checkSizeLimits(app, t, backend, bytes));
+  }
+  return out;
 }

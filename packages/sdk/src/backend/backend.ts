@@ -21,6 +21,32 @@ export interface BackendCapabilities {
   readonly rollback: boolean;
   /** Can diff against live state (otherwise plans are render-only). */
   readonly liveDiff: boolean;
+  /**
+   * Largest files and secrets the backend can deliver; `sdx validate` and `plan`
+   * refuse bigger ones for this backend's targets with `SDX_FILE_TOO_LARGE`.
+   * @default unlimited (sdx still reads at most MAX_FILE_BYTES per file)
+   */
+  readonly sizeLimits?: SizeLimits;
+}
+
+/** One size limit of the object a backend stores files or secrets in. */
+export interface SizeLimit {
+  /** The limit in bytes (of the content, before any encoding the backend applies). */
+  readonly bytes: number;
+  /** What holds the data, for messages, e.g. "a Swarm config". */
+  readonly holder: string;
+}
+
+/** Size limits for {@link BackendCapabilities.sizeLimits}. Each is optional: absent means unlimited. */
+export interface SizeLimits {
+  /** Largest single config file (`files[]`). */
+  readonly file?: SizeLimit;
+  /** Largest total of one service's config files, when the backend stores them in one object. */
+  readonly filesPerService?: SizeLimit;
+  /** Largest single secret value sdx delivers (env and file sources). */
+  readonly secret?: SizeLimit;
+  /** Largest total of one service's secret values, when the backend stores them in one object. */
+  readonly secretsPerService?: SizeLimit;
 }
 
 /** How faithfully a target carries one model field. */

@@ -22,6 +22,33 @@ describe("parseCli", () => {
     expect(parseCli(["plan", "--budget", "cheap"])).toMatchObject({ command: "usage-error", message: expect.stringContaining("--budget") });
     expect(parseCli(["plan", "a", "b"])).toMatchObject({ command: "usage-error", message: expect.stringContaining('"b"') });
   });
+  it("accepts only plain non-negative decimal budgets, naming the flag otherwise", () => {
+    expect(parseCli(["plan", "--budget", "12"])).toMatchObject({ command: "plan", budget: 12 });
+    expect(parseCli(["plan", "--budget=12.5"])).toMatchObject({ command: "plan", budget: 12.5 });
+    expect(parseCli(["deploy", "--budget", "$0"])).toMatchObject({ command: "deploy", budget: 0 });
+    for (const bad of ["", " ", "0x10", "1e3", "-5", "12.", ".5", "Infinity", "NaN", "12 ", "1_000", "$", "0b1"]) {
+      for (const cmd of ["plan", "deploy"]) {
+        const r = parseCli([cmd, `--budget=${bad}`]);
+        expect(r, `${cmd} --budget=${JSON.stringify(bad)}`).toMatchObject({ command: "usage-error", message: expect.stringContaining("--budget") });
+      }
+    }
+    expect(parseCli(["plan", "--budget", " "])).toMatchObject({ command: "usage-error", message: expect.stringContaining("--budget") });
+  });
+  it("refuses empty or blank string flags instead of ignoring them", () => {
+    for (const argv of [["plan", "-t", ""], ["plan", "--target="], ["status", "-t", " "], ["validate", "-f", ""], ["schema", "-o", ""],
+      ["import", "c.yaml", "-o", ""], ["import", "c.yaml", "--profile", ""], ["prices", "refresh", "--region", ""], ["deploy", "--timeout", ""]]) {
+      const r = parseCli(argv);
+      expect(r, argv.join(" ")).toMatchObject({ command: "usage-error" });
+      const flag = argv.find((a) => a.startsWith("-"))!.replace(/=.*/, "");
+      const long = { "-t": "--target", "-f": "--file", "-o": "--out" }[flag] ?? flag;
+      expect((r as { message: string }).message, argv.join(" ")).toContain(long);
+    }
+    expect(parseCli(["plan", ""])).toMatchObject({ command: "usage-error", message: expect.stringContaining("empty") });
+  });
+  it("refuses unreadable, zero and overlong timeouts", () => {
+    for (const bad of ["0x10", "10", "0s", " ", "-1m", "1e3s", "100000h"]) expect(parseCli(["deploy", "--timeout", bad]), bad).toMatchObject({ command: "usage-error", message: expect.stringContaining("--timeout") });
+    expect(parseCli(["deploy", "--timeout", "1h30m"])).toMatchObject({ command: "deploy", timeoutSeconds: 5400 });
+  });
   it("parses prices lookups and refresh", () => {
     expect(parseCli(["prices", "aws", "us-east-1", "m6i.large"])).toEqual({ command: "prices", provider: "aws", region: "us-east-1", instanceType: "m6i.large", json: false });
     expect(parseCli(["prices", "refresh", "--region", "eu-west-1", "--region", "us-east-1"])).toEqual({ command: "prices-refresh", regions: ["eu-west-1", "us-east-1"], json: false });

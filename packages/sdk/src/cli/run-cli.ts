@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import { delimiter, resolve as resolvePath } from "node:path";
 import type { Container } from "inversify";
-import type { SdxErrorData } from "../errors/sdx-error.js";
 import type { SdxEvent } from "../events/sdx-event.js";
 import type { Diagnostic } from "../validation/diagnostic.js";
 import { EXIT, helpText, parseCli, type CliCommand } from "./parse-cli.js";
@@ -55,16 +55,18 @@ export async function runCli(argv: readonly string[], ioOverrides: Partial<CliIo
   const io: CliIo = { ...defaultIo(), ...ioOverrides };
   const cmd = parseCli(argv);
   if (cmd.command === "usage-error") {
-    io.stderr(`sdx: ${cmd.message}\n${cmd.hint ? `  hint: ${cmd.hint}\n` : ""}`);
+    // Same shape as any other error: the stable code first, in JSON when --json was asked for.
+    if (argv.includes("--json")) io.stdout(`${JSON.stringify({ error: { code: "SDX_USAGE", fault: "user", message: cmd.message, ...(cmd.hint ? { hint: cmd.hint } : {}) } }, null, 2)}\n`);
+    else io.stderr(`sdx: SDX_USAGE: ${cmd.message}\n${cmd.hint ? `  hint: ${cmd.hint}\n` : ""}`);
     return EXIT.usage;
   }
   let ownController: AbortController | undefined;
   let onSigint: (() => void) | undefined;
+  let interrupted = false;
   if (!io.signal && (cmd.command === "deploy" || cmd.command === "destroy")) {
     ownController = new AbortController();
-    let interrupted = false;
     onSigint = () => {
-      if (interrupted) process.exit(130);
+      if (interrupted) hardExit(EXIT_INTERRUPTED);
       interrupted = true;
       io.stderr("\nsdx: stopping after the steps in flight (Ctrl-C again to quit at once)…\n");
       ownController!.abort();
@@ -72,12 +74,42 @@ export async function runCli(argv: readonly string[], ioOverrides: Partial<CliIo
     process.on("SIGINT", onSigint);
   }
   try {
-    return await run(cmd, { ...io, ...(ownController ? { signal: ownController.signal } : {}) });
+    const code = await run(cmd, { ...io, ...(ownController ? { signal: ownController.signal } : {}) });
+    // Ctrl-C ends with 130 (128 + SIGINT) whatever the operation made of the abort, as shells expect.
+    return interrupted ? EXIT_INTERRUPTED : code;
   } catch (e) {
-    return await reportError(e, io, "json" in cmd && cmd.json === true);
+    const code = await reportError(e, io, "json" in cmd && cmd.json === true);
+    return interrupted ? EXIT_INTERRUPTED : code;
   } finally {
     if (onSigint) process.off("SIGINT", onSigint);
   }
+}
+
+/** Exit code after Ctrl-C: 128 + SIGINT. */
+const EXIT_INTERRUPTED = 130;
+
+/**
+ * Leaves at once on a second Ctrl-C. Output is flushed first and the exit is
+ * taken from a fresh macrotask, not from inside the signal callback while
+ * sockets and the thread pool are mid-operation.
+ */
+function hardExit(code: number): void {
+  process.exitCode = code;
+  setImmediate(() => process.exit(code));
+}
+
+/** Errors in what the user gave sdx (the app file, files it names, a target name), which exit 2 like validation errors. */
+const INPUT_ERROR_CODES: ReadonlySet<string> = new Set(["SDX_LOAD", "SDX_UNKNOWN_TARGET", "SDX_PATH_OUTSIDE_APP", "SDX_FILE_NOT_REGULAR", "SDX_FILE_TOO_LARGE", "SDX_INVALID_ENCODING", "SDX_LIMIT_EXCEEDED"]);
+
+/**
+ * Directories files may be read from besides the app's: `--allow-outside` flags,
+ * then `SDX_ALLOW_OUTSIDE` (path-delimited), relative to the current directory
+ * as any shell path is.
+ */
+function allowOutsideOf(cmd: CliCommand, env: CliIo["env"]): readonly string[] {
+  const flags = "allowOutside" in cmd ? cmd.allowOutside ?? [] : [];
+  const fromEnv = (env.SDX_ALLOW_OUTSIDE ?? "").split(delimiter).filter((d) => d.trim() !== "");
+  return [...flags, ...fromEnv].map((d) => resolvePath(d));
 }
 
 async function reportError(e: unknown, io: CliIo, json: boolean): Promise<number> {
@@ -92,7 +124,7 @@ async function reportError(e: unknown, io: CliIo, json: boolean): Promise<number
   } else {
     io.stderr(`sdx: ${err.code}: ${err.message}\n${err.hint ? `  hint: ${err.hint}\n` : ""}`);
   }
-  return err.code === "SDX_VALIDATION" || err.code === "SDX_USAGE" ? EXIT.usage : EXIT.failure;
+  return err.code === "SDX_VALIDATION" || err.code === "SDX_USAGE" || INPUT_ERROR_CODES.has(err.code) ? EXIT.usage : EXIT.failure;
 }
 
 function progress(io: CliIo, formatEvent: (e: SdxEvent) => string | undefined) {
@@ -105,7 +137,8 @@ function progress(io: CliIo, formatEvent: (e: SdxEvent) => string | undefined) {
 const print = (io: CliIo, v: unknown): void => io.stdout(`${JSON.stringify(v, null, 2)}\n`);
 
 async function run(cmd: CliCommand, io: CliIo): Promise<number> {
-  const common = { ...(io.container ? { container: io.container } : {}), env: io.env, ...(io.signal ? { signal: io.signal } : {}) };
+  const allowOutside = allowOutsideOf(cmd, io.env);
+  const common = { ...(io.container ? { container: io.container } : {}), env: io.env, ...(io.signal ? { signal: io.signal } : {}), ...(allowOutside.length > 0 ? { allowOutside } : {}) };
   switch (cmd.command) {
     case "help":
       io.stdout(helpText(cmd.topic));
@@ -153,7 +186,7 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
     case "plan":
     case "check": {
       const { plan } = await import("../api/plan.js");
-      const { hasChanges, planToJson } = await import("../plan/plan.js");
+      const { hasChanges, hasUnconverged, planToJson } = await import("../plan/plan.js");
       const isCheck = cmd.command === "check";
       const r = await plan(cmd.file, {
         ...common,
@@ -190,7 +223,8 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
         io.stderr(`sdx: ${sel.target} costs $${selectedEstimate.monthlyUsd.toFixed(2)}/month, over the budget of $${cmd.budget}/month\n`);
         return EXIT.failure;
       }
-      if (!isCheck && cmd.expectNoChanges && hasChanges(sel.plan)) return EXIT.changes;
+      // Unfinished rollouts count as changes: a deploy would still have work (waiting) to do.
+      if (!isCheck && cmd.expectNoChanges && (hasChanges(sel.plan) || hasUnconverged(sel.plan))) return EXIT.changes;
       return EXIT.ok;
     }
     case "deploy": {
@@ -220,7 +254,8 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
       });
       if (cmd.json) print(io, { app: r.app, revision: r.revision.app, target: r.target, backend: r.backend, selection: r.selection, status: r.status, apply: r.apply ? { status: r.apply.status, completed: r.apply.completed.map((a) => ({ kind: a.kind, resource: a.resource })), failed: r.apply.failed.map((f) => ({ kind: f.action.kind, resource: f.action.resource, error: f.error })), remaining: r.apply.remaining.map((a) => ({ kind: a.kind, resource: a.resource })), rollouts: r.apply.rollouts, error: r.apply.error } : null });
       else {
-        io.stdout(deploySummary(r.status, r.target, r.apply?.error, r.apply?.remaining.length ?? 0));
+        const { formatDeploySummary } = await import("../format/format-deploy-summary.js");
+        io.stdout(formatDeploySummary(r));
       }
       return r.status === "succeeded" || r.status === "no-changes" ? EXIT.ok : EXIT.failure;
     }
@@ -262,19 +297,6 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
       const never: never = cmd;
       throw new Error(`unhandled command ${JSON.stringify(never)}`);
     }
-  }
-}
-
-function deploySummary(status: string, target: string, error: SdxErrorData | undefined, remaining: number): string {
-  switch (status) {
-    case "succeeded":
-      return `Deployed to ${target}.\n`;
-    case "no-changes":
-      return `No changes: ${target} already runs this revision.\n`;
-    case "cancelled":
-      return "Cancelled; nothing was changed.\n";
-    default:
-      return `Deploy to ${target} ${status}${error ? `: ${error.message}` : ""}${remaining ? ` (${remaining} step${remaining === 1 ? "" : "s"} not started; re-run deploy to converge)` : ""}.\n`;
   }
 }
 
@@ -342,24 +364,26 @@ async function importCommand(cmd: Extract<CliCommand, { command: "import" }>, io
   const { validateApp } = await import("../validation/validate-app.js");
   const { hasErrors } = await import("../validation/diagnostic.js");
   const { formatDiagnostics } = await import("../format/format-diagnostics.js");
-  const { SdxError } = await import("../errors/sdx-error.js");
+  const { containedTextReader, readRegularFile } = await import("../load/read-contained-file.js");
   const source = resolve(cmd.file);
-  let text: string;
-  try {
-    text = readFileSync(source, "utf8");
-  } catch (e) {
-    throw new SdxError("SDX_LOAD", `cannot read ${cmd.file}`, { fault: "user", cause: e, hint: "Check the path." });
-  }
+  // A regular file of at most 4 MiB: a FIFO or /dev/zero fails at once (SDX_FILE_NOT_REGULAR, exit 2).
+  const text = readRegularFile(source);
   const baseDir = dirname(source);
-  const read = (p: string): string => readFileSync(resolve(baseDir, p), "utf8");
+  // env_file, secrets, configs: contained in the source's directory like every file an app names.
+  const access = { baseDir, allowOutside: allowOutsideOf(cmd, io.env) };
+  const read = containedTextReader(access);
   const profiles = cmd.profiles.length ? cmd.profiles : (io.env.COMPOSE_PROFILES ?? "").split(",").filter(Boolean);
-  const r = importApp(text, { fileName: source, baseDir, readFile: read, env: { ...io.env }, profiles });
+  const r = importApp(text, { fileName: source, baseDir, readFile: read, env: { ...io.env }, profiles, ...(cmd.inlineEnv ? { inlineEnv: true } : {}) });
   const validated = hasErrors(r.diagnostics) ? undefined : validateApp(r.document, { readFile: read });
-  const diagnostics = [...r.diagnostics, ...(validated?.diagnostics ?? [])];
+  // Secret files the import points at must pass the same checks, or the written sdx.yaml would not load.
+  const { checkSecretFiles } = await import("../secrets/resolve-secrets.js");
+  const secretFiles = validated?.app ? checkSecretFiles(validated.app, access).diagnostics : [];
+  const diagnostics = [...r.diagnostics, ...(validated?.diagnostics ?? []), ...secretFiles];
   const ok = !hasErrors(diagnostics);
   const out = resolve(cmd.out ?? resolve(baseDir, "sdx.yaml"));
   if (cmd.json) {
-    print(io, { source, format: r.format ?? null, ok, document: r.document, report: r.report, diagnostics, ...(ok && !cmd.out ? {} : { out }) });
+    // The template is what sdx.yaml holds (references, no secret values); r.document holds values and is never printed.
+    print(io, { source, format: r.format ?? null, ok, document: r.template, report: r.report, diagnostics, ...(ok && !cmd.out ? {} : { out }) });
     if (!ok || !cmd.out) return ok ? EXIT.ok : EXIT.usage;
   }
   if (diagnostics.length && !cmd.json) io.stderr(`${formatDiagnostics(diagnostics, source)}\n`);

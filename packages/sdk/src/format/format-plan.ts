@@ -61,8 +61,11 @@ export function formatTargetPlan(tp: TargetPlan): string {
     for (const c of a.changes.slice(0, 20)) out.push(`      ${c.path}: ${show(c.before)} → ${show(c.after)}`);
     if (a.changes.length > 20) out.push(`      … and ${a.changes.length - 20} more changes (--json shows all)`);
   }
+  // An interrupted deploy leaves rollouts running: not a change to any object, but not "nothing to do" either.
+  for (const u of p.unconverged ?? []) out.push(`  … rollout of ${u.service} unfinished: ${u.reason}`);
   const s = p.summary;
-  out.push(`  ${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete, ${s.noop} unchanged.`);
+  const waits = p.unconverged?.length ?? 0;
+  out.push(`  ${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete, ${s.noop} unchanged${waits ? `; ${waits} unfinished rollout${waits === 1 ? "" : "s"} to wait for` : ""}.`);
   if (tp.costDelta) {
     const changed = tp.costDelta.filter((d) => Math.abs(d.deltaMonthlyUsd) >= 0.005);
     const total = changed.reduce((a, d) => a + d.deltaMonthlyUsd, 0);

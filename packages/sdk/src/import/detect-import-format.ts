@@ -1,4 +1,5 @@
 import { parse } from "yaml";
+import { prescanYamlDepth } from "../load/check-yaml-budget.js";
 
 /** File formats `sdx` reads: its own, or one it imports. */
 export type ImportFormat = "sdx" | "compose" | "score";
@@ -36,12 +37,29 @@ export function detectImportFormat(fileName: string | undefined, text?: string):
         : undefined;
   if (text === undefined) return byName ?? { reason: `cannot tell the format of ${fileName ?? "the input"} from its name` };
 
+  // Far too deeply nested to parse quickly (a million brackets): the name decides; the importer then reports the limit.
+  if (prescanYamlDepth(text, fileName ?? "input")) return byName ?? { reason: "the content nests too deeply to tell" };
   let doc: unknown;
   try {
-    doc = parse(text, { merge: true, maxAliasCount: 1000 });
+    // uniqueKeys: false, as the yaml package's duplicate check is quadratic in a mapping's size; the loaders report duplicates.
+    // logLevel "error": the yaml package would print warnings (an unknown tag) to stderr itself; library code never prints.
+    doc = parse(text, { merge: true, maxAliasCount: 1000, uniqueKeys: false, logLevel: "error" });
   } catch {
     return byName ?? { reason: "the content is not YAML or JSON and the file name does not tell" };
   }
+  return detectFromContent(doc, byName);
+}
+
+/**
+ * {@link detectImportFormat} for content that is already parsed (so a large
+ * file is not parsed twice). Pure; never throws.
+ */
+export function detectImportFormatOfDocument(fileName: string | undefined, doc: unknown): DetectImportFormatResult {
+  const byName = detectImportFormat(fileName);
+  return detectFromContent(doc, byName.format ? byName : undefined);
+}
+
+function detectFromContent(doc: unknown, byName: DetectImportFormatResult | undefined): DetectImportFormatResult {
   if (!isObj(doc)) return byName ?? { reason: "the content is not a mapping" };
 
   if (typeof doc.apiVersion === "string" && doc.apiVersion.startsWith("score.dev/")) return { format: "score", reason: `apiVersion ${doc.apiVersion}` };

@@ -1,10 +1,17 @@
 import type { Diagnostic } from "../validation/diagnostic.js";
-import { interpolateComposeString, type Env } from "./compose-interpolate.js";
+import { interpolateComposeString, type ComposeTemplate, type Env } from "./compose-interpolate.js";
 
 /** Result of {@link parseEnvFile}. */
 export interface ParseEnvFileResult {
   /** Variables in file order; a later line wins. */
   readonly vars: Record<string, string>;
+  /**
+   * How sdx.yaml writes each variable: a literal value escaped (`$$`), an
+   * interpolated one with its environment references kept. Variables defined
+   * above in the same file are not in the environment, so references to them
+   * are written as their own templates.
+   */
+  readonly templates: Record<string, ComposeTemplate>;
   readonly diagnostics: readonly Diagnostic[];
 }
 
@@ -20,8 +27,19 @@ const ESCAPES: Readonly<Record<string, string>> = { n: "\n", r: "\r", t: "\t", "
  */
 export function parseEnvFile(text: string, env: Env, path: string, format: "compose" | "raw" = "compose"): ParseEnvFileResult {
   const vars: Record<string, string> = {};
+  const templates = new Map<string, ComposeTemplate>();
   const diagnostics: Diagnostic[] = [];
   const lookup: Env = new Proxy({}, { get: (_t, k: string) => vars[k] ?? env[k] });
+  const set = (key: string, value: string, t?: ComposeTemplate): void => {
+    vars[key] = value;
+    const lit = value.replace(/\$/g, "$$$$");
+    templates.set(key, t ?? { full: lit, decided: lit, variables: [] });
+  };
+  const interpolated = (key: string, value: string, at: string): void => {
+    const r = interpolateComposeString(value, lookup, at, templates);
+    diagnostics.push(...r.diagnostics);
+    set(key, r.value, { full: r.full, decided: r.decided, variables: r.variables });
+  };
   const lines = text.replace(/\r\n?/g, "\n").split("\n");
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.replace(/^\s+/, "");
@@ -31,12 +49,12 @@ export function parseEnvFile(text: string, env: Env, path: string, format: "comp
     const key = m[1]!;
     if (m[2] === "") {
       const v = env[key];
-      if (v !== undefined) vars[key] = v;
+      if (v !== undefined) set(key, v, { full: `\${${key}}`, decided: `\${${key}}`, variables: [key] });
       continue;
     }
     let rest = m[3]!;
     if (format === "raw") {
-      vars[key] = rest;
+      set(key, rest);
       continue;
     }
     rest = rest.replace(/^\s+/, "");
@@ -51,22 +69,18 @@ export function parseEnvFile(text: string, env: Env, path: string, format: "comp
       }
       const inner = close < 0 ? body : body.slice(0, close);
       if (quote === "'") {
-        vars[key] = inner.replace(/\\'/g, "'");
+        set(key, inner.replace(/\\'/g, "'"));
       } else {
         const unescaped = inner.replace(/\\(.)/g, (whole, c: string) => ESCAPES[c] ?? whole);
-        const r = interpolateComposeString(unescaped, lookup, `${path}:${i + 1}`);
-        diagnostics.push(...r.diagnostics);
-        vars[key] = r.value;
+        interpolated(key, unescaped, `${path}:${i + 1}`);
       }
       continue;
     }
     const hash = rest.search(/\s#/);
     const value = (hash >= 0 ? rest.slice(0, hash) : rest).trim();
-    const r = interpolateComposeString(value, lookup, `${path}:${i + 1}`);
-    diagnostics.push(...r.diagnostics);
-    vars[key] = r.value;
+    interpolated(key, value, `${path}:${i + 1}`);
   }
-  return { vars, diagnostics };
+  return { vars, templates: Object.fromEntries(templates), diagnostics };
 }
 
 function closingQuote(s: string, quote: string): number {

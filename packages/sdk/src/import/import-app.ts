@@ -29,12 +29,12 @@ export function importApp(text: string, options: ImportAppOptions = {}): ImportA
       return { ...importScore(text, options), format: "score" };
     case "sdx":
       return {
-        document: {}, report: [],
+        document: {}, template: {}, report: [],
         diagnostics: [{ code: "SDX_IMPORT_FORMAT", severity: "error", path: "", message: `${options.fileName ?? "the file"} is an sdx app already (${detected.reason})`, hint: "Load it with loadApp / `sdx plan -f` directly." }],
       };
     case undefined:
       return {
-        document: {}, report: [],
+        document: {}, template: {}, report: [],
         diagnostics: [{ code: "SDX_IMPORT_FORMAT", severity: "error", path: "", message: `cannot tell whether ${options.fileName ?? "the file"} is a Compose file or a Score workload: ${detected.reason}`, hint: "Name it compose.yaml or score.yaml." }],
       };
     default: {

@@ -1,14 +1,17 @@
-import { isAbsolute, join, posix } from "node:path";
-import { formatPath } from "../validation/diagnostic.js";
-import { interpolateCompose, type Env } from "./compose-interpolate.js";
+import { isAbsolute, join, posix, relative as relativePath } from "node:path";
+import { SdxError } from "../errors/sdx-error.js";
+import { interpolate } from "../load/interpolate.js";
+import { formatPath, type Diagnostic } from "../validation/diagnostic.js";
+import { interpolateCompose, type ComposeTemplate, type Env, type InterpolateComposeStringResult } from "./compose-interpolate.js";
 import { bytesToSdxMemory, parseComposeBytes, parseComposeCpus, parseComposeDuration, toSdxDuration } from "./compose-units.js";
 import { isDnsLabel, toDnsLabel, uniqueLabel } from "./dns-label.js";
 import { parseEnvFile } from "./env-file.js";
 import { ImportReport } from "./import-report.js";
 import type { ImportOptions, ImportResult } from "./import-result.js";
 import { parseSourceYaml } from "./parse-source.js";
-import { looksSecret } from "./secret-like.js";
+import { looksCredential, looksSecret, looksSecretValue, urlPassword } from "./secret-like.js";
 import { splitShellWords } from "./shell-words.js";
+import { Split, splitDocument } from "./split-value.js";
 
 /** Options for {@link importCompose}. */
 export interface ImportComposeOptions extends ImportOptions {
@@ -20,6 +23,13 @@ export interface ImportComposeOptions extends ImportOptions {
   readonly projectName?: string;
   /** Read `.env` in `baseDir` for interpolation variables, as Compose does (`env` wins). @default true */
   readonly dotEnv?: boolean;
+  /**
+   * Write the values of variables from the environment and `.env` into the
+   * template (sdx.yaml) instead of `${VAR}` references. Variables whose name or
+   * value looks secret stay references even then. The CLI's `--inline-env`.
+   * @default false
+   */
+  readonly inlineEnv?: boolean;
 }
 
 type Obj = Record<string, unknown>;
@@ -28,7 +38,10 @@ const str = (v: unknown): string | undefined => (typeof v === "string" ? v : typ
 const int = (v: unknown): number | undefined =>
   typeof v === "number" && Number.isInteger(v) ? v : typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : undefined;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const WHOLE_VAR_REF = /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)(?::?\?[^}]*)?\})$/;
+/** A template that is one variable and nothing else (`${VAR}`, or `${VAR:-}` when unset at import time). */
+const WHOLE_VAR_TEMPLATE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-)?\}$/;
+/** Codes of the contained reader's refusals: the file is not missing, it must not be read. */
+const REFUSED = new Set(["SDX_PATH_OUTSIDE_APP", "SDX_FILE_NOT_REGULAR", "SDX_FILE_TOO_LARGE", "SDX_INVALID_ENCODING"]);
 const OVERRIDE_HINT = "if a backend supports it, set it with a per-target `overrides` patch";
 
 /** Top-level keys and what becomes of them, beyond `services`, `secrets`, `configs`, `volumes`. */
@@ -123,6 +136,18 @@ interface Ctx {
   /** Top-level secret/config/volume names used by some imported service. */
   readonly used: { secrets: Set<string>; configs: Set<string>; volumes: Map<string, string[]> };
   readonly publishModes: { mode: "host" | "ingress"; path: string }[];
+  /** Templates of interpolated strings, by source path. */
+  readonly templates: ReadonlyMap<string, InterpolateComposeStringResult>;
+  /** Source paths whose template was written (the rest were read at import time). */
+  readonly templated: Set<string>;
+  /** Variables read from `.env` (and not from the environment). */
+  readonly dotEnvNames: ReadonlySet<string>;
+  /** Variables sdx.yaml references. */
+  readonly referenced: Set<string>;
+  /** Values that must never appear in the template, the report or diagnostics. */
+  readonly secretValues: Set<string>;
+  /** Environment variable names generated for credential literals, with the literal's value. */
+  readonly generated: Map<string, string>;
 }
 
 /**
@@ -136,13 +161,13 @@ export function importCompose(text: string, options: ImportComposeOptions = {}):
   const fileName = options.fileName ?? "compose.yaml";
   const parsed = parseSourceYaml(text, fileName);
   r.diagnostics.push(...parsed.diagnostics);
-  if (parsed.value === undefined && parsed.diagnostics.length > 0) return { document: {}, report: r.notes, diagnostics: r.diagnostics };
+  if (parsed.value === undefined && parsed.diagnostics.length > 0) return { document: {}, template: {}, report: r.notes, diagnostics: r.diagnostics };
   if (!isObj(parsed.value)) {
     r.error("SDX_WRONG_TYPE", "", `${fileName} is not a Compose file: expected a mapping with \`services\``);
-    return { document: {}, report: r.notes, diagnostics: r.diagnostics };
+    return { document: {}, template: {}, report: r.notes, diagnostics: r.diagnostics };
   }
 
-  const env = interpolationEnv(options, r);
+  const { env, dotEnvNames } = interpolationEnv(options, r);
   const raw = parsed.value;
   const interp = interpolateCompose(raw, env);
   const root = interp.value as Obj;
@@ -156,7 +181,9 @@ export function importCompose(text: string, options: ImportComposeOptions = {}):
     volumesDef: isObj(root.volumes) ? root.volumes : {},
     used: { secrets: new Set(), configs: new Set(), volumes: new Map() },
     publishModes: [],
+    templates: interp.templates, templated: new Set(), dotEnvNames, referenced: new Set(), secretValues: new Set(), generated: new Map(),
   };
+  for (const t of interp.templates.values()) for (const v of t.variables) noteSecretVariable(ctx, v);
 
   for (const key of Object.keys(root)) {
     if (key === "services" || key === "secrets" || key === "configs" || key === "volumes" || key === "name") continue;
@@ -201,8 +228,7 @@ export function importCompose(text: string, options: ImportComposeOptions = {}):
       r.error("SDX_WRONG_TYPE", formatPath(["services", name]), `service "${name}" must be a mapping`);
       continue;
     }
-    const rawSvc = (raw.services as Obj)[name] as Obj;
-    const out = importService(ctx, name, names.get(name)!, svc, rawSvc, consumedEnvPaths);
+    const out = importService(ctx, name, names.get(name)!, svc, consumedEnvPaths);
     if (out) outServices[names.get(name)!] = out;
   }
   r.diagnostics.push(
@@ -226,24 +252,125 @@ export function importCompose(text: string, options: ImportComposeOptions = {}):
     }
   }
   const targets = options.targets ?? { swarm: { kind: "swarm", ...(publishMode === "host" ? { publishMode: "host" } : {}) } };
-  const document: Record<string, unknown> = { name: project, services: outServices, ...(Object.keys(targets).length ? { targets } : {}) };
-  return { document, report: r.notes, diagnostics: r.diagnostics };
+  reportImportTimeValues(ctx, skipped);
+  reportDotEnvReferences(ctx);
+  const split = splitDocument({ name: project, services: outServices, ...(Object.keys(targets).length ? { targets } : {}) });
+  return guardSecrets(ctx, { document: split.document, template: split.template, report: r.notes, diagnostics: r.diagnostics });
 }
 
 /** Interpolation variables: `.env` in the project directory under `options.env`, as Compose reads them. */
-function interpolationEnv(options: ImportComposeOptions, r: ImportReport): Env {
+function interpolationEnv(options: ImportComposeOptions, r: ImportReport): { env: Env; dotEnvNames: ReadonlySet<string> } {
   const env = options.env ?? {};
-  if (options.dotEnv === false || !options.readFile || options.baseDir === undefined) return env;
+  if (options.dotEnv === false || !options.readFile || options.baseDir === undefined) return { env, dotEnvNames: new Set() };
   let text: string;
   try {
     text = options.readFile(join(options.baseDir, ".env"));
-  } catch {
-    return env;
+  } catch (e) {
+    // A missing .env is normal; one that must not be read (outside the app, not a regular file) is reported.
+    if (e instanceof SdxError && REFUSED.has(e.code)) r.error(e.code, ".env", e.message, e.hint);
+    return { env, dotEnvNames: new Set() };
   }
   const parsed = parseEnvFile(text, env, ".env");
   r.diagnostics.push(...parsed.diagnostics);
   r.translated(".env", "read for interpolation variables, as Compose does (the environment wins)");
-  return { ...parsed.vars, ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) };
+  const fromEnv = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined));
+  return { env: { ...parsed.vars, ...fromEnv }, dotEnvNames: new Set(Object.keys(parsed.vars).filter((k) => !(k in fromEnv))) };
+}
+
+/** True when a variable's name or value looks secret; its value is then kept out of every output. */
+function noteSecretVariable(ctx: Ctx, name: string): boolean {
+  const v = ctx.env[name];
+  const secret = looksSecret(name) || (v !== undefined && looksSecretValue(v));
+  // Very short values would match ordinary text; such a value is still never written as a value.
+  if (secret && v !== undefined && v.length >= 4) ctx.secretValues.add(v);
+  return secret;
+}
+
+/** True when sdx interpolation reads `template` as `value` with the import's variables. */
+function sdxReads(ctx: Ctx, template: string, value: string): boolean {
+  const r = interpolate(template, ctx.env);
+  return r.value === value && !r.diagnostics.some((d) => d.severity === "error");
+}
+
+/**
+ * What sdx.yaml writes for a string taken whole from `path` of the Compose
+ * file: its template, so that variables stay references, or the value itself
+ * when the string read no variable (or with `inlineEnv`, when none is secret).
+ */
+function keep(ctx: Ctx, path: string, value: string): string | Split {
+  const t = ctx.templates.get(path);
+  if (!t || t.value !== value) return value;
+  ctx.templated.add(path);
+  return keepTemplate(ctx, path, value, t);
+}
+
+function keepTemplate(ctx: Ctx, path: string, value: string, t: ComposeTemplate): string | Split {
+  if (t.variables.length === 0) return value;
+  const names = t.variables.map((v) => `$${v}`).join(", ");
+  const secret = t.variables.filter((v) => noteSecretVariable(ctx, v));
+  if (ctx.opts.inlineEnv && secret.length === 0) {
+    ctx.r.translated(path, `the value of ${names} at import time is written (inlineEnv)`);
+    return value;
+  }
+  for (const written of [t.full, t.decided]) {
+    if (!sdxReads(ctx, written, value)) continue;
+    if (written !== t.full) ctx.r.approximated(path, `keeps ${names} as a reference, but the branch of a default or alternative was chosen at import time: sdx interpolation cannot express the construct`);
+    for (const v of t.variables) if (written.includes(`\${${v}`)) ctx.referenced.add(v);
+    return new Split(value, written);
+  }
+  if (secret.length > 0) {
+    ctx.r.error("SDX_IMPORT_SECRET_VALUE", path, `${secret.map((v) => `$${v}`).join(", ")} looks secret, and this value cannot be written as a reference; it is left out of sdx.yaml`,
+      `Write the field in sdx.yaml as \${${secret[0]}} (or a secrets entry with fromEnv: ${secret[0]}), or pass the whole value as a secret.`);
+    return new Split(value, "");
+  }
+  ctx.r.approximated(path, `the value of ${names} at import time is written: sdx interpolation cannot express it`);
+  return value;
+}
+
+/** Interpolated fields sdx.yaml cannot hold as references (numbers, parsed values): they keep the value at import time. */
+function reportImportTimeValues(ctx: Ctx, skipped: readonly string[]): void {
+  for (const [path, t] of ctx.templates) {
+    if (ctx.templated.has(path) || !path.startsWith("services.")) continue;
+    if (skipped.some((s) => path === s || path.startsWith(`${s}.`) || path.startsWith(`${s}[`))) continue;
+    ctx.r.approximated(path, `reads ${t.variables.map((v) => `$${v}`).join(", ")} at import time: this field cannot hold a \${VAR} reference in sdx.yaml, so edit it there to change it`);
+  }
+}
+
+/** Variables from `.env` that sdx.yaml references: sdx reads only the environment. */
+function reportDotEnvReferences(ctx: Ctx): void {
+  const names = [...ctx.referenced].filter((v) => ctx.dotEnvNames.has(v)).sort();
+  if (names.length === 0) return;
+  ctx.r.approximated(".env", `sdx.yaml references ${names.map((v) => `\${${v}}`).join(", ")}, which ${names.length === 1 ? "comes" : "come"} from .env; sdx reads only the environment, so export ${names.length === 1 ? "it" : "them"} before sdx plan or deploy (e.g. set -a; . ./.env; set +a)`);
+}
+
+/**
+ * The last line of defence: no value of a secret-looking variable or credential
+ * literal may reach the template, the report or a diagnostic. A template string
+ * holding one is an error (and is blanked); messages are redacted.
+ */
+function guardSecrets(ctx: Ctx, result: ImportResult): ImportResult {
+  const secrets = [...ctx.secretValues].sort((a, b) => b.length - a.length);
+  if (secrets.length === 0) return result;
+  const hit = (s: string): boolean => secrets.some((v) => s.includes(v));
+  const redact = (s: string): string => secrets.reduce((acc, v) => acc.split(v).join("[redacted]"), s);
+  const leaks: Diagnostic[] = [];
+  const walk = (v: unknown, path: (string | number)[]): unknown => {
+    if (typeof v === "string" && hit(v)) {
+      leaks.push({ code: "SDX_IMPORT_SECRET_VALUE", severity: "error", path: formatPath(path), message: "a secret value would be written here; it is left out of sdx.yaml", hint: "Reference it instead: ${VAR} in the value, or a secrets entry with fromEnv." });
+      return "";
+    }
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, [...path, i]));
+    if (isObj(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, [...path, k])]));
+    return v;
+  };
+  const template = walk(result.template, []) as Record<string, unknown>;
+  const clean = (d: Diagnostic): Diagnostic => ({ ...d, message: redact(d.message), ...(d.hint !== undefined ? { hint: redact(d.hint) } : {}) });
+  return {
+    document: result.document,
+    template,
+    report: result.report.map((n) => (hit(n.reason) ? { ...n, reason: redact(n.reason) } : n)),
+    diagnostics: [...result.diagnostics, ...leaks].map(clean),
+  };
 }
 
 function projectName(options: ImportComposeOptions, env: Env, root: Obj, r: ImportReport): string {
@@ -263,7 +390,7 @@ function projectName(options: ImportComposeOptions, env: Env, root: Obj, r: Impo
   return name;
 }
 
-function importService(ctx: Ctx, name: string, sdxName: string, svc: Obj, rawSvc: Obj, consumedEnvPaths: Set<string>): Record<string, unknown> | undefined {
+function importService(ctx: Ctx, name: string, sdxName: string, svc: Obj, consumedEnvPaths: Set<string>): Record<string, unknown> | undefined {
   const { r } = ctx;
   const p = (...rest: (string | number)[]): string => formatPath(["services", name, ...rest]);
 
@@ -284,19 +411,19 @@ function importService(ctx: Ctx, name: string, sdxName: string, svc: Obj, rawSvc
     return undefined;
   }
 
-  const out: Record<string, unknown> = { image };
+  const out: Record<string, unknown> = { image: image === str(svc.image) ? keep(ctx, p("image"), image) : image };
   const command = words(ctx, svc.entrypoint, p("entrypoint"));
   const args = words(ctx, svc.command, p("command"));
   if (command) out.command = command;
   if (args) out.args = args;
 
-  const { env, secrets } = importEnvironment(ctx, name, svc, rawSvc, consumedEnvPaths);
+  const { env, secrets } = importEnvironment(ctx, name, svc, consumedEnvPaths);
   importSecretMounts(ctx, name, svc, secrets);
-  if (Object.keys(env).length) out.env = env;
-  if (Object.keys(secrets).length) out.secrets = secrets;
 
   const files: Obj[] = [];
-  importConfigMounts(ctx, name, svc, files);
+  importConfigMounts(ctx, name, svc, files, secrets);
+  if (Object.keys(env).length) out.env = env;
+  if (Object.keys(secrets).length) out.secrets = secrets;
   const volumes: Obj[] = [];
   importVolumes(ctx, name, svc, volumes, files);
   if (files.length) out.files = files;
@@ -344,20 +471,59 @@ function importService(ctx: Ctx, name: string, sdxName: string, svc: Obj, rawSvc
     const aliases = isObj(svc.networks) && Object.values(svc.networks).some((n) => isObj(n) && Array.isArray(n.aliases) && n.aliases.length > 0);
     r.ignored(p("networks"), `sdx gives each app one network on which services reach each other by service name${aliases ? "; network aliases are not kept, so use the service name as the host name" : ""}`);
   }
-  return out;
+  return guardUrlPasswords(ctx, name, out) as Record<string, unknown>;
+}
+
+/**
+ * Passwords written in URLs (`postgres://app:pw@db/app`) in commands, labels,
+ * health checks or file content: sdx.yaml reads each from a variable instead
+ * (`postgres://app:${WEB_URL_PASSWORD}@db/app`). Env vars were handled already.
+ */
+function guardUrlPasswords(ctx: Ctx, service: string, v: unknown, field: (string | number)[] = []): unknown {
+  const replace = (written: string): string | undefined => {
+    const at = urlPassword(written);
+    if (!at) return undefined;
+    const password = written.slice(at.start, at.end);
+    const variable = credentialVariable(ctx, service, "URL_PASSWORD", password.replace(/\$\$/g, "$"));
+    if (password.length >= 4) ctx.secretValues.add(password.replace(/\$\$/g, "$"));
+    const where = formatPath(["services", service]);
+    const sdxField = formatPath(field);
+    ctx.r.approximated(where, `${sdxField} holds a password in a URL: sdx.yaml reads it from \${${variable}} instead, so set ${variable} to the value`);
+    ctx.r.warning("SDX_IMPORT_CREDENTIAL", where, `a URL in ${sdxField} holds a password; sdx.yaml reads it from $${variable} at deploy time instead`,
+      `Set ${variable} before deploying the written sdx.yaml, and keep the value out of version control.`);
+    return `${written.slice(0, at.start)}\${${variable}}${written.slice(at.end)}`;
+  };
+  if (typeof v === "string") {
+    const w = replace(v.replace(/\$/g, "$$$$"));
+    return w === undefined ? v : new Split(v, w);
+  }
+  if (v instanceof Split) {
+    if (typeof v.written !== "string" || typeof v.value !== "string") return v;
+    const w = replace(v.written);
+    return w === undefined ? v : new Split(v.value, w);
+  }
+  if (Array.isArray(v)) return v.map((x, i) => guardUrlPasswords(ctx, service, x, [...field, i]));
+  if (isObj(v)) {
+    const out: Obj = {};
+    // env is judged entry by entry (a credential there becomes a secret); image references hold no passwords.
+    for (const [k, x] of Object.entries(v)) out[k] = field.length === 0 && (k === "env" || k === "secrets" || k === "image") ? x : guardUrlPasswords(ctx, service, x, [...field, k]);
+    return out;
+  }
+  return v;
 }
 
 /** `command` / `entrypoint` as a list of words. */
-function words(ctx: Ctx, v: unknown, path: string): string[] | undefined {
+function words(ctx: Ctx, v: unknown, path: string): (string | Split)[] | undefined {
   if (v === undefined || v === null) return undefined;
-  let list: string[] | undefined;
-  if (Array.isArray(v)) list = v.map((x) => str(x) ?? "");
+  let list: (string | Split)[] | undefined;
+  if (Array.isArray(v)) list = v.map((x, i) => keep(ctx, `${path}[${i}]`, str(x) ?? ""));
   else if (typeof v === "string") {
-    list = splitShellWords(v);
-    if (!list) {
+    const split = splitShellWords(v);
+    if (!split) {
       ctx.r.error("SDX_IMPORT_COMMAND", path, `unbalanced quotes in ${JSON.stringify(v)}`, "Close the quote, or write the command as a list.");
       return undefined;
     }
+    list = keepWords(ctx, path, v, split);
   }
   if (!list) return undefined;
   if (list.length === 0) {
@@ -367,14 +533,79 @@ function words(ctx: Ctx, v: unknown, path: string): string[] | undefined {
   return list;
 }
 
-function importEnvironment(ctx: Ctx, name: string, svc: Obj, rawSvc: Obj, consumed: Set<string>): { env: Record<string, string>; secrets: Record<string, Obj> } {
+/** Words of a command string, each with its references kept when the template splits into the same words. */
+function keepWords(ctx: Ctx, path: string, value: string, split: string[]): (string | Split)[] {
+  const t = ctx.templates.get(path);
+  if (!t || t.value !== value) return split;
+  ctx.templated.add(path);
+  for (const written of [t.full, t.decided]) {
+    const ws = splitShellWords(written);
+    if (!ws || ws.length !== split.length || ws.some((w, i) => !sdxReads(ctx, w, split[i]!))) continue;
+    return split.map((word, i) => keepTemplate(ctx, path, word, { full: ws[i]!, decided: ws[i]!, variables: t.variables.filter((v) => ws[i]!.includes(`\${${v}`)) }));
+  }
+  // The variables' values change the word boundaries: the words are kept as read at import time (never a secret one).
+  const w = keepTemplate(ctx, path, value, { full: "\u0000", decided: "\u0000", variables: t.variables });
+  return w instanceof Split ? split.map((word) => new Split(word, "")) : split;
+}
+
+/** A `KEY=VALUE` list entry: the template of VALUE, when KEY is written literally. */
+function afterKey(ctx: Ctx, path: string, key: string, value: string): ComposeTemplate | undefined {
+  const t = ctx.templates.get(path);
+  const prefix = `${key.replace(/\$/g, "$$$$")}=`;
+  if (!t || t.value !== `${key}=${value}` || !t.full.startsWith(prefix) || !t.decided.startsWith(prefix)) return undefined;
+  ctx.templated.add(path);
+  return { full: t.full.slice(prefix.length), decided: t.decided.slice(prefix.length), variables: t.variables };
+}
+
+function importEnvironment(ctx: Ctx, name: string, svc: Obj, consumed: Set<string>): { env: Record<string, string | Split>; secrets: Record<string, Obj | Split> } {
   const { r } = ctx;
   const p = (...rest: (string | number)[]): string => formatPath(["services", name, ...rest]);
-  const env: Record<string, string> = {};
-  const secrets: Record<string, Obj> = {};
+  const env: Record<string, string | Split> = {};
+  const secrets: Record<string, Obj | Split> = {};
   const secretNames = new Set<string>();
-  const recommend = (key: string): string =>
-    `${key} looks like a secret, but its value is now written in sdx.yaml; make it a secret reference instead: secrets: { ${toDnsLabel(key)}: { fromEnv: ${key}, asEnv: ${key} } } (or fromFile, awsSecretsManager, kubernetesSecret)`;
+
+  /** A secret-looking variable: a secret read from it at deploy time, so nothing secret lands in sdx.yaml. */
+  const fromVariable = (key: string, variable: string, path: string, droppedDefault: boolean): void => {
+    const sName = uniqueLabel(toDnsLabel(key), secretNames);
+    secrets[sName] = { fromEnv: variable, asEnv: key };
+    delete env[key];
+    ctx.referenced.add(variable);
+    r.approximated(path, `became secret "${sName}", read from $${variable} at deploy time (not at import time)${droppedDefault ? "; its default in the Compose file is not kept, so set the variable" : ""}; on Swarm, env secrets arrive as ${key}_FILE unless the service has a command`);
+  };
+
+  /** A credential written literally: sdx.yaml reads it from a variable instead; the document keeps it, as Compose would run it. */
+  const fromLiteral = (key: string, value: string, path: string): void => {
+    const variable = credentialVariable(ctx, name, key, value);
+    const sName = uniqueLabel(toDnsLabel(key), secretNames);
+    env[key] = new Split(value, undefined);
+    secrets[sName] = new Split(undefined, { fromEnv: variable, asEnv: key });
+    if (value.length >= 4) ctx.secretValues.add(value);
+    r.approximated(path, `${key} holds a credential in plain text: sdx.yaml does not write it, it reads it at deploy time from $${variable} (secret "${sName}"), so set ${variable} to the value`);
+    r.warning("SDX_IMPORT_CREDENTIAL", path, `${key} looks like a credential; sdx.yaml reads it from $${variable} at deploy time instead of holding the value`,
+      `Set ${variable} before deploying the written sdx.yaml (sdx plan -f on the Compose file itself still uses the value written there), and keep the value out of version control.`);
+  };
+
+  /** One variable for the container: its value, and how the source wrote it when it read variables. True when it became a secret read from a variable. */
+  const put = (key: string, value: string, t: ComposeTemplate | undefined, path: string): boolean => {
+    if (t && t.variables.length > 0) {
+      const whole = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-|:?\?)([^$}]*))?\}$/.exec(t.full);
+      const variable = whole?.[1] ?? WHOLE_VAR_TEMPLATE.exec(t.decided)?.[1];
+      if (variable !== undefined && (looksSecret(key) || noteSecretVariable(ctx, variable))) {
+        fromVariable(key, variable, path, (whole?.[2] === "-" || whole?.[2] === ":-") && whole[3] !== "");
+        return true;
+      }
+      const written = keepTemplate(ctx, path, value, t);
+      env[key] = written;
+      const secret = t.variables.filter((v) => noteSecretVariable(ctx, v));
+      if (written instanceof Split && secret.length > 0) {
+        r.approximated(path, `keeps ${secret.map((v) => `\${${v}}`).join(", ")} as a reference inside a longer value; sdx fills it in when it loads sdx.yaml, so ${key} is a plain environment variable that backends store unencrypted. To keep it secret, set ${key} in full at deploy time and use secrets: { ${toDnsLabel(key)}: { fromEnv: ${key}, asEnv: ${key} } }`);
+      }
+      return false;
+    }
+    if (value !== "" && (looksSecret(key) || looksCredential(value))) fromLiteral(key, value, path);
+    else env[key] = value;
+    return false;
+  };
 
   // env_file first: environment overrides it.
   const files = svc.env_file === undefined ? [] : Array.isArray(svc.env_file) ? svc.env_file : [svc.env_file];
@@ -385,6 +616,11 @@ function importEnvironment(ctx: Ctx, name: string, svc: Obj, rawSvc: Obj, consum
     const required = !(isObj(f) && f.required === false);
     const format = isObj(f) && f.format === "raw" ? "raw" : "compose";
     const text = readRelative(ctx, file);
+    if (text instanceof SdxError) {
+      // Refused, not missing: `required: false` does not excuse a file outside the app or /proc/self/environ.
+      r.error(text.code, path, text.message, text.hint);
+      return;
+    }
     if (text === undefined) {
       if (required) ctx.r.error("SDX_IMPORT_FILE_UNREADABLE", path, `cannot read env file ${file}`, "The path is relative to the Compose file; mark it `required: false` if it is optional.");
       else r.ignored(path, `optional env file ${file} is missing`);
@@ -398,23 +634,27 @@ function importEnvironment(ctx: Ctx, name: string, svc: Obj, rawSvc: Obj, consum
         r.dropped(path, `"${k}" is not a valid environment variable name for sdx (letters, digits, _)`);
         continue;
       }
-      env[k] = v;
-      if (looksSecret(k) && v !== "") r.approximated(path, recommend(k));
+      put(k, v, parsed.templates[k], path);
     }
   });
 
-  const entries: { key: string; value: string | undefined; raw: unknown; path: string }[] = [];
+  const entries: { key: string; value: string | undefined; t: ComposeTemplate | undefined; path: string }[] = [];
   if (Array.isArray(svc.environment)) {
     svc.environment.forEach((e, i) => {
       const s = str(e) ?? "";
       const eq = s.indexOf("=");
-      const rawEntry = Array.isArray(rawSvc.environment) ? str(rawSvc.environment[i]) : undefined;
-      const rawEq = rawEntry?.indexOf("=") ?? -1;
-      entries.push({ key: eq < 0 ? s : s.slice(0, eq), value: eq < 0 ? undefined : s.slice(eq + 1), raw: rawEntry && rawEq >= 0 ? rawEntry.slice(rawEq + 1) : undefined, path: p("environment", i) });
+      const path = p("environment", i);
+      const key = eq < 0 ? s : s.slice(0, eq);
+      const value = eq < 0 ? undefined : s.slice(eq + 1);
+      entries.push({ key, value, t: value === undefined ? undefined : afterKey(ctx, path, key, value), path });
     });
   } else if (isObj(svc.environment)) {
     for (const [k, v] of Object.entries(svc.environment)) {
-      entries.push({ key: k, value: v === null || v === undefined ? undefined : str(v), raw: isObj(rawSvc.environment) ? rawSvc.environment[k] : undefined, path: p("environment", k) });
+      const path = p("environment", k);
+      const value = v === null || v === undefined ? undefined : str(v);
+      const t = value === undefined ? undefined : ctx.templates.get(path);
+      if (t && t.value === value) ctx.templated.add(path);
+      entries.push({ key: k, value, t: t && t.value === value ? t : undefined, path });
     }
   }
   for (const e of entries) {
@@ -422,40 +662,55 @@ function importEnvironment(ctx: Ctx, name: string, svc: Obj, rawSvc: Obj, consum
       r.dropped(e.path, `"${e.key}" is not a valid environment variable name for sdx (letters, digits, _)`);
       continue;
     }
-    const ref = typeof e.raw === "string" ? WHOLE_VAR_REF.exec(e.raw.trim()) : null;
-    const fromVar = e.value === undefined ? e.key : ref ? (ref[1] ?? ref[2]) : undefined;
-    if (fromVar !== undefined && looksSecret(e.key)) {
-      // The value is read at deploy time from the same variable, so nothing secret lands in sdx.yaml.
-      const sName = uniqueLabel(toDnsLabel(e.key), secretNames);
-      secrets[sName] = { fromEnv: fromVar, asEnv: e.key };
-      delete env[e.key];
-      consumed.add(e.path);
-      r.approximated(e.path, `became secret "${sName}", read from $${fromVar} at deploy time (not at import time); on Swarm, env secrets arrive as ${e.key}_FILE unless the service has a command`);
-      continue;
-    }
     if (e.value === undefined) {
+      // `- KEY` alone: Compose passes the variable through from the environment.
+      if (looksSecret(e.key) || noteSecretVariable(ctx, e.key)) {
+        fromVariable(e.key, e.key, e.path, false);
+        consumed.add(e.path);
+        continue;
+      }
       const v = ctx.env[e.key];
       if (v === undefined) {
         r.dropped(e.path, `no value and ${e.key} is not set at import time, so it is left out, as Compose does`);
         continue;
       }
-      env[e.key] = v;
-      r.translated(e.path, `value taken from the environment at import time`);
+      put(e.key, v, { full: `\${${e.key}}`, decided: `\${${e.key}}`, variables: [e.key] }, e.path);
+      if (!ctx.opts.inlineEnv) r.translated(e.path, `passed through from the environment: sdx.yaml reads \${${e.key}} when it is loaded`);
       continue;
     }
-    env[e.key] = e.value;
-    if (looksSecret(e.key) && e.value !== "") r.approximated(e.path, recommend(e.key));
+    // A variable that became a secret is read at deploy time: its import-time warnings do not apply.
+    if (put(e.key, e.value, e.t, e.path)) consumed.add(e.path);
   }
   return { env, secrets };
 }
 
-/** Reads a file relative to the Compose file; undefined when it cannot. */
-function readRelative(ctx: Ctx, file: string): string | undefined {
+/**
+ * The environment variable sdx.yaml reads a credential literal from: the
+ * container variable's own name, unless that name already stands for another
+ * value (then prefixed with the service).
+ */
+function credentialVariable(ctx: Ctx, service: string, key: string, value: string): string {
+  const taken = (n: string): boolean =>
+    (ctx.generated.has(n) && ctx.generated.get(n) !== value) || (ctx.env[n] !== undefined && ctx.env[n] !== value) || ctx.referenced.has(n);
+  const base = /^[A-Za-z_]/.test(key) ? key : `_${key}`;
+  let name = base;
+  if (taken(name)) name = `${service}_${key}`.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
+  for (let i = 2; taken(name); i++) name = `${service}_${key}_${i}`.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
+  ctx.generated.set(name, value);
+  return name;
+}
+
+/**
+ * Reads a file relative to the Compose file through `options.readFile`, the
+ * only way the importer reads: undefined when it cannot, or the reader's
+ * refusal (outside the app, not a regular file, too large, not UTF-8).
+ */
+function readRelative(ctx: Ctx, file: string): string | SdxError | undefined {
   if (!ctx.opts.readFile) return undefined;
   try {
     return ctx.opts.readFile(ctx.opts.baseDir === undefined || isAbsolute(file) ? file : join(ctx.opts.baseDir, file));
-  } catch {
-    return undefined;
+  } catch (e) {
+    return e instanceof SdxError && REFUSED.has(e.code) ? e : undefined;
   }
 }
 
@@ -464,7 +719,7 @@ function relPath(p: string): string {
   return isAbsolute(p) ? p : posix.normalize(p.replace(/\\/g, "/"));
 }
 
-function importSecretMounts(ctx: Ctx, name: string, svc: Obj, secrets: Record<string, Obj>): void {
+function importSecretMounts(ctx: Ctx, name: string, svc: Obj, secrets: Record<string, Obj | Split>): void {
   const { r } = ctx;
   if (!Array.isArray(svc.secrets)) return;
   const taken = new Set(Object.keys(secrets));
@@ -509,7 +764,7 @@ function modeOf(v: unknown): number | undefined {
   return undefined;
 }
 
-function importConfigMounts(ctx: Ctx, name: string, svc: Obj, files: Obj[]): void {
+function importConfigMounts(ctx: Ctx, name: string, svc: Obj, files: Obj[], secrets: Record<string, Obj | Split>): void {
   const { r } = ctx;
   if (!Array.isArray(svc.configs)) return;
   svc.configs.forEach((c, i) => {
@@ -530,15 +785,20 @@ function importConfigMounts(ctx: Ctx, name: string, svc: Obj, files: Obj[]): voi
     const filePath = target === undefined ? `/${source}` : target.startsWith("/") ? target : `/${target}`;
     const file: Obj = { path: filePath };
     if (typeof def.file === "string") file.fromFile = relPath(def.file);
-    else if (typeof def.content === "string") file.content = def.content;
+    else if (typeof def.content === "string") file.content = keep(ctx, formatPath(["configs", source, "content"]), def.content);
     else if (typeof def.environment === "string") {
-      const v = ctx.env[def.environment];
-      if (v === undefined) {
-        r.error("SDX_ENV_UNSET", formatPath(["configs", source, "environment"]), `config "${source}" reads ${def.environment}, which is not set`, `Set ${def.environment} and import again.`);
-        return;
+      // sdx files hold literal content, and a variable's value must not be written into sdx.yaml: a secret file reads it at deploy time.
+      const variable = def.environment;
+      const sName = uniqueLabel(toDnsLabel(source), new Set(Object.keys(secrets)));
+      secrets[sName] = { fromEnv: variable, asFile: filePath };
+      ctx.referenced.add(variable);
+      noteSecretVariable(ctx, variable);
+      r.approximated(path, `config "${source}" from $${variable} became secret "${sName}" mounted at ${filePath}, read from $${variable} at deploy time (sdx.yaml does not hold its content)`);
+      if (ctx.env[variable] === undefined) {
+        r.warning("SDX_ENV_UNSET", formatPath(["configs", source, "environment"]), `config "${source}" reads ${variable}, which is not set now`, `Set ${variable} before deploying.`);
       }
-      file.content = v;
-      r.approximated(path, `content of $${def.environment} copied into sdx.yaml at import time`);
+      if (isObj(c) && (c.mode !== undefined || c.uid !== undefined || c.gid !== undefined)) r.dropped(formatPath(["services", name, "configs", i]), "sdx mounts secret files read-only, owned by root (uid/gid 0), mode 0444");
+      return;
     } else {
       r.dropped(path, `config "${source}" has no file, content or environment source`);
       return;
@@ -623,11 +883,25 @@ function importVolumes(ctx: Ctx, name: string, svc: Obj, volumes: Obj[], files: 
         }
         const relative = source.startsWith(".") || (!isAbsolute(source) && !source.startsWith("~"));
         const content = relative ? readRelative(ctx, source) : undefined;
-        if (content !== undefined && !content.includes("\uFFFD")) {
+        const hostDisk = "sdx does not mount the host's disk. Use a persistent volume for data, files for configuration, or bake the content into the image";
+        if (content instanceof SdxError) {
+          if (content.code === "SDX_PATH_OUTSIDE_APP") {
+            // A project file would be copied into the cluster: outside the app directory, that needs the explicit opt-out.
+            r.error(content.code, path, content.message, content.hint);
+            r.dropped(path, `bind mount of ${source}, which is outside the Compose file's directory: not read`);
+          } else {
+            r.dropped(path, `bind mount of ${source}: ${content.code === "SDX_FILE_NOT_REGULAR" ? "not a regular file (a directory?)" : content.message}; ${hostDisk}`);
+          }
+        } else if (content !== undefined && !content.includes("\uFFFD")) {
           files.push({ path: target, fromFile: relPath(source) });
           r.approximated(path, `bind mount of the file ${source} became a config file: a read-only copy made at deploy time, so later edits on the host do not reach the container`);
         } else {
-          r.dropped(path, `bind mount of ${relative ? "the directory " : "the host path "}${source}: sdx does not mount the host's disk. Use a persistent volume for data, files for configuration, or bake the content into the image`);
+          r.dropped(path, `bind mount of ${relative ? "the directory " : "the host path "}${source}: ${hostDisk}`);
+          // Host paths are never read or shipped; still said, so the user knows the container loses them.
+          if (!relative && ctx.opts.baseDir !== undefined && (source.startsWith("~") || relativePath(ctx.opts.baseDir, source).startsWith(".."))) {
+            r.warning("SDX_PATH_OUTSIDE_APP", path, `bind mount source ${source} is outside the Compose file's directory; it is not read or shipped, and the container will not see it`,
+              "Bake the content into the image, or move it next to the Compose file and mount it from there (a file becomes a config file).");
+          }
         }
         break;
       }
@@ -827,17 +1101,18 @@ function importHealthcheck(ctx: Ctx, name: string, hc: unknown): Obj | undefined
     r.approximated(p("disable"), `disables the health check; ${disabled}`);
     return undefined;
   }
-  let command: string[] | undefined;
+  let command: (string | Split)[] | undefined;
   const test = hc.test;
-  if (typeof test === "string") command = ["/bin/sh", "-c", test];
+  if (typeof test === "string") command = ["/bin/sh", "-c", keep(ctx, p("test"), test)];
   else if (Array.isArray(test) && test.length > 0) {
     const [kind, ...rest] = test.map((x) => str(x) ?? "");
+    const kept = rest.map((x, i) => keep(ctx, p("test", i + 1), x));
     if (kind === "NONE") {
       r.approximated(p("test"), `NONE disables the health check; ${disabled}`);
       return undefined;
     }
-    if (kind === "CMD") command = rest;
-    else if (kind === "CMD-SHELL") command = ["/bin/sh", "-c", rest.join(" ")];
+    if (kind === "CMD") command = kept;
+    else if (kind === "CMD-SHELL") command = ["/bin/sh", "-c", kept.length === 1 ? kept[0]! : rest.join(" ")];
     else {
       r.dropped(p("test"), `a test list must start with CMD, CMD-SHELL or NONE, not ${JSON.stringify(kind)}`);
       return undefined;
@@ -1111,27 +1386,34 @@ function importRollout(ctx: Ctx, name: string, deploy: Obj): Obj | undefined {
   return Object.keys(out).length ? out : undefined;
 }
 
-function importLabels(ctx: Ctx, name: string, svc: Obj, deploy: Obj): Record<string, string> | undefined {
+function importLabels(ctx: Ctx, name: string, svc: Obj, deploy: Obj): Record<string, string | Split> | undefined {
   const { r } = ctx;
-  const out: Record<string, string> = {};
+  const out: Record<string, string | Split> = {};
+  const values: Record<string, string> = {};
   const read = (v: unknown, key: string, path: (string | number)[]): void => {
-    const entries: [string, string, string][] = [];
+    const entries: [string, string, string, string | Split][] = [];
     if (Array.isArray(v)) {
       v.forEach((e, i) => {
         const s = str(e) ?? "";
         const eq = s.indexOf("=");
-        entries.push([eq < 0 ? s : s.slice(0, eq), eq < 0 ? "" : s.slice(eq + 1), formatPath([...path, i])]);
+        const [k, val, p] = [eq < 0 ? s : s.slice(0, eq), eq < 0 ? "" : s.slice(eq + 1), formatPath([...path, i])];
+        const t = afterKey(ctx, p, k, val);
+        entries.push([k, val, p, t ? keepTemplate(ctx, p, val, t) : val]);
       });
     } else if (isObj(v)) {
-      for (const [k, x] of Object.entries(v)) entries.push([k, str(x) ?? "", formatPath([...path, k])]);
+      for (const [k, x] of Object.entries(v)) {
+        const p = formatPath([...path, k]);
+        entries.push([k, str(x) ?? "", p, keep(ctx, p, str(x) ?? "")]);
+      }
     }
-    for (const [k, val, p] of entries) {
+    for (const [k, val, p, written] of entries) {
       if (k.startsWith("com.docker.compose.")) {
         r.dropped(p, "labels with the com.docker.compose prefix are reserved");
         continue;
       }
-      if (k in out && out[k] !== val) r.approximated(p, `${key} overrides the container label ${k}; sdx puts one set of labels on the service and its instances`);
-      out[k] = val;
+      if (k in values && values[k] !== val) r.approximated(p, `${key} overrides the container label ${k}; sdx puts one set of labels on the service and its instances`);
+      values[k] = val;
+      out[k] = written;
     }
   };
   read(svc.labels, "labels", ["services", name, "labels"]);
@@ -1147,6 +1429,8 @@ function reportReachability(ctx: Ctx, services: Obj, names: Map<string, string>,
     s.add(by);
     reached.set(target, s);
   };
+  // One pattern per service, built once: building it per pair of services made a 1,000-service import take seconds.
+  const patterns = new Map([...names.keys()].map((t) => [t, new RegExp(`(^|=|//|@)${t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(:\\d+|/|$)`)]));
   for (const [from] of names) {
     const svc = services[from];
     if (!isObj(svc)) continue;
@@ -1154,10 +1438,10 @@ function reportReachability(ctx: Ctx, services: Obj, names: Map<string, string>,
     for (const d of deps) mark(d, from);
     if (Array.isArray(svc.links)) for (const l of svc.links) mark(String(l).split(":")[0]!, from);
     const values = Array.isArray(svc.environment) ? svc.environment.map((e) => String(e)) : isObj(svc.environment) ? Object.values(svc.environment).map((v) => String(v)) : [];
-    for (const [target] of names) {
+    if (values.length === 0) continue;
+    for (const [target, re] of patterns) {
       if (target === from) continue;
-      const re = new RegExp(`(^|=|//|@)${target.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(:\\d+|/|$)`);
-      if (values.some((v) => re.test(v))) mark(target, from);
+      if (values.some((v) => v.includes(target) && re.test(v))) mark(target, from);
     }
   }
   for (const [target, by] of reached) {

@@ -24,7 +24,13 @@ export interface ImportOptions {
   readonly fileName?: string;
   /** Directory that relative paths in the source resolve against (and the default app name). @default undefined (paths passed to `readFile` as written) */
   readonly baseDir?: string;
-  /** Reads a file (env_file, bind-mounted file, `.env`); given a path joined to `baseDir`. Without it, such files are reported unreadable. @default undefined */
+  /**
+   * Reads a file (env_file, bind-mounted file, `.env`, file-based configs); given a path joined to
+   * `baseDir`. The importers read nothing else. Pass a contained reader (`containedTextReader`):
+   * its refusals (`SDX_PATH_OUTSIDE_APP`, `SDX_FILE_NOT_REGULAR`, `SDX_FILE_TOO_LARGE`,
+   * `SDX_INVALID_ENCODING`) become error diagnostics at the path that named the file.
+   * Without it, such files are reported unreadable. @default undefined
+   */
   readonly readFile?: (path: string) => string;
   /**
    * Targets written into the document, replacing the default (`swarm: {kind: swarm}`
@@ -41,10 +47,23 @@ export interface ImportOptions {
 export interface ImportResult {
   /**
    * The app in the authoring format of `sdx.yaml`, as a plain object holding
-   * final values: pass it to `validateApp` as is (no interpolation step).
-   * `toSdxYaml` escapes `$` so that loading the written file gives the same values.
+   * final values, as Compose would run them: pass it to `validateApp` as is (no
+   * interpolation step). It holds the values of the variables the source reads
+   * and its credential literals, so never print or write it: that is what
+   * `template` is for.
    */
   readonly document: Record<string, unknown>;
+  /**
+   * The same app as `sdx.yaml` holds it, and as `toSdxYaml` and `sdx import --json`
+   * write it: strings in sdx interpolation syntax (`$$` for a literal `$`),
+   * variables from the environment or `.env` kept as `${VAR}` references (values
+   * only with `inlineEnv`, and never for secret-looking ones), secret-looking
+   * variables and credential literals as `secrets` entries read from the
+   * environment at deploy time. Interpolated with the import's variables, it
+   * gives `document`, except that `document` keeps credential literals where
+   * the source has them.
+   */
+  readonly template: Record<string, unknown>;
   /** Every key that did not translate one to one, in source order, with its path and the reason. */
   readonly report: readonly ImportNote[];
   /** Problems with the source (syntax, unset required variables, unreadable files); `error` means the document is incomplete. */

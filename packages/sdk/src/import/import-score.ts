@@ -6,7 +6,9 @@ import { toDnsLabel, uniqueLabel } from "./dns-label.js";
 import { ImportReport } from "./import-report.js";
 import type { ImportOptions, ImportResult } from "./import-result.js";
 import { parseSourceYaml } from "./parse-source.js";
-import { looksSecret } from "./secret-like.js";
+import { SdxError } from "../errors/sdx-error.js";
+import { looksCredential, looksSecret } from "./secret-like.js";
+import { Split, splitDocument } from "./split-value.js";
 
 /** Options for {@link importScore}. */
 export interface ImportScoreOptions extends ImportOptions {
@@ -35,6 +37,8 @@ interface Ctx {
   readonly usedResources: Set<string>;
   /** Route resources that matched a service port. */
   readonly matchedRoutes: Set<string>;
+  /** Credential values kept out of sdx.yaml, redacted from messages. */
+  readonly credentials: Set<string>;
 }
 
 /** Result of expanding the placeholders of one string. */
@@ -59,11 +63,11 @@ export function importScore(text: string, options: ImportScoreOptions = {}): Imp
   const fileName = options.fileName ?? "score.yaml";
   const parsed = parseSourceYaml(text, fileName);
   r.diagnostics.push(...parsed.diagnostics);
-  if (parsed.value === undefined && parsed.diagnostics.length > 0) return { document: {}, report: r.notes, diagnostics: r.diagnostics };
+  if (parsed.value === undefined && parsed.diagnostics.length > 0) return { document: {}, template: {}, report: r.notes, diagnostics: r.diagnostics };
   const doc = parsed.value;
   if (!isObj(doc)) {
     r.error("SDX_WRONG_TYPE", "", `${fileName} is not a Score workload: expected a mapping with apiVersion, metadata and containers`);
-    return { document: {}, report: r.notes, diagnostics: r.diagnostics };
+    return { document: {}, template: {}, report: r.notes, diagnostics: r.diagnostics };
   }
   if (doc.apiVersion !== "score.dev/v1b1") {
     r.error("SDX_IMPORT_FORMAT", "apiVersion", `apiVersion is ${JSON.stringify(doc.apiVersion)}; sdx imports score.dev/v1b1`, "Set apiVersion: score.dev/v1b1 if the workload follows that version.");
@@ -79,7 +83,7 @@ export function importScore(text: string, options: ImportScoreOptions = {}): Imp
     else r.ignored(formatPath(["metadata", k]), "extra metadata is only available to placeholders");
   }
 
-  const ctx: Ctx = { r, opts: options, workload: rawName ?? workload, metadata, resources: isObj(doc.resources) ? doc.resources : {}, usedResources: new Set(), matchedRoutes: new Set() };
+  const ctx: Ctx = { r, opts: options, workload: rawName ?? workload, metadata, resources: isObj(doc.resources) ? doc.resources : {}, usedResources: new Set(), matchedRoutes: new Set(), credentials: new Set() };
   const containers = isObj(doc.containers) ? doc.containers : {};
   const names = Object.keys(containers);
   if (names.length === 0) r.error("SDX_MISSING", "containers", "the workload has no containers", "Add one: containers: { main: { image: … } }.");
@@ -109,8 +113,14 @@ export function importScore(text: string, options: ImportScoreOptions = {}): Imp
   }
 
   const targets = options.targets ?? { kubernetes: { kind: "kubernetes" } };
-  const document: Record<string, unknown> = { name: workload, services, ...(Object.keys(targets).length ? { targets } : {}) };
-  return { document, report: r.notes, diagnostics: r.diagnostics };
+  const split = splitDocument({ name: workload, services, ...(Object.keys(targets).length ? { targets } : {}) });
+  // Credential literals are not written into sdx.yaml; messages never repeat them either.
+  const redact = (t: string): string => [...ctx.credentials].sort((a, b) => b.length - a.length).reduce((acc, v) => acc.split(v).join("[redacted]"), t);
+  return {
+    document: split.document, template: split.template,
+    report: r.notes.map((n) => ({ ...n, reason: redact(n.reason) })),
+    diagnostics: r.diagnostics.map((d) => ({ ...d, message: redact(d.message), ...(d.hint !== undefined ? { hint: redact(d.hint) } : {}) })),
+  };
 }
 
 /** Expands `${metadata.*}` and `${resources.*}` placeholders; `$$` is a literal `$`. */
@@ -172,8 +182,8 @@ function importContainer(ctx: Ctx, cName: string, sName: string, c: Obj, ports: 
   if (command) out.command = command;
   if (args) out.args = args;
 
-  const env: Record<string, string> = {};
-  const secrets: Record<string, Obj> = {};
+  const env: Record<string, string | Split> = {};
+  const secrets: Record<string, Obj | Split> = {};
   const secretNames = new Set<string>();
   if (isObj(c.variables)) {
     for (const [k, v] of Object.entries(c.variables)) {
@@ -191,11 +201,19 @@ function importContainer(ctx: Ctx, cName: string, sName: string, c: Obj, ports: 
         r.approximated(path, `needs a target mapping for ${e.unresolved.join(", ")}: became secret "${name}", read from $${k} at deploy time, so set ${k} to the full value there`);
         continue;
       }
-      env[k] = e.value;
       reportPlaceholders(ctx, path, e);
-      if (e.unresolved.length === 0 && looksSecret(k) && e.value !== "") {
-        r.approximated(path, `${k} looks like a secret, but its value is now written in sdx.yaml; make it a secret reference instead: secrets: { ${toDnsLabel(k)}: { fromEnv: ${k}, asEnv: ${k} } }`);
+      if (e.unresolved.length === 0 && e.value !== "" && (looksSecret(k) || looksCredential(e.value))) {
+        // A credential (written in the workload or filled in from the resources mapping): sdx.yaml reads it at deploy time instead.
+        const name = uniqueLabel(toDnsLabel(k), secretNames);
+        env[k] = new Split(e.value, undefined);
+        secrets[name] = new Split(undefined, { fromEnv: k, asEnv: k });
+        if (e.value.length >= 4) ctx.credentials.add(e.value);
+        r.approximated(path, `${k} holds a credential: sdx.yaml does not write it, it reads it at deploy time from $${k} (secret "${name}"), so set ${k} to the value`);
+        r.warning("SDX_IMPORT_CREDENTIAL", path, `${k} looks like a credential; sdx.yaml reads it from $${k} at deploy time instead of holding the value`,
+          `Set ${k} before deploying the written sdx.yaml, and keep the value out of version control.`);
+        continue;
       }
+      env[k] = e.value;
     }
   }
   if (Object.keys(env).length) out.env = env;
@@ -247,6 +265,10 @@ function importFiles(ctx: Ctx, cName: string, files: unknown): Obj[] {
     const noExpand = f.noExpand === true;
     if (typeof f.source === "string") {
       const text = readRelative(ctx, f.source);
+      if (text instanceof SdxError) {
+        r.error(text.code, `${path}.source`, text.message, text.hint);
+        continue;
+      }
       if (!noExpand && text !== undefined && /\$\{/.test(text)) {
         // sdx reads fromFile as is, so a file with placeholders is expanded and inlined.
         const e = expand(ctx, text);
@@ -289,12 +311,16 @@ function decodeUtf8(b64: string): string | undefined {
   }
 }
 
-function readRelative(ctx: Ctx, file: string): string | undefined {
+/** Codes of the contained reader's refusals: the file is not missing, it must not be read. */
+const REFUSED = new Set(["SDX_PATH_OUTSIDE_APP", "SDX_FILE_NOT_REGULAR", "SDX_FILE_TOO_LARGE", "SDX_INVALID_ENCODING"]);
+
+/** Reads a file through `options.readFile`, the only way the importer reads: undefined when it cannot, or the reader's refusal. */
+function readRelative(ctx: Ctx, file: string): string | SdxError | undefined {
   if (!ctx.opts.readFile) return undefined;
   try {
     return ctx.opts.readFile(ctx.opts.baseDir === undefined || isAbsolute(file) ? file : join(ctx.opts.baseDir, file));
-  } catch {
-    return undefined;
+  } catch (e) {
+    return e instanceof SdxError && REFUSED.has(e.code) ? e : undefined;
   }
 }
 

@@ -1,5 +1,6 @@
 import { Document, isMap, isScalar, isSeq, visit } from "yaml";
 import type { ImportNote, ImportNoteLevel, ImportResult } from "./import-result.js";
+import { escapeDollars } from "./split-value.js";
 
 /** Options for {@link toSdxYaml}. */
 export interface ToSdxYamlOptions {
@@ -23,15 +24,15 @@ const HEADINGS: Readonly<Record<ImportNoteLevel, string>> = {
 
 /**
  * Serialises an import to `sdx.yaml` text: a header comment listing the
- * report by level, then the document. Every `$` is written as `$$`, so that
- * loading the file (which interpolates `${VAR}`) gives back exactly the values
- * of `result.document`.
+ * report by level, then `result.template` as is (references kept, `$$` for a
+ * literal `$`). Without a template, the document with every `$` written `$$`,
+ * so that loading the file gives back exactly its values.
  */
-export function toSdxYaml(result: Pick<ImportResult, "document" | "report">, options: ToSdxYamlOptions = {}): string {
+export function toSdxYaml(result: Pick<ImportResult, "document" | "report"> & Partial<Pick<ImportResult, "template">>, options: ToSdxYamlOptions = {}): string {
   const width = options.width ?? 100;
   const header: string[] = [
     ` Imported from ${options.source ?? "the source file"} by \`sdx import\`. Review the notes, then run \`sdx plan\`.`,
-    " Values are as they were at import time; a literal $ is written $$.",
+    " ${VAR} is read from the environment when sdx loads this file; a literal $ is written $$.",
   ];
   const notes = result.report.filter((n) => options.includeTranslated !== false || n.level !== "translated");
   for (const level of ORDER) {
@@ -42,7 +43,8 @@ export function toSdxYaml(result: Pick<ImportResult, "document" | "report">, opt
   }
   if (notes.length === 0) header.push("", " Every key translated one to one.");
 
-  const body = options.schema === undefined ? escapeDollars(result.document) : { $schema: options.schema, ...(escapeDollars(result.document) as object) };
+  const written = result.template ?? escapeDollars(result.document);
+  const body = options.schema === undefined ? written : { $schema: options.schema, ...(written as object) };
   const doc = new Document(body);
   // Short lists of scalars and small items of lists read better on one line, as in the examples.
   visit(doc, {
@@ -78,9 +80,3 @@ function wrap(n: ImportNote, width: number): string[] {
   return lines;
 }
 
-function escapeDollars(v: unknown): unknown {
-  if (typeof v === "string") return v.replace(/\$/g, "$$$$");
-  if (Array.isArray(v)) return v.map(escapeDollars);
-  if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, escapeDollars(x)]));
-  return v;
-}

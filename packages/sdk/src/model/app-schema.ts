@@ -5,11 +5,66 @@
  * The same schemas produce the JSON Schema printed by `sdx schema`.
  */
 import { z } from "zod";
+import { LIMITS, type LimitName } from "./limits.js";
+
+/** What a limit counts: a number's value, a list's items, a mapping's keys or a string's length. */
+type Measure = "value" | "items" | "keys" | "length";
+const JSON_SCHEMA_KEYWORD = { value: "maximum", items: "maxItems", keys: "maxProperties", length: "maxLength" } as const;
+
+/** Issue params that mark a zod issue as a documented limit (`SDX_LIMIT_EXCEEDED`, see zod-diagnostics.ts). */
+export interface LimitIssueParams {
+  readonly limit: LimitName;
+  readonly max: number;
+  readonly actual: number;
+  readonly measure: Measure;
+  /** What is counted, e.g. "replicas per service". */
+  readonly unit: string;
+  readonly hint: string;
+}
+
+function measured(v: unknown, measure: Measure): number | undefined {
+  switch (measure) {
+    case "value":
+      return typeof v === "number" ? v : undefined;
+    case "items":
+      return Array.isArray(v) ? v.length : undefined;
+    case "keys":
+      return v !== null && typeof v === "object" && !Array.isArray(v) ? Object.keys(v).length : undefined;
+    case "length":
+      return typeof v === "string" ? [...v].length : undefined;
+    default:
+      return assertNever(measure);
+  }
+}
+
+/**
+ * `schema` capped at `LIMITS[limit]`: a value past it is an issue carrying
+ * {@link LimitIssueParams}, and the bound shows in the JSON Schema.
+ */
+function capped<T extends z.ZodType>(schema: T, limit: LimitName, measure: Measure, unit: string, hint: string): T {
+  const max = LIMITS[limit];
+  return schema
+    .check((ctx) => {
+      const actual = measured(ctx.value, measure);
+      if (actual === undefined || actual <= max) return;
+      const params: LimitIssueParams = { limit, max, actual, measure, unit, hint };
+      ctx.issues.push({ code: "custom", input: ctx.value, message: `${actual} ${unit}; the limit is ${max}`, params: { ...params } });
+    })
+    .meta({ [JSON_SCHEMA_KEYWORD[measure]]: max }) as T;
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unhandled ${JSON.stringify(x)}`);
+}
+
+const REPLICAS_HINT = `Use at most ${LIMITS.replicas} replicas per service (ECS's cap on tasks per service); split a larger workload into several services.`;
+const replicaCount = (min: number) => capped(z.number().int().min(min), "replicas", "value", "replicas per service", REPLICAS_HINT);
 
 const name = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, {
   message: "must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit",
 });
 const stringMap = z.record(z.string(), z.string());
+const labelMap = capped(stringMap, "labels", "keys", "labels", `Keep at most ${LIMITS.labels} labels; every label is copied onto every object sdx creates.`);
 const quantity = z.union([z.string(), z.number()]);
 const duration = z.union([z.string(), z.number()]).describe('Duration such as "10s", "1m30s", or seconds as a number.');
 const port = z.number().int().min(1).max(65535);
@@ -65,17 +120,21 @@ const serviceInput = z.strictObject({
   image: z.string().min(1).describe("Image reference; pin it with @sha256:… for reproducible deploys."),
   command: z.union([z.array(z.string()), z.string()]).optional(),
   args: z.union([z.array(z.string()), z.string()]).optional(),
-  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-  secrets: z.record(name, secretInput).optional(),
-  files: z.array(fileInput).optional(),
-  ports: z.array(portInput).optional(),
+  env: capped(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])), "env", "keys", "environment variables", `Keep at most ${LIMITS.env} variables per service; mount larger configuration as a file.`).optional(),
+  secrets: capped(z.record(name, secretInput), "secretsPerService", "keys", "secrets in one service", `Keep at most ${LIMITS.secretsPerService} secrets per service; mount related values as one secret file.`).optional(),
+  files: capped(z.array(fileInput), "filesPerService", "items", "files in one service", `Keep at most ${LIMITS.filesPerService} files per service; bundle them into fewer files or the image.`).optional(),
+  ports: capped(z.array(portInput), "ports", "items", "ports in one service", `Declare at most ${LIMITS.ports} ports per service.`).optional(),
   health: healthInput.optional(),
   resources: resourcesInput.optional(),
-  replicas: z.number().int().min(0).optional(),
+  replicas: replicaCount(0).describe(`Fixed number of replicas, at most ${LIMITS.replicas}.`).optional(),
   autoscale: z
-    .strictObject({ min: z.number().int().min(0), max: z.number().int().min(1), targetCpu: z.number().int().min(1).max(100).optional() })
+    .strictObject({
+      min: replicaCount(0),
+      max: replicaCount(1),
+      targetCpu: z.number().int().min(1).max(100).optional(),
+    })
     .optional(),
-  volumes: z
+  volumes: capped(z
     .array(
       z.strictObject({
         name,
@@ -84,12 +143,12 @@ const serviceInput = z.strictObject({
         size: quantity.optional(),
         readOnly: z.boolean().optional(),
       }),
-    )
+    ), "volumes", "items", "volumes in one service", `Mount at most ${LIMITS.volumes} volumes per service.`)
     .optional(),
   placement: z
     .strictObject({
       spot: z.enum(["never", "prefer", "only"]).optional(),
-      minOnDemand: z.number().int().min(0).optional(),
+      minOnDemand: replicaCount(0).optional(),
       arch: z.enum(["amd64", "arm64"]).optional(),
       constraints: stringMap.optional(),
     })
@@ -103,7 +162,7 @@ const serviceInput = z.strictObject({
       timeout: duration.optional(),
     })
     .optional(),
-  labels: stringMap.optional(),
+  labels: labelMap.optional(),
 });
 
 const pricingInput = z.strictObject({
@@ -124,7 +183,7 @@ const overrideInput = z.strictObject({
 export const targetCommonShape = {
   kind: z.string(),
   pricing: pricingInput.optional(),
-  overrides: z.array(overrideInput).optional(),
+  overrides: capped(z.array(overrideInput), "overrides", "items", "overrides in one target", `Keep at most ${LIMITS.overrides} overrides per target; one override can patch several fields.`).optional(),
 };
 
 /** Built-in target kinds and their connection settings. */
@@ -134,7 +193,7 @@ export const builtinTargetSchemas = {
     kind: z.literal("kubernetes"),
     kubeconfig: z.string().optional(),
     context: z.string().optional(),
-    namespace: name.optional(),
+    namespace: capped(name, "nameLength", "length", "characters in a namespace name", `A Kubernetes namespace is a DNS-1123 label of at most ${LIMITS.nameLength} characters.`).optional(),
     expose: z.enum(["load-balancer", "ingress", "node-port"]).optional(),
     ingressClass: z.string().optional(),
     spotLabels: z.array(z.strictObject({ key: z.string(), value: z.string(), onDemandValue: z.string() })).optional(),
@@ -169,15 +228,42 @@ export const builtinTargetSchemas = {
 /** A target of a third-party kind: common fields plus anything its backend accepts. */
 export const customTargetSchema = z.looseObject(targetCommonShape);
 
-/** The app document. Targets are checked one by one by kind (see normalize-app.ts). */
-export const appInputSchema = z.strictObject({
+const appShape = {
   $schema: z.string().optional(),
-  name: name.max(63),
-  labels: stringMap.optional(),
+  name: capped(name, "nameLength", "length", "characters in the app name", `Shorten the app name to at most ${LIMITS.nameLength} characters (a DNS-1123 label).`),
+  labels: labelMap.optional(),
   defaultTarget: z.string().optional(),
-  services: z.record(name, serviceInput).refine((s) => Object.keys(s).length > 0, { message: "an app needs at least one service" }),
-  targets: z.record(name, z.unknown()).optional(),
-});
+  services: capped(z.record(name, serviceInput), "services", "keys", "services", `Keep at most ${LIMITS.services} services in one app; split it into several apps.`)
+    .refine((s) => Object.keys(s).length > 0, { message: "an app needs at least one service" })
+    .describe(`The app's services, at most ${LIMITS.services}; together at most ${LIMITS.filesPerApp} files and ${LIMITS.secretsPerApp} secrets.`),
+  targets: capped(z.record(name, z.unknown()), "targets", "keys", "targets", `Keep at most ${LIMITS.targets} targets in one app.`).optional(),
+};
+
+/** Files and secrets of the whole app, each of which is read from somewhere: capped in total, not only per service. */
+function checkAppTotals(app: { services?: unknown }, ctx: z.RefinementCtx): void {
+  const services = app.services !== null && typeof app.services === "object" ? Object.values(app.services as object) : [];
+  let files = 0;
+  let secrets = 0;
+  for (const s of services) {
+    if (s === null || typeof s !== "object") continue;
+    const svc = s as { files?: unknown; secrets?: unknown };
+    files += Array.isArray(svc.files) ? svc.files.length : 0;
+    secrets += svc.secrets !== null && typeof svc.secrets === "object" ? Object.keys(svc.secrets).length : 0;
+  }
+  const over = (limit: "filesPerApp" | "secretsPerApp", actual: number, unit: string, hint: string): void => {
+    if (actual <= LIMITS[limit]) return;
+    const params: LimitIssueParams = { limit, max: LIMITS[limit], actual, measure: "items", unit, hint };
+    ctx.addIssue({ code: "custom", path: ["services"], message: `${actual} ${unit}; the limit is ${LIMITS[limit]}`, params: { ...params } });
+  };
+  over("filesPerApp", files, "files across the app's services", `Keep at most ${LIMITS.filesPerApp} files in one app; bundle them into fewer files or the images.`);
+  over("secretsPerApp", secrets, "secrets across the app's services", `Keep at most ${LIMITS.secretsPerApp} secrets in one app; share one secret between services instead of copying it.`);
+}
+
+/** The app document. Targets are checked one by one by kind (see normalize-app.ts). */
+export const appInputSchema = z
+  .strictObject(appShape)
+  // `when`: run even when other parts of the document are wrong, so the totals are reported with them.
+  .superRefine(checkAppTotals, { when: () => true });
 
 /** The authoring type of one service, for `defineApp()`. */
 export type ServiceInput = z.input<typeof serviceInput>;
@@ -192,9 +278,9 @@ export type AppInput = Omit<z.input<typeof appInputSchema>, "targets"> & { targe
 
 /** JSON Schema of the authoring format, for editors (`sdx schema`). */
 export function appJsonSchema(): Record<string, unknown> {
-  const forEditors = appInputSchema.extend({
-    targets: z
-      .record(name, z.discriminatedUnion("kind", [builtinTargetSchemas.kubernetes, builtinTargetSchemas.swarm, builtinTargetSchemas.ecs]))
+  const forEditors = z.strictObject({
+    ...appShape,
+    targets: capped(z.record(name, z.discriminatedUnion("kind", [builtinTargetSchemas.kubernetes, builtinTargetSchemas.swarm, builtinTargetSchemas.ecs])), "targets", "keys", "targets", "")
       .optional(),
   });
   const schema = z.toJSONSchema(forEditors, { io: "input", unrepresentable: "any", target: "draft-2020-12" }) as Record<string, unknown>;

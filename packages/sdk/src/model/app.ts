@@ -1,17 +1,19 @@
 /**
  * The backend-neutral app model, after validation and normalisation.
  * Pure data: no backend fields, no behaviour. Loaders turn `sdx.yaml` (see
- * `app-schema.ts` for the authoring format) into this shape.
+ * `app-schema.ts` for the authoring format) into this shape. Sizes and counts
+ * are capped by the documented limits in `limits.ts` (`LIMITS`), enforced at validation.
  */
 
 /** A whole application: named services plus the places it can be deployed to. */
 export interface App {
-  /** DNS-1123 label, at most 63 characters. */
+  /** DNS-1123 label, at most 63 characters (`LIMITS.nameLength`). */
   readonly name: string;
+  /** At most `LIMITS.labels` (100). */
   readonly labels: Readonly<Record<string, string>>;
-  /** Services in declaration order. */
+  /** Services in declaration order, at most `LIMITS.services` (1000). */
   readonly services: readonly Service[];
-  /** Targets in declaration order. */
+  /** Targets in declaration order, at most `LIMITS.targets` (100). */
   readonly targets: readonly AnyTarget[];
   /** Target used when none is named. @default undefined (cheapest, or the first target) */
   readonly defaultTarget?: string;
@@ -25,10 +27,13 @@ export interface Service {
   readonly command?: readonly string[];
   /** Replaces the image's default arguments. */
   readonly args?: readonly string[];
-  /** Plain (non-secret) environment, in key order. */
+  /** Plain (non-secret) environment, in key order; at most `LIMITS.env` (1000) variables. */
   readonly env: Readonly<Record<string, string>>;
+  /** At most `LIMITS.secretsPerService` (100); `LIMITS.secretsPerApp` (1000) across the app. */
   readonly secrets: readonly SecretMount[];
+  /** At most `LIMITS.filesPerService` (100); `LIMITS.filesPerApp` (1000) across the app. */
   readonly files: readonly ConfigFile[];
+  /** At most `LIMITS.ports` (100). */
   readonly ports: readonly Port[];
   readonly health?: HealthCheck;
   readonly resources: Resources;
@@ -121,7 +126,7 @@ export interface Resources {
   readonly limits?: { readonly cpuMillis?: number; readonly memoryMiB?: number };
 }
 
-/** Fixed replicas or CPU-driven autoscaling. */
+/** Fixed replicas or CPU-driven autoscaling; every count at most `LIMITS.replicas` (5000). */
 export type Scale =
   | { readonly kind: "fixed"; readonly replicas: number }
   | { readonly kind: "auto"; readonly min: number; readonly max: number; readonly targetCpuPercent: number };
@@ -202,7 +207,7 @@ export interface KubernetesTarget extends TargetBase {
   readonly kubeconfig?: string;
   /** @default the kubeconfig's current context */
   readonly context?: string;
-  /** @default "default" */
+  /** A DNS-1123 label, at most 63 characters. @default "default" */
   readonly namespace: string;
   /** How public ports are exposed. @default "load-balancer" */
   readonly expose: "load-balancer" | "ingress" | "node-port";

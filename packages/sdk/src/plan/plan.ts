@@ -120,5 +120,7 @@ export function planToJson(plan: BackendPlan): Record<string, unknown> {
     summary: plan.summary,
     diagnostics: plan.diagnostics,
     ...(plan.unreachable ? { unreachable: plan.unreachable } : {}),
+    // Always present, so scripts can test `plan.unconverged.length` without a guard.
+    unconverged: (plan.unconverged ?? []).map((u) => ({ service: u.service, resource: { kind: u.resource.kind, name: u.resource.name }, reason: u.reason })),
   };
 }

@@ -1,8 +1,9 @@
-import { readFile } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
+import { isSdxError } from "../errors/sdx-error.js";
+import { readContainedBytes, statContainedFile, type FileAccess } from "../load/read-contained-file.js";
 import type { App, SecretMount, SecretSource } from "../model/app.js";
 import { canonicalJson, sha256 } from "../revision/canonical-json.js";
-import type { Diagnostic } from "../validation/diagnostic.js";
+import { formatPath, type Diagnostic } from "../validation/diagnostic.js";
 import { Redacted } from "./redacted.js";
 
 /** One secret as a backend sees it: a content digest, and the value when sdx itself delivers it. */
@@ -14,6 +15,8 @@ export interface ResolvedSecret {
   readonly digest: string;
   /** Present for env/file sources once read. Absent for backend-native stores, which the backend reads itself. */
   readonly value?: Redacted;
+  /** Size of the value in bytes (UTF-8), when read; checked against backends' size limits. Safe to print. */
+  readonly bytes?: number;
 }
 
 /** Secrets keyed by `service/secret`. */
@@ -23,9 +26,14 @@ export type ResolvedSecrets = ReadonlyMap<string, ResolvedSecret>;
 export interface ResolveSecretsOptions {
   /** @default process.env */
   readonly env?: Readonly<Record<string, string | undefined>>;
-  /** Directory `fromFile` paths resolve against. @default process.cwd() */
+  /** Directory `fromFile` paths resolve against, and that they must stay inside. @default process.cwd() */
   readonly baseDir?: string;
-  /** Injected for tests. @default fs.readFile */
+  /** Directories outside `baseDir` that `fromFile` may read from (see {@link FileAccess}). @default [] */
+  readonly allowOutside?: readonly string[];
+  /**
+   * Injected for tests; gets the path resolved against `baseDir` and bypasses the
+   * containment checks. @default a contained, size-capped read (readContainedBytes)
+   */
   readonly readFile?: (path: string) => Promise<string>;
   /**
    * `error` when a value must be present (deploy); `warning` when it may be
@@ -45,8 +53,11 @@ export const secretKey = (service: string, secret: string): string => `${service
  */
 export async function resolveSecrets(app: App, options: ResolveSecretsOptions = {}): Promise<{ secrets: ResolvedSecrets; diagnostics: Diagnostic[] }> {
   const env = options.env ?? process.env;
-  const read = options.readFile ?? ((p: string) => readFile(p, "utf8"));
   const baseDir = options.baseDir ?? process.cwd();
+  const access: FileAccess = { baseDir, allowOutside: options.allowOutside ?? [] };
+  // Secrets may be binary, so no UTF-8 check; the value is carried as a string as before.
+  const read = async (p: string): Promise<string> =>
+    options.readFile ? options.readFile(resolvePath(baseDir, p)) : readContainedBytes(p, { ...access, what: "secret file" }).toString("utf8");
   const severity = options.missing ?? "error";
   const secrets = new Map<string, ResolvedSecret>();
   const diagnostics: Diagnostic[] = [];
@@ -61,15 +72,21 @@ export async function resolveSecrets(app: App, options: ResolveSecretsOptions = 
         case "env": {
           const v = env[src.name];
           if (v === undefined) unresolved(svc.name, s, `environment variable ${src.name} is not set`, `Export ${src.name} before deploying; its value is read at deploy time and never stored.`);
-          else secrets.set(secretKey(svc.name, s.name), { service: svc.name, name: s.name, source: src, digest: sha256(v, 16), value: new Redacted(v) });
+          else secrets.set(secretKey(svc.name, s.name), { service: svc.name, name: s.name, source: src, digest: sha256(v, 16), value: new Redacted(v), bytes: Buffer.byteLength(v, "utf8") });
           break;
         }
         case "file": {
           try {
-            const v = await read(resolvePath(baseDir, src.path));
-            secrets.set(secretKey(svc.name, s.name), { service: svc.name, name: s.name, source: src, digest: sha256(v, 16), value: new Redacted(v) });
-          } catch {
-            unresolved(svc.name, s, `cannot read secret file ${src.path}`, "The path is relative to the app file; check that it exists and is readable.");
+            const v = await read(src.path);
+            secrets.set(secretKey(svc.name, s.name), { service: svc.name, name: s.name, source: src, digest: sha256(v, 16), value: new Redacted(v), bytes: Buffer.byteLength(v, "utf8") });
+          } catch (e) {
+            const refused = secretFileRefusal(svc.name, s.name, e);
+            if (refused) {
+              // A path outside the app, a FIFO or an oversize file is an error even
+              // for a plan: it is never read, so there is nothing to preview.
+              diagnostics.push(refused);
+              secrets.set(secretKey(svc.name, s.name), { service: svc.name, name: s.name, source: s.source, digest: sha256(`unresolved:${canonicalJson(s.source)}`, 16) });
+            } else unresolved(svc.name, s, `cannot read secret file ${src.path}`, "The path is relative to the app file; check that it exists and is readable.");
           }
           break;
         }
@@ -88,4 +105,33 @@ export async function resolveSecrets(app: App, options: ResolveSecretsOptions = 
     }
   }
   return { secrets, diagnostics };
+}
+
+/** Secret file problems that are errors whenever they occur (not just "missing"), as a diagnostic at `services.<svc>.secrets.<name>.fromFile`. */
+function secretFileRefusal(service: string, secret: string, e: unknown): Diagnostic | undefined {
+  if (!isSdxError(e) || e.code === "SDX_FILE_UNREADABLE") return undefined;
+  return { code: e.code, severity: "error", path: formatPath(["services", service, "secrets", secret, "fromFile"]), message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+}
+
+/**
+ * Checks every `secrets.*.fromFile` without reading it: inside the app directory
+ * (or an allowed one), a regular file, within the 1 MiB read cap. A missing
+ * file is not reported here (deploy reports it; a plan may run without it).
+ * Returns the error diagnostics and, per `service/secret`, the size in bytes.
+ */
+export function checkSecretFiles(app: App, access: FileAccess): { diagnostics: Diagnostic[]; bytes: Map<string, number> } {
+  const diagnostics: Diagnostic[] = [];
+  const bytes = new Map<string, number>();
+  for (const svc of app.services) {
+    for (const s of svc.secrets) {
+      if (s.source.kind !== "file") continue;
+      try {
+        bytes.set(secretKey(svc.name, s.name), statContainedFile(s.source.path, { ...access, what: "secret file" }).bytes);
+      } catch (e) {
+        const refused = secretFileRefusal(svc.name, s.name, e);
+        if (refused) diagnostics.push(refused);
+      }
+    }
+  }
+  return { diagnostics, bytes };
 }

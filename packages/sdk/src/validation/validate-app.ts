@@ -7,8 +7,10 @@ import { appInputSchema, builtinTargetSchemas, customTargetSchema } from "../mod
 import { parseImageRef, isMutableImage } from "../model/image-ref.js";
 import { parseCpu, parseDuration, parseMemory, type Parsed } from "../model/units.js";
 import { didYouMean } from "../util/did-you-mean.js";
+import { isSdxError } from "../errors/sdx-error.js";
 import { formatPath, hasErrors, sortDiagnostics, type Diagnostic } from "./diagnostic.js";
 import { zodIssuesToDiagnostics } from "./zod-diagnostics.js";
+import { scanInput } from "./scan-input.js";
 
 /** Options for {@link validateApp}. */
 export interface ValidateAppOptions {
@@ -16,7 +18,11 @@ export interface ValidateAppOptions {
   readonly extraTargetKinds?: readonly string[];
   /** Validates the settings of a third-party target kind. */
   readonly validateCustomTarget?: (kind: string, raw: Readonly<Record<string, unknown>>, path: string) => readonly Diagnostic[];
-  /** Reads a file referenced by `files[].fromFile`, relative to the app file. I/O is injected to keep validation pure. */
+  /**
+   * Reads a file referenced by `files[].fromFile`, relative to the app file. I/O is
+   * injected to keep validation pure; an `SdxError` it throws (e.g. `SDX_PATH_OUTSIDE_APP`
+   * from readContainedText) becomes a diagnostic with that code.
+   */
   readonly readFile?: (path: string) => string;
 }
 
@@ -56,6 +62,12 @@ export function validateApp(input: unknown, options: ValidateAppOptions = {}): V
 
   const parsed = appInputSchema.safeParse(input);
   if (!parsed.success) diags.push(...zodIssuesToDiagnostics(parsed.error.issues, appInputSchema, input));
+  // Reserved keys (which zod records drop silently) and NUL bytes, anywhere in the document.
+  const scanned = scanInput(input);
+  diags.push(...scanned);
+  const reservedPaths = new Set(scanned.filter((d) => d.code === "SDX_RESERVED_KEY").map((d) => d.path));
+  // Over a documented limit (model/limits.ts): stop before the per-service work those limits bound (reading files, units).
+  if (diags.some((d) => d.code === "SDX_LIMIT_EXCEEDED")) return { diagnostics: sortDiagnostics(diags) };
 
   const knownKinds = [...BUILTIN_TARGET_KINDS, ...(options.extraTargetKinds ?? [])];
   const appName = typeof input.name === "string" ? input.name : "";
@@ -104,7 +116,8 @@ export function validateApp(input: unknown, options: ValidateAppOptions = {}): V
     err("SDX_UNKNOWN_TARGET", "defaultTarget", `no target named "${input.defaultTarget}"`, s.length ? `Did you mean "${s[0]}"?` : "Name one of the app's targets.", s);
   }
 
-  const diagnostics = sortDiagnostics(diags);
+  // A reserved key in a fixed-shape object is also an unknown key there: report it once.
+  const diagnostics = sortDiagnostics(diags.filter((d) => !(d.code === "SDX_UNKNOWN_KEY" && reservedPaths.has(d.path))));
   if (hasErrors(diagnostics) || !parsed.success) return { diagnostics };
   const app: App = {
     name: parsed.data.name,
@@ -165,7 +178,11 @@ function normalizeService(
           `Reference it instead: fromEnv: ${sName.toUpperCase().replace(/-/g, "_")} (read at deploy time), fromFile: ./secrets/${sName}, awsSecretsManager: <arn>, or kubernetesSecret: {name, key}.`);
       }
       const sources: SecretSource[] = [];
-      if (typeof s.fromEnv === "string") sources.push({ kind: "env", name: s.fromEnv });
+      if (typeof s.fromEnv === "string") {
+        // Names with "=" (or empty ones) can never be set, so the secret could never resolve.
+        if (s.fromEnv === "" || s.fromEnv.includes("=")) err("SDX_INVALID_ENV_NAME", sp("fromEnv"), `${JSON.stringify(s.fromEnv)} cannot be the name of an environment variable`, "Use letters, digits and '_', e.g. fromEnv: DB_PASSWORD.");
+        sources.push({ kind: "env", name: s.fromEnv });
+      }
       if (typeof s.fromFile === "string") sources.push({ kind: "file", path: s.fromFile });
       if (typeof s.awsSecretsManager === "string") {
         if (!/^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+/.test(s.awsSecretsManager)) err("SDX_SECRET_NOT_ARN", sp("awsSecretsManager"), `"${s.awsSecretsManager}" is not a Secrets Manager ARN`, "Use arn:aws:secretsmanager:<region>:<account>:secret:<name>.");
@@ -213,16 +230,13 @@ function normalizeService(
         try {
           if (!options.readFile) throw new Error("no file access");
           content = options.readFile(f.fromFile as string);
-        } catch {
-          err("SDX_FILE_UNREADABLE", p("files", i, "fromFile"), `cannot read "${String(f.fromFile)}"`, "The path is relative to the app file; check that it exists and is readable.");
+        } catch (e) {
+          // The reader's codes (outside the app, not a regular file, too large, bad encoding) say more than "unreadable".
+          if (isSdxError(e) && e.code !== "SDX_FILE_UNREADABLE") err(e.code, p("files", i, "fromFile"), e.message, e.hint);
+          else err("SDX_FILE_UNREADABLE", p("files", i, "fromFile"), isSdxError(e) ? e.message : `cannot read "${String(f.fromFile)}"`, "The path is relative to the app file; check that it exists and is readable.");
         }
       }
-      let mode = 0o444;
-      if (typeof f.mode === "number") mode = f.mode;
-      else if (typeof f.mode === "string") {
-        if (/^0?[0-7]{3,4}$/.test(f.mode)) mode = parseInt(f.mode, 8);
-        else err("SDX_INVALID_FORMAT", p("files", i, "mode"), `"${f.mode}" is not an octal file mode`, 'Write it like "0644".');
-      }
+      const mode = fileMode(f.mode, p("files", i, "mode"), err, warn) ?? 0o444;
       files.push({ path: f.path, content, origin: hasFrom ? String(f.fromFile) : "inline", mode });
     });
   }
@@ -365,8 +379,13 @@ function normalizeService(
     autoRollback: ro.autoRollback !== false,
     timeoutSeconds: Math.max(1, Math.ceil(timeout)),
   };
-  if (rollout.maxSurge === 0 && rollout.maxUnavailable === 0 && rollout.strategy === "rolling") {
-    err("SDX_ROLLOUT", p("rollout"), "maxSurge and maxUnavailable are both 0, so a rolling update could never progress", "Set maxSurge: 1 or maxUnavailable: 1.");
+  // "0%" is as zero as 0: either way no instance may be added or taken down.
+  const isZero = (v: number | string): boolean => v === 0 || (typeof v === "string" && /^0+%$/.test(v));
+  if (isZero(rollout.maxSurge) && isZero(rollout.maxUnavailable) && rollout.strategy === "rolling") {
+    err("SDX_ROLLOUT", p("rollout"), `maxSurge (${JSON.stringify(rollout.maxSurge)}) and maxUnavailable (${JSON.stringify(rollout.maxUnavailable)}) are both zero, so a rolling update could never progress`, "Set maxSurge: 1 or maxUnavailable: 1.");
+  }
+  if (typeof rollout.maxUnavailable === "string" && /^\d+%$/.test(rollout.maxUnavailable) && parseInt(rollout.maxUnavailable, 10) > 100) {
+    err("SDX_OUT_OF_RANGE", p("rollout", "maxUnavailable"), `maxUnavailable is ${rollout.maxUnavailable}; at most 100% of the instances can be down`, "Use a percentage up to 100% or a count.");
   }
 
   const cmd = asList(raw.command);
@@ -380,6 +399,40 @@ function normalizeService(
     resources, scale, volumes, placement, rollout,
     labels: isObj(raw.labels) ? (raw.labels as Record<string, string>) : {},
   };
+}
+
+// Modes people write, for telling a decimal mode from octal digits typed without the leading 0.
+const COMMON_MODES = new Set([0o400, 0o440, 0o444, 0o500, 0o550, 0o555, 0o600, 0o640, 0o644, 0o660, 0o664, 0o666, 0o700, 0o750, 0o755, 0o770, 0o775, 0o777]);
+
+/**
+ * A file mode: a number is decimal (as in JSON and Kubernetes), a string is
+ * octal ("0644", "644", "0o644"). The YAML loader turns an unquoted `0644` into
+ * the string "0644" so it keeps its octal meaning. Backends can set 0–0777.
+ */
+function fileMode(raw: unknown, path: string, err: Report, warn: (code: string, path: string, message: string, hint?: string) => void): number | undefined {
+  if (raw === undefined) return undefined;
+  let mode: number;
+  if (typeof raw === "number") {
+    if (!Number.isInteger(raw)) return undefined; // the schema reports it
+    mode = raw;
+  } else if (typeof raw === "string") {
+    const m = /^(?:0o|0)?([0-7]{3,4})$/.exec(raw.trim());
+    if (!m) {
+      err("SDX_INVALID_FORMAT", path, `"${raw}" is not an octal file mode`, 'Write it like "0644".');
+      return undefined;
+    }
+    mode = parseInt(m[1]!, 8);
+  } else return undefined;
+  const typedOctal = typeof raw === "number" && /^[0-7]{3}$/.test(String(raw)) ? parseInt(String(raw), 8) : undefined;
+  if (mode < 0 || mode > 0o777) {
+    err("SDX_OUT_OF_RANGE", path, `mode ${typeof raw === "number" ? raw : `"${raw}"`} is outside 0000–0777 (0–511 as a decimal number)`,
+      typedOctal !== undefined ? `A number is read as decimal; for octal write mode: "0${raw}".` : 'Write the mode in octal as a quoted string, e.g. mode: "0644", or as a decimal number up to 511; setuid, setgid and sticky bits cannot be set.');
+    return undefined;
+  }
+  if (typedOctal !== undefined && !COMMON_MODES.has(mode) && COMMON_MODES.has(typedOctal)) {
+    warn("SDX_MODE_DECIMAL", path, `mode ${raw} is read as decimal, which is ${`0${mode.toString(8)}`.padStart(4, "0")} in octal`, `If you meant octal, write mode: "0${raw}".`);
+  }
+  return mode;
 }
 
 function normalizePricing(raw: unknown): PricingProfile | undefined {

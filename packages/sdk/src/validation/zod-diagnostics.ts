@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { didYouMean } from "../util/did-you-mean.js";
 import { formatPath, type Diagnostic } from "./diagnostic.js";
+import type { LimitIssueParams } from "../model/app-schema.js";
 
 type Schema = z.core.$ZodType;
 type Def = { type: string; shape?: Record<string, Schema>; element?: Schema; valueType?: Schema; innerType?: Schema; options?: Schema[]; in?: Schema };
@@ -97,9 +98,17 @@ export function zodIssuesToDiagnostics(
             : { code: "SDX_WRONG_TYPE", severity: "error", path, message: `expected ${issue.expected}, got ${typeName(actual)}` },
         );
         break;
-      case "invalid_union":
+      case "invalid_union": {
+        // When the value has the right type for exactly one option (a port as a mapping,
+        // not a number), that option's own issues say what is wrong, at their path.
+        const fitting = issue.errors.filter((branch) => branch.length > 0 && !branch.some((i) => i.code === "invalid_type" && i.path.length === 0));
+        if (fitting.length === 1) {
+          out.push(...zodIssuesToDiagnostics(fitting[0]!.map((i) => ({ ...i, path: [...issue.path, ...i.path] })), schema, input, prefix));
+          break;
+        }
         out.push({ code: "SDX_WRONG_TYPE", severity: "error", path, message: `${typeName(actual)} is not accepted here`, hint: issue.message });
         break;
+      }
       case "too_small":
       case "too_big": {
         const bound = issue.code === "too_small" ? issue.minimum : issue.maximum;
@@ -137,6 +146,20 @@ export function zodIssuesToDiagnostics(
       case "invalid_format":
         out.push({ code: "SDX_INVALID_FORMAT", severity: "error", path, message: `${typeName(actual)} ${issue.message}` });
         break;
+      case "custom": {
+        // A documented limit (see model/limits.ts): told apart by its params, never by its message.
+        const limit = issue.params as Partial<LimitIssueParams> | undefined;
+        if (limit?.limit !== undefined && limit.max !== undefined) {
+          out.push({
+            code: "SDX_LIMIT_EXCEEDED",
+            severity: "error",
+            path,
+            message: limit.measure === "value" ? `${String(limit.actual)} is over the limit of ${limit.max} ${limit.unit ?? ""}`.trimEnd() : `${String(limit.actual)} ${limit.unit ?? "items"}; the limit is ${limit.max}`,
+            ...(limit.hint ? { hint: limit.hint } : {}),
+          });
+        } else out.push({ code: "SDX_INVALID", severity: "error", path, message: issue.message });
+        break;
+      }
       default:
         out.push({ code: "SDX_INVALID", severity: "error", path, message: issue.message });
     }

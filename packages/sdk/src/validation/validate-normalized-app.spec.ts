@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { fileURLToPath } from "node:url";
+import { EXAMPLE_SECRET_ENV, exampleFile } from "../testing/testing.js";
+import { loadApp } from "../load/load-app.js";
+import type { App } from "../model/app.js";
+import { validateNormalizedApp } from "./validate-normalized-app.js";
+
+const memshop = fileURLToPath(new URL("../../test/fixtures/memory-shop.yaml", import.meta.url));
+const memory = { extraTargetKinds: ["memory"], validateCustomTarget: () => [] };
+
+async function loaded(file: string): Promise<App> {
+  const r = await loadApp(file, { env: { ...EXAMPLE_SECRET_ENV, MEMSHOP_TOKEN: "t" }, ...memory });
+  expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+  return r.app!;
+}
+
+const clone = <T>(v: T): T => structuredClone(v);
+const codes = (r: ReturnType<typeof validateNormalizedApp>) => r.diagnostics.filter((d) => d.severity === "error").map((d) => `${d.code} ${d.path}`);
+
+describe("validateNormalizedApp", () => {
+  it("accepts every app the loader produces and returns it unchanged", async () => {
+    for (const file of [exampleFile("hello"), exampleFile("shop"), memshop]) {
+      const app = await loaded(file);
+      const r = validateNormalizedApp(clone(app), memory);
+      expect(codes(r), file).toEqual([]);
+      expect(r.app, file).toEqual(app);
+    }
+  });
+
+  it("rejects names, namespaces and labels that no file could carry, with every diagnostic at once", async () => {
+    const app = await loaded(exampleFile("shop"));
+    const evil = clone(app) as { -readonly [K in keyof App]: unknown } & Record<string, unknown>;
+    evil.name = "Evil Name!/..";
+    const services = clone(app.services) as unknown as Record<string, unknown>[];
+    services[0] = { ...services[0], name: "../web", env: { "BAD NAME": "x" } };
+    evil.services = services;
+    evil.targets = app.targets.map((t) => (t.kind === "kubernetes" ? { ...t, namespace: "../kube-system" } : t));
+    const r = validateNormalizedApp(evil);
+    expect(r.app).toBeUndefined();
+    expect(codes(r)).toEqual(expect.arrayContaining([
+      "SDX_INVALID_FORMAT name",
+      'SDX_INVALID_NAME services["../web"]',
+      'SDX_INVALID_ENV_NAME services["../web"].env["BAD NAME"]',
+      "SDX_INVALID_FORMAT targets.k8s.namespace",
+    ]));
+  });
+
+  it("reports the same limits and rules as for a file: replicas, ports, modes, duplicates, reserved keys, NUL", async () => {
+    const app = await loaded(exampleFile("hello"));
+    const s0 = app.services[0]!;
+    const bad = {
+      ...app,
+      labels: JSON.parse('{"__proto__": "x"}') as Record<string, string>,
+      services: [
+        { ...s0, scale: { kind: "fixed", replicas: -1 }, ports: [{ ...s0.ports[0]!, port: 70000 }], files: [{ path: "etc/x", content: "a\u0000", origin: "inline", mode: 0o7777 }] },
+        { ...s0 },
+      ],
+    };
+    const r = validateNormalizedApp(bad);
+    expect(codes(r)).toEqual(expect.arrayContaining([
+      "SDX_RESERVED_KEY labels.__proto__",
+      `SDX_OUT_OF_RANGE services.${s0.name}.replicas`,
+      `SDX_OUT_OF_RANGE services.${s0.name}.ports[0].port`,
+      `SDX_RELATIVE_PATH services.${s0.name}.files[0].path`,
+      `SDX_INVALID_ENCODING services.${s0.name}.files[0].content`,
+      `SDX_OUT_OF_RANGE services.${s0.name}.files[0].mode`,
+      "SDX_DUPLICATE_SERVICE services[1].name",
+    ]));
+  });
+
+  it("reports a wrong shape instead of crashing", () => {
+    expect(codes(validateNormalizedApp(undefined))).toEqual(["SDX_WRONG_TYPE "]);
+    expect(codes(validateNormalizedApp({ name: "a", services: [{ name: "web" }, 3], targets: "x" }))).toEqual(expect.arrayContaining([
+      "SDX_MISSING services.web.image",
+      "SDX_WRONG_TYPE services[1]",
+      "SDX_WRONG_TYPE targets",
+    ]));
+    expect(codes(validateNormalizedApp({ name: "a", services: [{ name: "web", image: { ref: "nginx:1" }, secrets: [{ name: "s", source: { kind: "vault" }, asEnv: "S" }] }] })))
+      .toEqual(expect.arrayContaining(["SDX_INVALID_VALUE services.web.secrets.s.source.kind"]));
+  });
+
+  it("also takes the authoring form (services as a map), as defineApp() returns it", () => {
+    const r = validateNormalizedApp({ name: "a", services: { web: { image: "nginx:1", replicas: 2 } } });
+    expect(codes(r)).toEqual([]);
+    expect(r.app!.services[0]).toMatchObject({ name: "web", scale: { kind: "fixed", replicas: 2 } });
+    expect(codes(validateNormalizedApp({ name: "a", services: { Web: { image: "nginx:1" } } }))).toEqual(["SDX_INVALID_NAME services.Web"]);
+  });
+
+  it("checks third-party target settings through their backend", async () => {
+    const app = await loaded(memshop);
+    const r = validateNormalizedApp({ ...app, targets: [{ ...app.targets[0]!, settings: {} }] }, {
+      extraTargetKinds: ["memory"],
+      validateCustomTarget: (_k, raw, path) => (typeof raw.bucket === "string" ? [] : [{ code: "MEMORY_BUCKET", severity: "error", path: `${path}.bucket`, message: "bucket is required" }]),
+    });
+    expect(codes(r)).toEqual(["MEMORY_BUCKET targets.mem.bucket"]);
+    expect(codes(validateNormalizedApp(app))).toEqual(["SDX_UNKNOWN_TARGET_KIND targets.mem.kind"]);
+  });
+});
