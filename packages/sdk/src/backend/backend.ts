@@ -159,6 +159,48 @@ export interface BackendDestroyResult {
 }
 
 /**
+ * Per-node reservation of a node-packed target before any app replica fits:
+ * `kubernetes-tiered` is the kubelet reservation formula GKE publishes plus the
+ * requests of per-node daemons; `fixed` is a flat reservation (OS and engine).
+ */
+export type NodeReserve =
+  | { readonly kind: "kubernetes-tiered"; readonly daemonCpuMillis: number; readonly daemonMemoryMiB: number }
+  | { readonly kind: "fixed"; readonly cpuMillis: number; readonly memoryMiB: number };
+
+/** A task size as billed (per-task cost models round requests up to one). */
+export interface BilledTaskSize {
+  readonly cpuMillis: number;
+  readonly memoryMiB: number;
+}
+
+/**
+ * How targets of a kind are priced, declared by their backend and applied by
+ * the cost estimator (SkyPilot's split: the backend says what is billed, the
+ * catalog says at what price, the chooser compares).
+ * - `nodes`: replicas bin-packed onto the node types of the target's `pricing`
+ *   profile, each node keeping `reserve` for itself (Kubernetes, Swarm, hosts).
+ * - `tasks`: each replica billed as a task of the size `size()` rounds its
+ *   request up to, at the `rates` of `provider` in `region` (ECS on Fargate).
+ * - `flat`: a fixed monthly price for the whole target (a rate card, a rented box).
+ * - `unpriced`: the backend knows it cannot be priced, and says why.
+ */
+export type CostModel =
+  | { readonly kind: "nodes"; readonly reserve: NodeReserve }
+  | {
+      readonly kind: "tasks";
+      /** Rate family in the price catalog, e.g. `fargate`. */
+      readonly rates: string;
+      readonly provider: "aws" | "gcp" | "azure";
+      readonly region: string;
+      /** Spot tasks are available (Fargate Spot). */
+      readonly spot: boolean;
+      /** The billed size of one replica; throws `SdxError` (fault user) when no size fits. */
+      readonly size: (cpuMillis: number, memoryMiB: number) => BilledTaskSize;
+    }
+  | { readonly kind: "flat"; readonly monthlyUsd: number; readonly description: string }
+  | { readonly kind: "unpriced"; readonly reason: string };
+
+/**
  * The contract every orchestrator adapter implements. `render` and `check` are
  * pure; everything else talks to the backend. Ownership is by labels or tags on
  * the backend's objects, never a state file: an object without this app's sdx
@@ -189,4 +231,10 @@ export interface Backend {
   destroy(ctx: BackendTargetContext, options: BackendCallOptions): Promise<BackendDestroyResult>;
   /** Discovers pricing facts (instance types, region, capacity type) from the live backend. */
   discoverPricing?(ctx: BackendTargetContext, options: BackendCallOptions): Promise<Partial<PricingProfile>>;
+  /**
+   * How this target is priced. The estimator never guesses from the kind: a
+   * backend without a cost model is reported unpriced, with this reason.
+   * @default { kind: "unpriced", reason: "the <kind> backend declares no cost model" }
+   */
+  costModel?(target: AnyTarget): CostModel;
 }
