@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { EXAMPLE_SECRET_ENV, renderFor, requireTestenv } from "@sdx/sdk/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { K8sBackend } from "../src/index.js";
+import { FIELD_MANAGER } from "../src/client/field-manager.js";
 import { ctxFor, deleteNamespace, editService, k8sEnv, kubectl, kubectlJson, planAndApply, randomNs, SHOP_DIR, shopApp, type K8sEnv } from "./k8s-helpers.js";
 
 const te = requireTestenv("k8s");
@@ -175,8 +176,12 @@ describe.skipIf(!te.env)("kubernetes backend: deploy lifecycle on a real control
     const err = await deploy(app, { env: EXAMPLE_SECRET_ENV, baseDir: SHOP_DIR, estimate: false } as any).catch((x: unknown) => x);
     expect(isSdxError(err) && err.code).toBe("SDX_NOT_OWNED");
     const after = kubectlJson(e, ["-n", ns, "get", "deployment", "cache"]);
-    expect(after.metadata.resourceVersion).toBe(foreign.metadata.resourceVersion);
+    // Not resourceVersion: the Deployment controller keeps writing the foreign object's status.
+    // What sdx must not touch is its spec, its labels and its field ownership.
+    expect(after.metadata.generation).toBe(foreign.metadata.generation);
+    expect(after.spec).toEqual(foreign.spec);
     expect(after.metadata.labels["sdx.dev/app"]).toBeUndefined();
+    expect((after.metadata.managedFields ?? []).map((m: { manager: string }) => m.manager)).not.toContain(FIELD_MANAGER);
   });
 
   it("names the verb and resource when RBAC forbids the user", async () => {
