@@ -8,6 +8,9 @@ import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadApp } from "@sdx/sdk";
+import { billedFargateSize, EcsBackend } from "@sdx/backend-ecs";
+import { K8sBackend } from "@sdx/backend-k8s";
+import { SwarmBackend } from "@sdx/backend-swarm";
 import { chooseFromCatalog, createCostEstimator, embeddedCatalogPath, estimateNodes, parseCatalog } from "@sdx/pricing";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -37,8 +40,12 @@ async function timeAsync(fn, n = runs) {
   return median(t);
 }
 
-const { app: shop } = await loadApp(join(root, "examples/shop/sdx.yaml"));
+const backends = [new K8sBackend(), new SwarmBackend(), new EcsBackend()];
+const { app: shop } = await loadApp(join(root, "examples/shop/sdx.yaml"), { targetKinds: new Map(backends.map((b) => [b.kind, b.target])) });
 if (!shop) throw new Error("examples/shop/sdx.yaml did not load");
+// What the sdk hands the estimator: each target's cost model, as its backend declares it.
+const costModels = new Map(shop.targets.map((t) => [t.name, backends.find((b) => b.kind === t.kind).costModel(t)]));
+const reserve = backends[0].costModel().reserve; // Kubernetes nodes, for the whole-catalog search
 
 // 1. Catalog load: read + parse the index and every provider table, from disk each time.
 const indexPath = embeddedCatalogPath();
@@ -58,7 +65,7 @@ for (const p of catalog.providers()) catalog.forEachVmPrice(p, () => rows++);
 // 2. Choosing over the whole catalog.
 let fast;
 const chooseMs = time(() => {
-  fast = chooseFromCatalog(shop, { catalog });
+  fast = chooseFromCatalog(shop, { catalog, reserve, fargateSize: billedFargateSize });
 });
 
 // 3. Naive baseline: price every candidate with the general estimator, then take the minimum.
@@ -71,7 +78,7 @@ const naiveMs = time(() => {
         for (const spot of [false, true]) {
           if (spot && o.spotUsd === undefined) continue;
           try {
-            const { estimate } = estimateNodes({ app: shop, target: "x", backend: "kubernetes", provider, region, nodeTypes: [o], spotAvailable: spot });
+            const { estimate } = estimateNodes({ app: shop, target: "x", backend: "kubernetes", provider, region, nodeTypes: [o], spotAvailable: spot, reserve });
             if (!naiveBest || estimate.hourlyUsd < naiveBest.hourlyUsd) naiveBest = estimate;
           } catch {
             // does not fit
@@ -84,7 +91,7 @@ const naiveMs = time(() => {
 
 // 4. The estimator on the shop's own three targets, offline (what `sdx plan --offline` calls).
 const estimator = createCostEstimator({ cacheDir: false, catalog });
-const estimateMs = await timeAsync(() => estimator.estimate(shop, { offline: true }));
+const estimateMs = await timeAsync(() => estimator.estimate(shop, { offline: true, costModels }));
 
 const f = (ms) => `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
 console.log(`node ${process.version}; catalog ${catalog.asOf}: ${rows} (type, region) prices, ${catalog.fargateRegions().length} Fargate regions; medians of ${runs} runs`);
@@ -94,7 +101,7 @@ console.log(`chooseFromCatalog(shop): ${fast.considered} candidates   ${f(choose
 console.log(`naive baseline (estimateNodes each)         ${f(naiveMs)}   cheapest nodes: ${naiveBest.capacity} ${naiveBest.provider} ${naiveBest.region} $${naiveBest.hourlyUsd.toFixed(4)}/h`);
 console.log(`speed-up                                    ×${(naiveMs / chooseMs).toFixed(1)}`);
 console.log(`estimate(shop targets, offline)             ${f(estimateMs)}`);
-const bestNodes = chooseFromCatalog(shop, { catalog, fargate: false }).cheapest;
+const bestNodes = chooseFromCatalog(shop, { catalog, reserve }).cheapest;
 const agree = Math.abs(bestNodes.hourlyUsd - naiveBest.hourlyUsd) < 1e-9;
 const budget = [
   ["choose over the whole catalog ≤ 50 ms", chooseMs <= 50],

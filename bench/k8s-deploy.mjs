@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { dumpYaml } from "@kubernetes/client-node";
-import { loadApp, revealDeep } from "@sdx/sdk";
+import { loadApp, revealDeep, targetKinds } from "@sdx/sdk";
 import { EXAMPLE_SECRET_ENV, contextForApp, exampleFile, renderFor } from "@sdx/sdk/testing";
 import { createBackend } from "@sdx/backend-k8s";
 
@@ -26,7 +26,7 @@ const kubectl = (...a) => execFileSync(kubectlBin, ["--kubeconfig", kubeconfig, 
 
 // The same shop as the integration tests: small CPU requests so rollouts fit the fake nodes.
 async function shopContext(namespace) {
-  const loaded = await loadApp(exampleFile("shop"), { env: EXAMPLE_SECRET_ENV });
+  const loaded = await loadApp(exampleFile("shop"), { env: EXAMPLE_SECRET_ENV, targetKinds: await targetKinds() });
   const app = {
     ...loaded.app,
     services: loaded.app.services.map((s) => ({ ...s, resources: { ...s.resources, cpuMillis: 100, memoryMiB: 64 } })),

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { stringify } from "yaml";
-import { loadApp, revealDeep } from "@sdx/sdk";
+import { loadApp, revealDeep, targetKinds } from "@sdx/sdk";
 import { EXAMPLE_SECRET_ENV, contextForApp, exampleFile, renderFor, withTarget } from "@sdx/sdk/testing";
 import { createBackend } from "@sdx/backend-swarm";
 
@@ -25,7 +25,7 @@ const docker = (...a) => execFileSync("docker", a, { env: dockerEnv, encoding: "
 
 // The same runnable shop as the integration tests: local image, small CPU reservations.
 async function shopContext(name) {
-  const loaded = await loadApp(exampleFile("shop"), { env: EXAMPLE_SECRET_ENV });
+  const loaded = await loadApp(exampleFile("shop"), { env: EXAMPLE_SECRET_ENV, targetKinds: await targetKinds() });
   const img = { ref: image, repository: image.split(":")[0], tag: image.split(":")[1] ?? "latest" };
   const app = { ...loaded.app, name, services: loaded.app.services.map((s) => ({ ...s, image: img, resources: { cpuMillis: 50, memoryMiB: 64 } })) };
   const ctx = await contextForApp(app, { kind: "swarm" }, dirname(exampleFile("shop")), EXAMPLE_SECRET_ENV);

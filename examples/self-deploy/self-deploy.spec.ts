@@ -3,16 +3,20 @@ import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { validateApp } from "@sdx/sdk";
 import { definition, parseSelfDeployArgs } from "./server.js";
+import { builtinTargetKinds } from "@sdx/sdk/testing";
+
+// The built-in backends' target kinds: validation knows no kind by itself.
+const targetKinds = await builtinTargetKinds();
 
 const server = fileURLToPath(new URL("./server.js", import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [server, ...args], { encoding: "utf8", cwd: fileURLToPath(new URL(".", import.meta.url)) });
 
 describe("self-deploy example", () => {
   it("carries a valid app definition for all three backends", () => {
-    const { app, diagnostics } = validateApp(definition());
+    const { app, diagnostics } = validateApp(definition(), { targetKinds });
     expect(diagnostics.filter((d) => d.severity === "error")).toEqual([]);
     expect(app!.targets.map((t) => t.kind)).toEqual(["kubernetes", "swarm", "ecs"]);
-    expect(validateApp(definition({ targets: ["k8s"] })).app!.targets.map((t) => t.name)).toEqual(["k8s"]);
+    expect(validateApp(definition({ targets: ["k8s"] }), { targetKinds }).app!.targets.map((t) => t.name)).toEqual(["k8s"]);
   });
 
   it("parses its flags", () => {
@@ -59,7 +63,7 @@ describe("self-deploy example", () => {
   it("plans offline with the cost table and the chosen target", () => {
     const r = run("--plan", "--offline", "--targets", "k8s,swarm");
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/→\s+swarm\s+swarm/);
+    expect(r.stdout).toMatch(/→\s+swarm\s+Docker Swarm\s/);
     expect(r.stdout).toContain("Chosen: swarm");
     expect(r.stdout).toContain("+ create  service self-deploy_web");
   });

@@ -93,7 +93,8 @@ export function parseSelfDeployArgs(argv) {
 
 async function load(args) {
   const sdk = await import("@sdx/sdk");
-  const { app, diagnostics } = sdk.validateApp(definition({ replicas: args.replicas, targets: args.targets }));
+  // Validation knows the target kinds of the registered backends only: ask them (this loads no backend).
+  const { app, diagnostics } = sdk.validateApp(definition({ replicas: args.replicas, targets: args.targets }), { targetKinds: await sdk.targetKinds() });
   if (!app) throw new Error(`the embedded definition is invalid:\n${sdk.formatDiagnostics(diagnostics)}`);
   const { secrets } = await sdk.resolveSecrets(app, { missing: "warning" });
   return { sdk, app, revision: sdk.computeRevision(app, secrets) };

@@ -4,18 +4,17 @@
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
-  diffResources, emit, executeActions, isOwnedBy, ownershipLabels, SdxError, summarize,
-  type Backend, type BackendApplyResult, type BackendContext, type BackendPlan, type Diagnostic, type LiveResource, type Resource,
+  applyPlan, diffResources, emit, isOwnedBy, ownershipLabels, SdxError, summarize,
+  type Backend, type BackendApplyResult, type BackendPlan, type CostModel, type LiveResource, type Resource,
 } from "@sdx/sdk";
+import { directoryTargetSpec, type DirectoryTarget } from "./directory-target.ts";
 
 type Manifest = { labels: Record<string, string>; spec: Record<string, unknown> };
 
-const dirOf = (target: BackendContext["target"], baseDir = process.cwd()): string => {
-  const settings = (target as { settings?: { path?: unknown } }).settings ?? {};
-  return resolve(baseDir, String(settings.path));
-};
+// A loaded app file has its path resolved already (pathSettings); an app object given to the API may not.
+const dirOf = (target: DirectoryTarget, baseDir = process.cwd()): string => resolve(baseDir, target.path);
 
-export function createDirectoryBackend(): Backend {
+export function createDirectoryBackend(): Backend<DirectoryTarget> {
   const read = async (dir: string, app: string): Promise<LiveResource[]> => {
     let names: string[];
     try {
@@ -35,19 +34,15 @@ export function createDirectoryBackend(): Backend {
     kind: "directory",
     displayName: "Directory of manifests",
     capabilities: { spot: false, autoscale: false, nativeProbes: ["http", "tcp", "exec"], volumes: [], rollback: false, liveDiff: true },
-    validateTarget(settings, path): Diagnostic[] {
-      return typeof settings.path === "string" && settings.path !== ""
-        ? []
-        : [{ code: "DIRECTORY_PATH", severity: "error", path: `${path}.path`, message: "a directory target needs a path", hint: "Add path: ./out" }];
-    },
+    // The manifests run on acme machines (the target's pricing.nodeTypes, priced by
+    // the acme rate card); each machine keeps 100m / 128 MiB for the acme agent.
+    costModel: (): CostModel => ({ kind: "nodes", reserve: { kind: "fixed", cpuMillis: 100, memoryMiB: 128 } }),
+    target: directoryTargetSpec,
     check(ctx) {
       return {
         diagnostics: [],
-        fidelity: ctx.app.services.flatMap((s) => [
-          { service: s.name, field: "image", level: "exact" as const },
-          ...(s.placement.spot !== "never" ? [{ service: s.name, field: "placement.spot", level: "dropped" as const, note: "a directory has no capacity types" }] : []),
-          ...(s.scale.kind === "auto" ? [{ service: s.name, field: "scale", level: "approximated" as const, note: "written as min replicas" }] : []),
-        ]),
+        // Spot, autoscaling, volumes and rollback follow from `capabilities`: the sdk reports those.
+        fidelity: ctx.app.services.map((s) => ({ service: s.name, field: "image", level: "exact" as const })),
       };
     },
     render(ctx): Resource[] {
@@ -81,29 +76,28 @@ export function createDirectoryBackend(): Backend {
     },
     async apply(ctx, plan, options): Promise<BackendApplyResult> {
       const dir = dirOf(ctx.target, ctx.baseDir);
-      await mkdir(dir, { recursive: true });
-      const r = await executeActions(plan.actions, {
-        target: ctx.target.name,
-        rank: () => 0, // manifests are independent
-        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
+      // The sdk's engine runs the skeleton (order, result, abort, rollout policy); a directory only writes files.
+      return applyPlan(ctx, plan, options, {
+        prepare: async () => {
+          await mkdir(dir, { recursive: true });
+        },
         run: async (a) => {
           const file = join(dir, `${a.resource.name}.json`);
-          if (a.kind === "delete") await rm(file, { force: true });
-          else await writeFile(file, `${JSON.stringify(a.desired!.body, null, 2)}\n`);
+          if (a.kind === "delete") {
+            await rm(file, { force: true });
+            return undefined;
+          }
+          await writeFile(file, `${JSON.stringify(a.desired!.body, null, ctx.target.indent)}\n`);
+          return a.resource.service ? { service: a.resource.service, replicas: Number((a.desired!.body as Manifest).spec.replicas) } : undefined;
+        },
+        // A directory is "ready" as soon as the file is written; report it the way real backends do.
+        waitRollouts: async (watches, { settle }) => {
+          for (const w of watches) {
+            emit(options.onEvent, { kind: "rollout-progress", target: ctx.target.name, service: w.service, desired: w.replicas, updated: w.replicas, ready: w.replicas });
+            settle(w, { kind: "succeeded", desired: w.replicas, ready: w.replicas });
+          }
         },
       });
-      const status = r.aborted ? "aborted" : r.failed.length ? "failed" : "succeeded";
-      const rollouts = ctx.app.services.map((s) => {
-        const replicas = s.scale.kind === "fixed" ? s.scale.replicas : s.scale.min;
-        // A directory is "ready" as soon as the file is written; report it the way real backends do.
-        if (status === "succeeded") {
-          emit(options.onEvent, { kind: "rollout-progress", target: ctx.target.name, service: s.name, desired: replicas, updated: replicas, ready: replicas });
-          emit(options.onEvent, { kind: "rollout-succeeded", target: ctx.target.name, service: s.name });
-        }
-        return { service: s.name, status: status === "succeeded" ? ("succeeded" as const) : ("failed" as const), desired: replicas, ready: status === "succeeded" ? replicas : 0 };
-      });
-      return { status, completed: r.completed, failed: r.failed, remaining: r.remaining, rollouts, ...(r.failed[0] ? { error: r.failed[0].error } : {}) };
     },
     async status(ctx) {
       const live = (await read(dirOf(ctx.target, ctx.baseDir), ctx.appName)).filter((l) => l.owned);

@@ -2,7 +2,8 @@ import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Deployment, Service } from "@aws-sdk/client-ecs";
 import { EXAMPLE_SECRET_ENV, REPO_ROOT, exampleContext } from "@sdx/sdk/testing";
-import { summarize, type BackendContext, type BackendPlan, type EcsTarget, type PlannedAction, type SdxEvent } from "@sdx/sdk";
+import { summarize, type BackendContext, type BackendPlan, type PlannedAction, type SdxEvent } from "@sdx/sdk";
+import type { EcsTarget } from "./ecs-target.js";
 import { EcsBackend } from "./ecs-backend.js";
 import type { EcsPort } from "./ecs-port.js";
 
@@ -49,7 +50,7 @@ const paramDelete = (name: string, service: string): PlannedAction => ({
 
 describe("EcsBackend.apply", () => {
   it("returns rolled-back with the circuit breaker's reason and the stopped tasks'", async () => {
-    const ctx = (await exampleContext(FIXTURE, { kind: "ecs" })) as BackendContext<EcsTarget>;
+    const ctx = (await exampleContext<EcsTarget>(FIXTURE, { kind: "ecs" })) as BackendContext<EcsTarget>;
     const port = fakePort();
     let t = 0;
     const backend = new EcsBackend({ portFactory: () => port, clock: { now: () => t, sleep: async (ms) => { t += ms; } } });
@@ -68,7 +69,8 @@ describe("EcsBackend.apply", () => {
     expect(r.remaining.map((a) => `${a.kind} ${a.resource.name}`)).toEqual(["delete /sdx/shop-ecs/shop-ecs/api/old-key"]);
     expect(r.status).toBe("rolled-back");
     expect(r.rollouts).toEqual([{ service: "api", status: "rolled-back", desired: 2, ready: 0, reason: expect.stringContaining("ECS deployment circuit breaker: tasks failed to start.; stopped task: Essential container in task exited; api: exit code 1") }]);
-    expect(r.error).toMatchObject({ code: "SDX_ROLLOUT_FAILED", fault: "user" });
+    // A rollout the circuit breaker had to roll back is the backend's fault, as on every backend (it was "user" on ECS alone).
+    expect(r.error).toMatchObject({ code: "SDX_ROLLOUT_FAILED", fault: "backend", details: { status: "rolled-back" } });
     // The revision the circuit breaker rolled back to must survive pruning.
     expect(port.log).toEqual([`register shop-ecs-api`, `update api ${NEW}`]);
     expect(events.map((e) => e.kind)).toEqual(expect.arrayContaining(["action-succeeded", "rollout-progress", "rollout-failed", "rollback-started", "rollback-finished"]));
@@ -77,7 +79,7 @@ describe("EcsBackend.apply", () => {
 
 describe("EcsBackend.apply with sdx-stored secrets", () => {
   it("writes parameters before task definitions and deletes removed ones only after the rollout", async () => {
-    const ctx = (await exampleContext("shop", { kind: "ecs" }, { ...EXAMPLE_SECRET_ENV, SHOP_DB_PASSWORD: "rotated-password" })) as BackendContext<EcsTarget>;
+    const ctx = (await exampleContext<EcsTarget>("shop", { kind: "ecs" }, { ...EXAMPLE_SECRET_ENV, SHOP_DB_PASSWORD: "rotated-password" })) as BackendContext<EcsTarget>;
     const port = fakePort("completed");
     let t = 0;
     const backend = new EcsBackend({ portFactory: () => port, clock: { now: () => t, sleep: async (ms) => { t += ms; } } });

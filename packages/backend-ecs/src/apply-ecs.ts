@@ -1,8 +1,9 @@
 import type { Service as EcsService } from "@aws-sdk/client-ecs";
 import {
-  SdxError, emit, executeActions, revealDeep,
-  type BackendApplyOptions, type BackendApplyResult, type BackendContext, type BackendPlan, type EcsTarget, type PlannedAction, type ServiceRollout,
+  SdxError, applyPlan, revealDeep, rolloutSettings,
+  type ApplyHooks, type BackendApplyOptions, type BackendApplyResult, type BackendContext, type BackendPlan, type PlannedAction,
 } from "@sdx/sdk";
+import type { EcsTarget } from "./ecs-target.js";
 import { comparableService } from "./comparable.js";
 import { ECS_KIND_ORDER, familyName, ownershipTags, scalingResourceId } from "./ecs-names.js";
 import type { EcsPort, PutParameterInput } from "./ecs-port.js";
@@ -31,31 +32,36 @@ const rankOf = (a: PlannedAction): number => {
 const isParameterDelete = (a: PlannedAction): boolean => a.kind === "delete" && a.resource.kind === "ssm-parameter";
 
 /**
- * Applies an ECS plan: cluster, log group, SSM parameters, task definitions,
- * services and scaling, in that order, each kind's actions concurrently. Then
- * waits for the services it changed to reach a steady state (see
- * waitForRollouts), deletes the parameters of removed secrets whose service
- * rolled out, and prunes superseded task-definition revisions beyond the
- * target's keepRevisions.
+ * Applies an ECS plan with the engine's skeleton ({@link applyPlan}):
+ * cluster, log group, SSM parameters, task definitions, services and scaling,
+ * in that order, each kind's actions concurrently. Then waits for the
+ * services it changed (and those the plan found unfinished) to reach a steady
+ * state (see waitForRollouts; the circuit breaker rolls failures back),
+ * deletes the parameters of removed secrets whose service rolled out, and
+ * prunes superseded task-definition revisions beyond the target's
+ * keepRevisions. Never throws.
  */
 export async function applyEcs(ctx: BackendContext<EcsTarget>, plan: BackendPlan, port: EcsPort, options: BackendApplyOptions, seams: ApplyEcsSeams = {}): Promise<BackendApplyResult> {
+  return applyPlan(ctx, plan, options, ecsApplyHooks(ctx, port, options, seams));
+}
+
+/** The ECS hooks for {@link applyPlan}. */
+export function ecsApplyHooks(ctx: BackendContext<EcsTarget>, port: EcsPort, options: BackendApplyOptions, seams: ApplyEcsSeams = {}): ApplyHooks<RolloutWatch> {
   const { app, target } = ctx;
   const cluster = target.cluster;
   const registered = new Map<string, string>();
-  const watches: RolloutWatch[] = [];
   const svcModel = (name: string | undefined) => app.services.find((s) => s.name === name);
 
-  const watchFrom = (name: string, s: EcsService, tdArn: string | undefined): void => {
+  const watchFrom = (name: string, s: EcsService | undefined, tdArn: string | undefined, created: boolean): RolloutWatch => {
     const m = svcModel(name);
-    const primary = s.deployments?.find((d) => d.status === "PRIMARY");
-    watches.push({
-      service: name,
+    const primary = s?.deployments?.find((d) => d.status === "PRIMARY");
+    const { timeoutSeconds, autoRollback } = rolloutSettings(ctx, name, options);
+    return {
+      service: name, created, autoRollback, timeoutSeconds,
       ...(primary?.id ? { deploymentId: primary.id } : {}),
       ...(tdArn ?? primary?.taskDefinition ? { taskDefinitionArn: (tdArn ?? primary?.taskDefinition)! } : {}),
-      autoRollback: m?.rollout.autoRollback ?? true,
-      spot: (s.capacityProviderStrategy ?? []).some((c) => c.capacityProvider === "FARGATE_SPOT") || m?.placement.spot === "prefer" || m?.placement.spot === "only",
-      timeoutSeconds: options.timeoutSeconds ?? m?.rollout.timeoutSeconds ?? 600,
-    });
+      spot: (s?.capacityProviderStrategy ?? []).some((c) => c.capacityProvider === "FARGATE_SPOT") || m?.placement.spot === "prefer" || m?.placement.spot === "only",
+    };
   };
 
   // Superseded revisions go only after the rollout: the circuit breaker rolls back to the previous one.
@@ -65,20 +71,20 @@ export async function applyEcs(ctx: BackendContext<EcsTarget>, plan: BackendPlan
     for (const arn of arns.slice(Math.max(1, target.keepRevisions))) if (arn !== inUse) await port.deregisterTaskDefinition(arn);
   };
 
-  const run = async (a: PlannedAction): Promise<void> => {
+  const run = async (a: PlannedAction): Promise<RolloutWatch | undefined> => {
     const body = a.desired ? (revealDeep(a.desired.body) as Obj) : undefined;
     const name = a.resource.name;
     switch (a.resource.kind) {
       case "cluster":
         if (a.kind === "create") await port.createCluster(body!);
-        return;
+        return undefined;
       case "log-group":
         if (a.kind === "create") await port.createLogGroup(name, (body!.tags as Record<string, string>) ?? ownershipTags(app.name));
-        return;
+        return undefined;
       case "ssm-parameter": {
         if (a.kind === "delete") {
           await port.deleteParameter(name);
-          return;
+          return undefined;
         }
         // `body` is the revealed wire copy; the plan itself keeps the Redacted value.
         if (typeof body!.Value !== "string") {
@@ -91,19 +97,19 @@ export async function applyEcs(ctx: BackendContext<EcsTarget>, plan: BackendPlan
         };
         if (a.kind === "create") {
           await port.putParameter({ ...input, Tags: tags });
-          return;
+          return undefined;
         }
         // AWS refuses Tags with Overwrite. Value first, then the digest tag: a failure in between
         // leaves an old digest, so the next plan rewrites the value instead of believing it current.
         await port.putParameter({ ...input, Overwrite: true });
         await port.addParameterTags(name, Object.fromEntries(tags.map((t) => [t.Key, t.Value])));
-        return;
+        return undefined;
       }
       case "task-definition": {
-        if (a.kind === "delete") return;
+        if (a.kind === "delete") return undefined;
         const td = await port.registerTaskDefinition(body!);
         if (a.resource.service && td.taskDefinitionArn) registered.set(a.resource.service, td.taskDefinitionArn);
-        return;
+        return undefined;
       }
       case "service": {
         if (a.kind === "delete") {
@@ -111,7 +117,7 @@ export async function applyEcs(ctx: BackendContext<EcsTarget>, plan: BackendPlan
           await port.updateService({ cluster, service: name, desiredCount: 0 });
           await port.deleteService(cluster, name);
           for (const arn of await port.listTaskDefinitions(familyName(app.name, name))) await port.deregisterTaskDefinition(arn);
-          return;
+          return undefined;
         }
         const auto = svcModel(name)?.scale.kind === "auto";
         const tdArn = registered.get(name);
@@ -134,15 +140,15 @@ export async function applyEcs(ctx: BackendContext<EcsTarget>, plan: BackendPlan
           s = await port.updateService(input);
           if (a.changes.some((c) => c.path.startsWith("tags")) && s.serviceArn) await port.tagResource(s.serviceArn, body!.tags as { key: string; value: string }[]);
         }
-        if (tdArn || a.kind === "create" || a.changes.some((c) => !c.path.startsWith("tags"))) watchFrom(name, s, tdArn);
         if (tdArn) prune.set(name, tdArn);
-        return;
+        // A tags-only change starts no deployment: nothing to wait for.
+        return tdArn || a.kind === "create" || a.changes.some((c) => !c.path.startsWith("tags")) ? watchFrom(name, s, tdArn, a.kind === "create") : undefined;
       }
       case "scaling": {
         const resourceId = scalingResourceId(cluster, name);
         if (a.kind === "delete") {
           await port.deregisterScalableTarget(resourceId);
-          return;
+          return undefined;
         }
         const p = body!.policy as Obj;
         const tt = p.targetTrackingScalingPolicyConfiguration as Obj;
@@ -151,99 +157,31 @@ export async function applyEcs(ctx: BackendContext<EcsTarget>, plan: BackendPlan
           PolicyName: p.policyName, ServiceNamespace: "ecs", ResourceId: resourceId, ScalableDimension: "ecs:service:DesiredCount", PolicyType: "TargetTrackingScaling",
           TargetTrackingScalingPolicyConfiguration: { TargetValue: tt.targetValue, PredefinedMetricSpecification: { PredefinedMetricType: (tt.predefinedMetricSpecification as Obj).predefinedMetricType } },
         });
-        return;
+        return undefined;
       }
       default:
         throw new SdxError("SDX_INTERNAL", `the ECS backend cannot apply a ${a.resource.kind}`);
     }
   };
 
-  const exec = (actions: readonly PlannedAction[]) => executeActions(actions, {
-    target: target.name, run, rank: rankOf, concurrency: 4,
-    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  const deferred = plan.actions.filter(isParameterDelete);
-  const res = await exec(plan.actions.filter((a) => !isParameterDelete(a)));
-  // Rollouts an earlier deploy left unfinished (found by the plan): a deploy is complete only once they converged too.
-  for (const u of plan.unconverged ?? []) {
-    if (watches.some((w) => w.service === u.resource.name)) continue;
-    const m = svcModel(u.resource.name);
-    watches.push({
-      service: u.resource.name, autoRollback: m?.rollout.autoRollback ?? true,
-      spot: m?.placement.spot === "prefer" || m?.placement.spot === "only",
-      timeoutSeconds: options.timeoutSeconds ?? m?.rollout.timeoutSeconds ?? 600,
-    });
-  }
-  const base = { completed: res.completed, failed: res.failed, remaining: [...res.remaining, ...deferred] };
-  if (res.aborted) return { ...base, status: "aborted", rollouts: watches.map(notWaited), error: new SdxError("SDX_ABORTED", "The operation was aborted.", { fault: "user" }).toJSON() };
-  if (res.failed.length > 0) return { ...base, status: "failed", rollouts: watches.map(notWaited), error: res.failed[0]!.error };
-  /** Deletes the parameters of removed secrets whose service may let go of them; the others stay for the next deploy. */
-  const deleteParameters = async (ok: (service: string | undefined) => boolean) => {
-    const go = deferred.filter((a) => ok(a.resource.service));
-    const r = go.length > 0 ? await exec(go) : { completed: [], failed: [], remaining: [], aborted: false };
-    const out = { completed: [...res.completed, ...r.completed], failed: r.failed, remaining: [...res.remaining, ...r.remaining, ...deferred.filter((a) => !go.includes(a))] };
-    return { ...out, ...finish(r) };
-  };
-  const pruneAfter = async (ok: (service: string) => boolean): Promise<string | undefined> => {
-    try {
-      for (const [svc, arn] of prune) if (ok(svc)) await pruneRevisions(familyName(app.name, svc), arn);
-      return undefined;
-    } catch (e) {
-      // Pruning is housekeeping: a failure is reported, the deploy still counts.
-      const msg = `could not deregister old task-definition revisions: ${e instanceof Error ? e.message : String(e)}`;
-      emit(options.onEvent, { kind: "log", target: target.name, level: "warning", message: msg });
-      return msg;
-    }
-  };
-  if (options.wait === false) {
-    // Unwaited rollouts may still fail back to the revision that reads the removed parameters and runs the old
-    // task definition: both stay until a deploy that waits (its plan lists them again).
-    return { ...base, status: "succeeded", rollouts: watches.map(notWaited) };
-  }
-  if (watches.length === 0) {
-    const d = await deleteParameters(() => true);
-    await pruneAfter(() => true);
-    return { ...d, rollouts: [] };
-  }
-
-  let rollouts: ServiceRollout[];
-  try {
-    rollouts = await waitForRollouts(port, watches, {
-      target: target.name, cluster, spotFallbackSeconds: target.spotFallbackSeconds, spotFallback: target.spotFallback,
-      ...(seams.clock ? { clock: seams.clock } : {}), ...(seams.pollMs === undefined ? {} : { pollMs: seams.pollMs }),
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}),
-    });
-  } catch (e) {
-    const err = e instanceof SdxError ? e : new SdxError("SDX_BACKEND_ERROR", String(e), { fault: "backend", cause: e });
-    return { ...base, status: err.code === "SDX_ABORTED" ? "aborted" : "failed", rollouts: watches.map(notWaited), error: err.toJSON() };
-  }
-  // A service that was not watched (removed, or unchanged) no longer reads the parameter.
-  const d = await deleteParameters((svc) => {
-    const r = rollouts.find((x) => x.service === svc);
-    return !r || r.status === "succeeded";
-  });
-  await pruneAfter((svc) => rollouts.find((r) => r.service === svc)?.status === "succeeded");
-  const bad = rollouts.find((r) => r.status === "failed") ?? rollouts.find((r) => r.status === "rolled-back");
-  if (!bad) return { ...d, rollouts };
-  emit(options.onEvent, { kind: "log", target: target.name, level: "warning", message: `${bad.service}: ${bad.reason ?? bad.status}` });
-  const status = rollouts.some((r) => r.status === "failed") ? "failed" : "rolled-back";
   return {
-    ...d, status, rollouts,
-    error: new SdxError(bad.reason?.startsWith("timed out") ? "SDX_ROLLOUT_TIMEOUT" : "SDX_ROLLOUT_FAILED", `service ${bad.service}: ${bad.reason ?? bad.status}`, {
-      fault: "user", hint: "Read the stopped tasks' reasons above; `sdx status` shows the service's recent ECS events. CloudWatch Logs group " + `/sdx/${app.name}` + " has the container output.",
-    }).toJSON(),
+    concurrency: 4,
+    rank: rankOf,
+    isDeferred: isParameterDelete,
+    run,
+    resume: (u) => watchFrom(u.resource.name, undefined, undefined, false),
+    waitRollouts: async (watches, { settle, signal }) => {
+      await waitForRollouts(port, watches, {
+        target: target.name, cluster, spotFallbackSeconds: target.spotFallbackSeconds, spotFallback: target.spotFallback,
+        clock: seams.clock, pollMs: seams.pollMs, onEvent: options.onEvent, signal, settle,
+      });
+    },
+    // Superseded revisions go only after a rollout that succeeded: the circuit breaker rolls back to the previous one.
+    afterRollouts: async (rollouts) => {
+      for (const [svc, arn] of prune) if (rollouts.find((r) => r.service === svc)?.status === "succeeded") await pruneRevisions(familyName(app.name, svc), arn);
+    },
+    rolloutHint: () => `Read the stopped tasks' reasons above; \`sdx status\` shows the service's recent ECS events. CloudWatch Logs group /sdx/${app.name} has the container output.`,
   };
-}
-
-/** Status and error after the deferred parameter deletes: a failed delete fails the apply (the next plan retries it). */
-function finish(d: { failed: readonly { error: BackendApplyResult["error"] }[]; aborted: boolean }): Pick<BackendApplyResult, "status" | "error"> {
-  if (d.aborted) return { status: "aborted", error: new SdxError("SDX_ABORTED", "The operation was aborted.", { fault: "user" }).toJSON() };
-  return d.failed.length > 0 ? { status: "failed", ...(d.failed[0]!.error ? { error: d.failed[0]!.error } : {}) } : { status: "succeeded" };
-}
-
-function notWaited(w: RolloutWatch): ServiceRollout {
-  return { service: w.service, status: "not-waited", desired: 0, ready: 0 };
 }
 
 function pick(o: Obj, keys: readonly string[]): Obj {

@@ -13,7 +13,8 @@ import {
   SSMClient, AddTagsToResourceCommand, DeleteParameterCommand, DescribeParametersCommand, ListTagsForResourceCommand, PutParameterCommand,
 } from "@aws-sdk/client-ssm";
 import { randomUUID } from "node:crypto";
-import { withRetry, type EcsTarget } from "@sdx/sdk";
+import { withRetry } from "@sdx/sdk";
+import type { EcsTarget } from "./ecs-target.js";
 import { comparableTaskDefinition } from "./comparable.js";
 import { TAG_DIGEST, TAG_REVISION, tagRecord } from "./ecs-names.js";
 import { safeCredentialChain, type AwsCredentials } from "./aws-credentials.js";

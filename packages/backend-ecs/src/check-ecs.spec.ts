@@ -1,15 +1,17 @@
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT, exampleContext, withTarget } from "@sdx/sdk/testing";
-import type { BackendContext, EcsTarget } from "@sdx/sdk";
+import { checkTarget, type BackendContext } from "@sdx/sdk";
+import type { EcsTarget } from "./ecs-target.js";
 import { checkEcs } from "./check-ecs.js";
+import { EcsBackend } from "./ecs-backend.js";
 
 const FIXTURE = resolve(REPO_ROOT, "packages/backend-ecs/test/fixtures/shop-ecs/sdx.yaml");
 const ecs = (ctx: BackendContext) => ctx as BackendContext<EcsTarget>;
 
 describe("checkEcs", () => {
   it("accepts examples/shop's env and file secrets: sdx stores them in SSM Parameter Store", async () => {
-    const r = checkEcs(ecs(await exampleContext("shop", { kind: "ecs" })));
+    const r = checkEcs(ecs(await exampleContext<EcsTarget>("shop", { kind: "ecs" })));
     expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
     const f = Object.fromEntries(r.fidelity.map((x) => [`${x.service}.${x.field}`, x]));
     expect(f["api.secrets.db-password"]).toEqual({
@@ -21,7 +23,7 @@ describe("checkEcs", () => {
   });
 
   it("rejects Kubernetes secrets, empty and oversized values, and secrets without an execution role", async () => {
-    const base = await exampleContext("shop", { kind: "ecs" }, { SHOP_DB_PASSWORD: "", SHOP_QUEUE_TOKEN: "x".repeat(5000) });
+    const base = await exampleContext<EcsTarget>("shop", { kind: "ecs" }, { SHOP_DB_PASSWORD: "", SHOP_QUEUE_TOKEN: "x".repeat(5000) });
     const app = {
       ...base.app,
       services: base.app.services.map((s) => (s.name === "web" ? { ...s, secrets: [{ name: "tls", source: { kind: "kubernetes-secret" as const, name: "web-tls", key: "tls.key" }, asEnv: "TLS_KEY" }] } : s)),
@@ -43,7 +45,7 @@ describe("checkEcs", () => {
   });
 
   it("passes the ECS variant and reports approximations", async () => {
-    const r = checkEcs(ecs(await exampleContext(FIXTURE, { kind: "ecs" })));
+    const r = checkEcs(ecs(await exampleContext<EcsTarget>(FIXTURE, { kind: "ecs" })));
     expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
     const f = Object.fromEntries(r.fidelity.map((x) => [`${x.service}.${x.field}`, x]));
     expect(f["web.resources"]).toMatchObject({ level: "approximated", note: expect.stringContaining("0.5 vCPU / 1 GB") });
@@ -56,7 +58,7 @@ describe("checkEcs", () => {
   });
 
   it("flags missing subnets, non-ARN secrets and oversized tasks", async () => {
-    const base = await exampleContext(FIXTURE, { kind: "ecs" });
+    const base = await exampleContext<EcsTarget>(FIXTURE, { kind: "ecs" });
     const app = {
       ...base.app,
       services: base.app.services.map((s) =>
@@ -70,11 +72,15 @@ describe("checkEcs", () => {
     expect(byCode.SDX_FARGATE_SIZE?.message).toContain("the largest (nearest valid) size is 16 vCPU / 120 GB");
   });
 
-  it("drops persistent volumes and says so", async () => {
-    const base = await exampleContext(FIXTURE, { kind: "ecs" });
+  it("refuses persistent volumes (no EFS): the capabilities declare none, so the sdk's merged check has an error", async () => {
+    const base = await exampleContext<EcsTarget>(FIXTURE, { kind: "ecs" });
     const app = { ...base.app, services: base.app.services.map((s) => (s.name === "worker" ? { ...s, volumes: [{ name: "data", path: "/data", kind: "persistent" as const, readOnly: false }] } : s)) };
-    const r = checkEcs(ecs({ ...base, app }));
-    expect(r.fidelity.find((x) => x.field === "volumes.data")).toMatchObject({ level: "dropped" });
-    expect(r.diagnostics.find((d) => d.code === "SDX_ECS_VOLUME_DROPPED")?.severity).toBe("warning");
+    const r = checkTarget(new EcsBackend(), { ...base, app });
+    expect(r.fidelity.filter((x) => x.field === "volumes.data")).toEqual([expect.objectContaining({ service: "worker", level: "dropped" })]);
+    expect(r.diagnostics.filter((d) => d.path === "services.worker.volumes.data")).toEqual([
+      expect.objectContaining({ code: "SDX_BACKEND_UNSUPPORTED", severity: "error", target: "ecs", message: expect.stringContaining("its data would be lost") }),
+    ]);
+    // The health probes keep ECS's own note (the command it runs) at the level the capabilities allow.
+    expect(r.fidelity.find((x) => x.service === "web" && x.field === "health.http")).toMatchObject({ level: "approximated", note: expect.stringContaining("wget") });
   });
 });

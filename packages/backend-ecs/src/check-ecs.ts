@@ -1,4 +1,5 @@
-import { secretKey, type BackendContext, type CheckReport, type Diagnostic, type EcsTarget, type FidelityEntry } from "@sdx/sdk";
+import { secretKey, type BackendContext, type CheckReport, type Diagnostic, type FidelityEntry } from "@sdx/sdk";
+import type { EcsTarget } from "./ecs-target.js";
 import { parameterName, parameterPath } from "./ecs-names.js";
 import { formatFargateSize, nearestFargateSize, roundUpFargate } from "./fargate-size.js";
 import { healthCommand, isSecretArn, taskSize } from "./render-ecs.js";
@@ -14,7 +15,9 @@ const SSM_STANDARD_MAX_BYTES = 4096;
 
 /**
  * ECS-specific problems and the fidelity report: what Fargate carries exactly,
- * what it approximates (task size, probes, files) and what it drops. Pure.
+ * what it approximates (task size, probes, files) and what it drops. What
+ * follows from the backend's capabilities alone (exec-only probes, refined
+ * here with the command; no persistent volumes, refused) is derived by the sdk. Pure.
  */
 export function checkEcs(ctx: BackendContext<EcsTarget>): CheckReport {
   const { app, target } = ctx;
@@ -108,12 +111,9 @@ export function checkEcs(ctx: BackendContext<EcsTarget>): CheckReport {
       }
     }
 
+    // Persistent volumes: the capabilities declare none (no EFS), so the sdk refuses them.
     for (const v of svc.volumes) {
-      if (v.kind === "persistent") field(`volumes.${v.name}`, "dropped", "persistent volumes need EFS, which this target does not configure; the volume is not mounted");
-      else field(`volumes.${v.name}`, v.sizeMiB ? "approximated" : "exact", v.sizeMiB ? "a task bind mount sharing the task's ephemeral storage (raised above 20 GiB when the sizes need it)" : undefined);
-    }
-    if (svc.volumes.some((v) => v.kind === "persistent")) {
-      diag("warning", "SDX_ECS_VOLUME_DROPPED", `${sp}.volumes`, "persistent volumes are not mounted on this target (no EFS configured)", "Use an EFS volume through `overrides`, or deploy stateful services elsewhere.");
+      if (v.kind === "ephemeral") field(`volumes.${v.name}`, v.sizeMiB ? "approximated" : "exact", v.sizeMiB ? "a task bind mount sharing the task's ephemeral storage (raised above 20 GiB when the sizes need it)" : undefined);
     }
     if (Object.keys(svc.placement.constraints).length > 0) field("placement.constraints", "dropped", "Fargate has no node labels to constrain placement");
     if (svc.placement.spot !== "never") field("placement.spot", "exact", "FARGATE_SPOT capacity provider" + (target.spotFallback ? `, falling back to FARGATE after ${target.spotFallbackSeconds}s unplaced` : ""));

@@ -1,7 +1,8 @@
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT, exampleContext } from "@sdx/sdk/testing";
-import { diffValues, type BackendContext, type EcsTarget } from "@sdx/sdk";
+import { diffValues, type BackendContext } from "@sdx/sdk";
+import type { EcsTarget } from "./ecs-target.js";
 import { comparableService, comparableTaskDefinition } from "./comparable.js";
 import { renderService, renderTaskDefinition } from "./render-ecs.js";
 
@@ -9,7 +10,7 @@ const FIXTURE = resolve(REPO_ROOT, "packages/backend-ecs/test/fixtures/shop-ecs/
 
 describe("comparable projections", () => {
   it("treat a task definition as ECS echoes it back as unchanged", async () => {
-    const ctx = (await exampleContext(FIXTURE, { kind: "ecs" })) as BackendContext<EcsTarget>;
+    const ctx = (await exampleContext<EcsTarget>(FIXTURE, { kind: "ecs" })) as BackendContext<EcsTarget>;
     const desired = renderTaskDefinition(ctx, ctx.app.services.find((s) => s.name === "web")!) as Record<string, any>;
     // What DescribeTaskDefinition returns: server fields, cpu 0, hostPort filled in for awsvpc, empty lists, no tags.
     const echoed = {
@@ -31,7 +32,7 @@ describe("comparable projections", () => {
   });
 
   it("see a changed secret digest label as a task-definition change", async () => {
-    const ctx = (await exampleContext("shop", { kind: "ecs" })) as BackendContext<EcsTarget>;
+    const ctx = (await exampleContext<EcsTarget>("shop", { kind: "ecs" })) as BackendContext<EcsTarget>;
     const api = ctx.app.services.find((s) => s.name === "api")!;
     const desired = renderTaskDefinition(ctx, api) as Record<string, any>;
     const old = { ...desired, containerDefinitions: desired.containerDefinitions.map((c: Record<string, any>) => (c.dockerLabels ? { ...c, dockerLabels: { ...c.dockerLabels, "sdx.dev/secret-digest.db-password": "0000000000000000" } } : c)) };
@@ -41,7 +42,7 @@ describe("comparable projections", () => {
   });
 
   it("leave an autoscaled service's desiredCount to the scaler and fill ECS defaults", async () => {
-    const ctx = (await exampleContext(FIXTURE, { kind: "ecs" })) as BackendContext<EcsTarget>;
+    const ctx = (await exampleContext<EcsTarget>(FIXTURE, { kind: "ecs" })) as BackendContext<EcsTarget>;
     const desired = renderService(ctx, ctx.app.services.find((s) => s.name === "web")!);
     const live = {
       ...desired, desiredCount: 5, serviceArn: "arn:x", status: "ACTIVE", runningCount: 5, launchType: undefined, deployments: [], events: [],

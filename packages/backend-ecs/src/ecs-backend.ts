@@ -1,13 +1,15 @@
 import {
-  SdxError, isOwnedBy, toSdxError,
+  isOwnedBy, toSdxError,
   type Backend, type BackendApplyOptions, type BackendApplyResult, type BackendCallOptions, type BackendCapabilities, type BackendContext, type SizeLimits,
   type BackendDestroyResult, type BackendPlan, type BackendPlanOptions, type BackendStatus, type BackendTargetContext, type CheckReport,
-  type EcsTarget, type PricingProfile, type Resource, type ResourceRef, type ServiceStatus,
+  type CostModel, type PricingProfile, type Resource, type ResourceRef, type ServiceStatus,
 } from "@sdx/sdk";
+import { ecsTargetSpec, type EcsTarget } from "./ecs-target.js";
 import { applyEcs } from "./apply-ecs.js";
 import type { AwsCredentials } from "./aws-credentials.js";
 import type { AwsClients } from "./aws-ecs-port.js";
 import { checkEcs } from "./check-ecs.js";
+import { billedFargateSize } from "./fargate-size.js";
 import { familyOf, parameterPath, scalingResourceId, tagRecord, TAG_REVISION, TAG_SERVICE } from "./ecs-names.js";
 import type { EcsPort } from "./ecs-port.js";
 import { planEcs } from "./plan-ecs.js";
@@ -32,11 +34,6 @@ export interface EcsBackendOptions {
   readonly retryBaseDelayMs?: number;
 }
 
-const asEcs = (t: { kind: string }): EcsTarget => {
-  if (t.kind !== "ecs") throw new SdxError("SDX_INTERNAL", `the ECS backend got a ${t.kind} target`);
-  return t as EcsTarget;
-};
-const ecsCtx = (ctx: BackendContext): BackendContext<EcsTarget> => ({ ...ctx, target: asEcs(ctx.target) });
 
 /**
  * Files travel base64-encoded (4/3 the size) in the init container's environment,
@@ -50,8 +47,9 @@ export const ECS_SIZE_LIMITS = {
 } as const satisfies SizeLimits;
 
 /** Deploys apps to AWS ECS on Fargate. */
-export class EcsBackend implements Backend {
+export class EcsBackend implements Backend<EcsTarget> {
   readonly kind = "ecs";
+  readonly target = ecsTargetSpec;
   readonly displayName = "AWS ECS (Fargate)";
   readonly capabilities: BackendCapabilities = {
     spot: true, autoscale: true, nativeProbes: ["exec"], volumes: ["ephemeral"], rollback: true, liveDiff: true,
@@ -80,16 +78,15 @@ export class EcsBackend implements Backend {
     return { port: p, close: () => p.destroy() };
   }
 
-  check(ctx: BackendContext): CheckReport {
-    return checkEcs(ecsCtx(ctx));
+  check(ctx: BackendContext<EcsTarget>): CheckReport {
+    return checkEcs(ctx);
   }
 
-  render(ctx: BackendContext): readonly Resource[] {
-    return renderEcs(ecsCtx(ctx));
+  render(ctx: BackendContext<EcsTarget>): readonly Resource[] {
+    return renderEcs(ctx);
   }
 
-  async plan(ctx: BackendContext, desired: readonly Resource[], options: BackendPlanOptions): Promise<BackendPlan> {
-    const c = ecsCtx(ctx);
+  async plan(c: BackendContext<EcsTarget>, desired: readonly Resource[], options: BackendPlanOptions): Promise<BackendPlan> {
     const { port, close } = await this.#port(c.target, "plan", options.signal);
     try {
       return (await planEcs(c, desired, port)).plan;
@@ -98,8 +95,7 @@ export class EcsBackend implements Backend {
     }
   }
 
-  async apply(ctx: BackendContext, plan: BackendPlan, options: BackendApplyOptions): Promise<BackendApplyResult> {
-    const c = ecsCtx(ctx);
+  async apply(c: BackendContext<EcsTarget>, plan: BackendPlan, options: BackendApplyOptions): Promise<BackendApplyResult> {
     const { port, close } = await this.#port(c.target, "apply", options.signal);
     try {
       return await applyEcs(c, plan, port, options, {
@@ -111,8 +107,8 @@ export class EcsBackend implements Backend {
     }
   }
 
-  async status(ctx: BackendTargetContext, options: BackendCallOptions): Promise<BackendStatus> {
-    const target = asEcs(ctx.target);
+  async status(ctx: BackendTargetContext<EcsTarget>, options: BackendCallOptions): Promise<BackendStatus> {
+    const target = ctx.target;
     const { port, close } = await this.#port(target, "plan", options.signal);
     try {
       const { missing } = await port.describeClusters([target.cluster]);
@@ -144,8 +140,8 @@ export class EcsBackend implements Backend {
     }
   }
 
-  async destroy(ctx: BackendTargetContext, options: BackendCallOptions): Promise<BackendDestroyResult> {
-    const target = asEcs(ctx.target);
+  async destroy(ctx: BackendTargetContext<EcsTarget>, options: BackendCallOptions): Promise<BackendDestroyResult> {
+    const target = ctx.target;
     const app = ctx.appName;
     const { port, close } = await this.#port(target, "apply", options.signal);
     const deleted: ResourceRef[] = [];
@@ -213,10 +209,15 @@ export class EcsBackend implements Backend {
     }
   }
 
-  async discoverPricing(ctx: BackendTargetContext): Promise<Partial<PricingProfile>> {
-    const target = asEcs(ctx.target);
+  async discoverPricing(ctx: BackendTargetContext<EcsTarget>): Promise<Partial<PricingProfile>> {
+    const target = ctx.target;
     // Fargate prices depend on region and spot only; both are in the target.
     return { provider: "aws", region: target.region, nodeTypes: [], spot: true, controlPlane: "none" };
+  }
+
+  /** Each replica is a Fargate task billed at the size its request rounds up to; Fargate Spot unless the pricing profile says otherwise. */
+  costModel(t: EcsTarget): CostModel {
+    return { kind: "tasks", rates: "fargate", provider: "aws", region: t.region, spot: t.pricing?.spot ?? true, size: billedFargateSize };
   }
 }
 

@@ -3,6 +3,7 @@ import type { Backend } from "@sdx/sdk";
 import { EcsBackend } from "./ecs-backend.js";
 
 export { EcsBackend, type EcsBackendOptions } from "./ecs-backend.js";
+export { ecsTargetSpec, type EcsTarget } from "./ecs-target.js";
 // The AWS client port (and the AWS SDK behind it) is at "@sdx/backend-ecs/aws", loaded only when AWS is contacted.
 export type { AwsClients, AwsEcsPortOptions } from "./aws-ecs-port.js";
 export type { EcsPort, EcsTags, ParameterInfo, PutParameterInput } from "./ecs-port.js";
@@ -13,7 +14,10 @@ export { planEcs, sizeDiagnostics } from "./plan-ecs.js";
 export { applyEcs } from "./apply-ecs.js";
 export { waitForRollouts, stoppedReasons, systemClock, type Clock, type RolloutWatch, type WaitForRolloutsOptions } from "./wait-rollouts.js";
 export { mapAwsError, isRetryableAwsError } from "./map-aws-error.js";
-export { isValidFargateSize, nearestFargateSize, roundUpFargate, formatFargateSize } from "./fargate-size.js";
+export {
+  FARGATE_CPU_TIERS, fargateSize, billedFargateSize, isValidFargateSize, nearestFargateSize, roundUpFargate, formatFargateSize,
+  type FargateCpuTier, type FargateSize, type FargateTaskSize,
+} from "./fargate-size.js";
 export { familyName, logGroupName, ownershipTags, parameterName, parameterPath, TAG_DIGEST, SECRET_DIGEST_LABEL } from "./ecs-names.js";
 
 /** The backend the sdk's default container loads for `kind: ecs` targets. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EXAMPLE_SECRET_ENV, exampleContext, renderFor } from "@sdx/sdk/testing";
-import type { BackendContext, EcsTarget } from "@sdx/sdk";
+import type { BackendContext } from "@sdx/sdk";
+import type { EcsTarget } from "./ecs-target.js";
 import { EcsBackend } from "./ecs-backend.js";
 import type { EcsPort, ParameterInfo } from "./ecs-port.js";
 import { planEcs } from "./plan-ecs.js";
@@ -25,7 +26,7 @@ function fakePort(params: LiveParam[]): EcsPort & { calls: string[] } {
 }
 
 const backend = new EcsBackend();
-const shop = async (env: Record<string, string> = EXAMPLE_SECRET_ENV) => (await exampleContext("shop", { kind: "ecs" }, env)) as BackendContext<EcsTarget>;
+const shop = async (env: Record<string, string> = EXAMPLE_SECRET_ENV) => (await exampleContext<EcsTarget>("shop", { kind: "ecs" }, env)) as BackendContext<EcsTarget>;
 
 /** The live parameters a previous deploy of `ctx` left behind: desired metadata, tags as rendered. */
 function deployed(ctx: BackendContext<EcsTarget>): LiveParam[] {

@@ -1,9 +1,10 @@
 import type { Service as EcsService } from "@aws-sdk/client-ecs";
 import {
   SdxError, diffResources, isOwnedBy, resourceKey, summarize,
-  type BackendContext, type BackendPlan, type Diagnostic, type EcsTarget, type LiveResource, type PlannedAction, type Resource,
+  type BackendContext, type BackendPlan, type Diagnostic, type LiveResource, type PlannedAction, type Resource,
   type DeployedService, type UnconvergedRollout,
 } from "@sdx/sdk";
+import type { EcsTarget } from "./ecs-target.js";
 import { comparableLiveParameter, comparableLiveScaling, comparableParameter, comparableScaling, comparableService, comparableTaskDefinition } from "./comparable.js";
 import { ECS_KIND_ORDER, TAG_SERVICE, logGroupName, parameterPath, scalingPolicyName, scalingResourceId, tagRecord } from "./ecs-names.js";
 import type { EcsPort } from "./ecs-port.js";

@@ -1,49 +1,19 @@
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { EXAMPLE_SECRET_ENV, REPO_ROOT, exampleContext, renderFor, withTarget } from "@sdx/sdk/testing";
-import { isRedacted, revealDeep, type EcsTarget, type Service } from "@sdx/sdk";
+import { isRedacted, revealDeep, type Service } from "@sdx/sdk";
+import type { EcsTarget } from "./ecs-target.js";
 import { EcsBackend } from "./ecs-backend.js";
 import { capacityStrategy, deploymentConfiguration, healthCommand } from "./render-ecs.js";
 import { isValidFargateSize, nearestFargateSize, roundUpFargate } from "./fargate-size.js";
 
 const backend = new EcsBackend();
 const FIXTURE = resolve(REPO_ROOT, "packages/backend-ecs/test/fixtures/shop-ecs/sdx.yaml");
-const secretValues = [...Object.values(EXAMPLE_SECRET_ENV), readFileSync(resolve(REPO_ROOT, "examples/shop/secrets/payments-key"), "utf8").trim()];
 
-async function helloOnEcs() {
-  // hello has only a swarm target; give it an ECS one so every example renders on every backend.
-  const ctx = await exampleContext("hello", { kind: "swarm" });
-  const t: EcsTarget = {
-    kind: "ecs", name: "ecs", region: "us-east-1", cluster: "hello", createCluster: true, subnets: ["subnet-0a1b2c3d"], securityGroups: ["sg-0a1b2c3d"],
-    assignPublicIp: false, targetGroups: {}, spotFallbackSeconds: 300, spotFallback: true, keepRevisions: 5, overrides: [],
-  };
-  return withTarget(ctx, t);
-}
-
-describe("renderEcs goldens", () => {
-  for (const [name, load] of [
-    ["hello", helloOnEcs],
-    ["shop", () => exampleContext("shop", { kind: "ecs" })],
-    ["shop-ecs", () => exampleContext(FIXTURE, { kind: "ecs" })],
-  ] as const) {
-    it(`renders ${name}`, async () => {
-      const ctx = await load();
-      const text = `${JSON.stringify(renderFor(backend, ctx), null, 2)}\n`;
-      await expect(text).toMatchFileSnapshot(`../golden/${name}.ecs.json`);
-      for (const v of secretValues) expect(text).not.toContain(v);
-    });
-  }
-
-  it("is deterministic", async () => {
-    const ctx = await exampleContext("shop", { kind: "ecs" });
-    expect(JSON.stringify(backend.render(ctx))).toBe(JSON.stringify(backend.render(ctx)));
-  });
-});
-
+// Goldens, determinism and ownership tags of every example app: test/conformance.spec.ts.
 describe("task definitions", () => {
   it("rounds cpu/memory up to a valid Fargate size", async () => {
-    const ctx = await exampleContext("shop", { kind: "ecs" });
+    const ctx = await exampleContext<EcsTarget>("shop", { kind: "ecs" });
     const tds = Object.fromEntries(backend.render(ctx).filter((r) => r.kind === "task-definition").map((r) => [r.service, r.body as Record<string, unknown>]));
     // web 500m/512Mi -> 0.5 vCPU / 1 GB; api 1/1Gi -> 1 vCPU / 2 GB; worker 500m/1Gi -> 0.5 vCPU / 1 GB
     expect([tds.web?.cpu, tds.web?.memory]).toEqual(["512", "1024"]);
@@ -63,7 +33,7 @@ describe("task definitions", () => {
   });
 
   it("uses ARM64 when the service asks for it, and secrets as valueFrom", async () => {
-    const ctx = await exampleContext(FIXTURE, { kind: "ecs" });
+    const ctx = await exampleContext<EcsTarget>(FIXTURE, { kind: "ecs" });
     const api = backend.render(ctx).find((r) => r.kind === "task-definition" && r.service === "api")!.body as Record<string, any>;
     expect(api.runtimePlatform).toEqual({ cpuArchitecture: "ARM64", operatingSystemFamily: "LINUX" });
     expect(api.executionRoleArn).toMatch(/^arn:aws:iam::/);
@@ -76,7 +46,7 @@ describe("task definitions", () => {
   });
 
   it("stores env/file secrets in SSM SecureString parameters that the containers reference by name", async () => {
-    const ctx = await exampleContext("shop", { kind: "ecs" });
+    const ctx = await exampleContext<EcsTarget>("shop", { kind: "ecs" });
     const rs = backend.render(ctx);
     const params = rs.filter((r) => r.kind === "ssm-parameter");
     expect(params.map((r) => [r.name, r.service])).toEqual([
@@ -102,8 +72,8 @@ describe("task definitions", () => {
   });
 
   it("changes only the digest tag and label of the secret whose value changed", async () => {
-    const before = renderFor(backend, await exampleContext("shop", { kind: "ecs" }));
-    const after = renderFor(backend, await exampleContext("shop", { kind: "ecs" }, { ...EXAMPLE_SECRET_ENV, SHOP_DB_PASSWORD: "rotated-password" }));
+    const before = renderFor(backend, await exampleContext<EcsTarget>("shop", { kind: "ecs" }));
+    const after = renderFor(backend, await exampleContext<EcsTarget>("shop", { kind: "ecs" }, { ...EXAMPLE_SECRET_ENV, SHOP_DB_PASSWORD: "rotated-password" }));
     const changed = before.filter((r, i) => JSON.stringify(r) !== JSON.stringify(after[i])).map((r) => `${r.kind}/${r.name}`);
     // payments-key and the api service differ only by their sdx:revision tag (plans compare the digest, not
     // the revision, for parameters); web and worker do not change at all.
@@ -140,7 +110,7 @@ describe("services", () => {
   });
 
   it("attaches a target group and renders autoscaling", async () => {
-    const ctx = await exampleContext("shop", { kind: "ecs" });
+    const ctx = await exampleContext<EcsTarget>("shop", { kind: "ecs" });
     const withTg = withTarget<EcsTarget>(ctx, { targetGroups: { web: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/abc" } });
     const rs = backend.render(withTg);
     const web = rs.find((r) => r.kind === "service" && r.name === "web")!.body as Record<string, any>;

@@ -57,11 +57,12 @@ describe("waitForRollouts", () => {
       [svc([dep({ id: "ecs-svc/2", taskDefinition: TD2, runningCount: 1, pendingCount: 1, rolloutState: "IN_PROGRESS" }), dep({ id: "ecs-svc/1", status: "ACTIVE", taskDefinition: TD1, runningCount: 1 })])],
       [svc([dep({ id: "ecs-svc/2", taskDefinition: TD2, runningCount: 2, rolloutState: "COMPLETED", rolloutStateReason: "ECS deployment ecs-svc/2 completed." })])],
     ]);
-    const [r] = await waitForRollouts(port, [watch()], opts(events, clock));
-    expect(r).toMatchObject({ service: "api", status: "succeeded", desired: 2, ready: 2 });
+    const settled: unknown[] = [];
+    const [r] = await waitForRollouts(port, [watch()], { ...opts(events, clock), settle: (w, o) => settled.push([w.service, o.kind]) });
+    expect(r).toEqual({ kind: "succeeded", desired: 2, ready: 2 });
+    expect(settled).toEqual([["api", "succeeded"]]);
     const progress = events.filter((e) => e.kind === "rollout-progress");
     expect(progress.map((e) => e.kind === "rollout-progress" && e.ready)).toEqual([0, 1, 2]);
-    expect(events.at(-1)).toMatchObject({ kind: "rollout-succeeded", service: "api" });
     expect(clock.slept).toBe(10_000);
   });
 
@@ -72,7 +73,7 @@ describe("waitForRollouts", () => {
     const scaled = (running: number) => svc([dep({ id: "ecs-svc/2", taskDefinition: TD2, desiredCount: 4, runningCount: running, pendingCount: 4 - running, rolloutState: "COMPLETED" })], { desiredCount: 4 });
     const port = scriptedPort([[scaled(2)], [scaled(3)], [scaled(4)]]);
     const [r] = await waitForRollouts(port, [watch()], opts(events, clock));
-    expect(r).toMatchObject({ status: "succeeded", desired: 4, ready: 4 });
+    expect(r).toMatchObject({ kind: "succeeded", desired: 4, ready: 4 });
     expect(events.filter((e) => e.kind === "rollout-progress").map((e) => e.kind === "rollout-progress" && e.ready)).toEqual([2, 3, 4]);
     expect(clock.slept).toBe(10_000);
   });
@@ -82,9 +83,8 @@ describe("waitForRollouts", () => {
     const clock = fakeClock();
     const port = scriptedPort([[svc([dep({ id: "ecs-svc/2", taskDefinition: TD2, runningCount: 0, failedTasks: 3, rolloutState: "FAILED", rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start." })])]], [stopped("CannotPullContainerError: pull image manifest has been retried 5 time(s)")]);
     const [r] = await waitForRollouts(port, [watch()], opts(events, clock));
-    expect(r!.status).toBe("failed");
-    expect(r!.reason).toContain("no earlier deployment to roll back to");
-    expect(r!.reason).toContain("CannotPullContainerError");
+    expect(r).toMatchObject({ kind: "failed", reason: expect.stringContaining("no earlier deployment to roll back to") });
+    expect(r!.kind === "failed" && r!.reason).toContain("CannotPullContainerError");
     expect(clock.slept).toBeLessThan(60_000); // not the 600 s rollout timeout
   });
 
@@ -103,11 +103,13 @@ describe("waitForRollouts", () => {
       ])],
     ], [stopped("Essential container in task exited", 1), stopped("CannotPullContainerError: pull image manifest has been retried 5 time(s)")]);
     const [r] = await waitForRollouts(port, [watch()], opts(events, fakeClock()));
-    expect(r!.status).toBe("rolled-back");
-    expect(r!.reason).toContain("circuit breaker: tasks failed to start");
-    expect(r!.reason).toContain("Essential container in task exited; api: exit code 1");
-    expect(r!.reason).toContain("rolled back to " + TD1);
-    expect(events.map((e) => e.kind)).toEqual(expect.arrayContaining(["rollout-failed", "rollback-started", "rollback-finished"]));
+    expect(r!.kind).toBe("rolled-back");
+    const reason = r!.kind === "rolled-back" ? r!.reason : "";
+    expect(reason).toContain("circuit breaker: tasks failed to start");
+    expect(reason).toContain("Essential container in task exited; api: exit code 1");
+    expect(reason).toContain("rolled back to " + TD1);
+    // What the wait observed; the engine reports the failure itself (rollout-failed) when the watch settles.
+    expect(events.map((e) => e.kind).filter((k) => k.startsWith("rollback") || k === "rollout-failed")).toEqual(["rollback-started", "rollback-finished"]);
     expect(events.find((e) => e.kind === "rollback-finished")).toMatchObject({ succeeded: true });
     expect(port.calls).toContain("DescribeTasks");
   });
@@ -116,8 +118,7 @@ describe("waitForRollouts", () => {
     const events: SdxEvent[] = [];
     const port = scriptedPort([[svc([dep({ id: "ecs-svc/2", taskDefinition: TD2, failedTasks: 2, rolloutState: "FAILED", rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start." })])]], [stopped("Task failed container health checks")]);
     const [r] = await waitForRollouts(port, [watch({ autoRollback: false })], opts(events, fakeClock()));
-    expect(r).toMatchObject({ status: "failed" });
-    expect(r!.reason).toContain("Task failed container health checks");
+    expect(r).toMatchObject({ kind: "failed", reason: expect.stringContaining("Task failed container health checks") });
     expect(events.some((e) => e.kind === "rollback-started")).toBe(false);
   });
 
@@ -128,8 +129,7 @@ describe("waitForRollouts", () => {
     ])]]);
     const events: SdxEvent[] = [];
     const [r] = await waitForRollouts(port, [watch()], opts(events, fakeClock()));
-    expect(r!.status).toBe("failed");
-    expect(r!.reason).toContain("the rollback failed too");
+    expect(r).toMatchObject({ kind: "failed", reason: expect.stringContaining("the rollback failed too") });
     expect(events.find((e) => e.kind === "rollback-finished")).toMatchObject({ succeeded: false });
   });
 
@@ -139,9 +139,9 @@ describe("waitForRollouts", () => {
       events: [{ id: "e1", createdAt: new Date(0), message: "(service api) has reached a steady state." }],
     })]]);
     const [r] = await waitForRollouts(port, [watch({ timeoutSeconds: 30 })], opts([], clock));
-    expect(r!.status).toBe("failed");
-    expect(r!.reason).toMatch(/^timed out after 30s with 1\/2 tasks running/);
-    expect(r!.reason).toContain("last ECS event: (service api) has reached a steady state.");
+    // A timeout is its own outcome, not a failure recognised by its message.
+    expect(r).toMatchObject({ kind: "timed-out", reason: expect.stringMatching(/^timed out after 30s with 1\/2 tasks running/) });
+    expect(r).toMatchObject({ reason: expect.stringContaining("last ECS event: (service api) has reached a steady state.") });
     expect(clock.now()).toBe(30_000);
   });
 
@@ -169,7 +169,7 @@ describe("waitForRollouts", () => {
     expect(fb).toBeDefined();
     expect(fb!.kind === "spot-fallback" && fb!.reason).toMatch(/2 of 3 tasks not placed on FARGATE_SPOT for 60s .*unable to place a task.*moving the service to FARGATE/);
     expect(port.updates).toEqual([{ cluster: "shop", service: "api", capacityProviderStrategy: [{ capacityProvider: "FARGATE", base: 0, weight: 1 }], forceNewDeployment: true }]);
-    expect(r).toMatchObject({ status: "succeeded", ready: 3 });
+    expect(r).toMatchObject({ kind: "succeeded", ready: 3 });
   });
 
   it("only reports spot trouble when the target's spotFallback is off", async () => {
@@ -178,14 +178,14 @@ describe("waitForRollouts", () => {
     const [r] = await waitForRollouts(port, [watch({ spot: true, timeoutSeconds: 120 })], opts(events, fakeClock(), { spotFallback: false }));
     expect(events.filter((e) => e.kind === "spot-fallback")).toHaveLength(1);
     expect(port.updates).toEqual([]);
-    expect(r!.status).toBe("failed");
+    expect(r!.kind).toBe("timed-out");
   });
 
   it("polls every service in one DescribeServices call per tick", async () => {
     const done = (name: string) => ({ ...svc([dep({ id: "d", taskDefinition: TD2, runningCount: 2, rolloutState: "COMPLETED" })]), serviceName: name });
     const port = scriptedPort([[done("a"), done("b"), done("c")]]);
     const rs = await waitForRollouts(port, ["a", "b", "c"].map((s) => watch({ service: s, deploymentId: "d" })), opts([], fakeClock()));
-    expect(rs.map((r) => r.status)).toEqual(["succeeded", "succeeded", "succeeded"]);
+    expect(rs.map((r) => r.kind)).toEqual(["succeeded", "succeeded", "succeeded"]);
     expect(port.calls).toEqual(["DescribeServices"]);
   });
 

@@ -1,11 +1,13 @@
 import type { Deployment, Service as EcsService, Task } from "@aws-sdk/client-ecs";
-import { emit, sleep as defaultSleep, throwIfAborted, type EventListener, type ServiceRollout } from "@sdx/sdk";
+import { emit, sleep as defaultSleep, throwIfAborted, type EventListener, type RolloutOutcome } from "@sdx/sdk";
 import type { EcsPort } from "./ecs-port.js";
 import { ON_DEMAND_STRATEGY } from "./render-ecs.js";
 
 /** One service whose rollout apply waits for. */
 export interface RolloutWatch {
   readonly service: string;
+  /** Created by this apply (nothing to roll back to). @default false */
+  readonly created?: boolean;
   /** The deployment sdx started (PRIMARY in the Create/UpdateService response). */
   readonly deploymentId?: string;
   /** The task definition that deployment runs. */
@@ -41,6 +43,8 @@ export interface WaitForRolloutsOptions {
   readonly clock?: Clock;
   readonly onEvent?: EventListener;
   readonly signal?: AbortSignal;
+  /** Called with each watch's outcome as soon as it is known (the engine's `settle`). @default nothing */
+  readonly settle?: (watch: RolloutWatch, outcome: RolloutOutcome) => void;
 }
 
 interface WatchState {
@@ -56,7 +60,7 @@ interface WatchState {
   failureReason: string | undefined;
   rollbackStarted: boolean;
   stopped: string[];
-  done: ServiceRollout | undefined;
+  done: RolloutOutcome | undefined;
 }
 
 const primaryOf = (s: EcsService): Deployment | undefined => s.deployments?.find((d) => d.status === "PRIMARY");
@@ -78,12 +82,13 @@ export function stoppedReasons(tasks: readonly Task[]): string[] {
 /**
  * Polls the services being rolled out (one batched DescribeServices per tick)
  * until each deployment completes, fails, is rolled back by the circuit
- * breaker, or times out. Emits progress, failure, rollback and spot-fallback
- * events, and collects stopped tasks' reasons for failures. When FARGATE_SPOT
+ * breaker, or times out: one outcome per watch, in order, each also passed to
+ * `settle` as it ends. Emits progress, rollback and spot-fallback events, and
+ * collects stopped tasks' reasons for failures. Rejects on an abort or a port error. When FARGATE_SPOT
  * tasks stay unplaced for `spotFallbackSeconds`, reports it and, when allowed,
  * moves the service to FARGATE with a forced new deployment.
  */
-export async function waitForRollouts(port: EcsPort, watches: readonly RolloutWatch[], options: WaitForRolloutsOptions): Promise<ServiceRollout[]> {
+export async function waitForRollouts(port: EcsPort, watches: readonly RolloutWatch[], options: WaitForRolloutsOptions): Promise<RolloutOutcome[]> {
   const clock = options.clock ?? systemClock;
   const pollMs = options.pollMs ?? 5000;
   const { target, cluster, onEvent, signal } = options;
@@ -91,8 +96,11 @@ export async function waitForRollouts(port: EcsPort, watches: readonly RolloutWa
     watch: w, deploymentId: w.deploymentId, taskDefinitionArn: w.taskDefinitionArn, startedAt: clock.now(), lastProgress: "", lastRunning: -1,
     stallSince: undefined, fellBack: false, failedSeen: 0, failureReason: undefined, rollbackStarted: false, stopped: [], done: undefined,
   }));
-  const finish = (st: WatchState, status: ServiceRollout["status"], s: EcsService | undefined, reason?: string): void => {
-    st.done = { service: st.watch.service, status, desired: s?.desiredCount ?? 0, ready: s?.runningCount ?? 0, ...(reason ? { reason } : {}) };
+  const finish = (st: WatchState, outcome: RolloutOutcome["kind"], s: EcsService | undefined, reason = ""): void => {
+    const counts = { desired: s?.desiredCount ?? 0, ready: s?.runningCount ?? 0 };
+    const done: RolloutOutcome = outcome === "succeeded" ? { kind: outcome, ...counts } : { kind: outcome, ...counts, reason };
+    st.done = done;
+    options.settle?.(st.watch, done);
   };
   const collectStopped = async (st: WatchState): Promise<void> => {
     const arns = await port.listTasks(cluster, st.watch.service, "STOPPED");
@@ -114,7 +122,6 @@ export async function waitForRollouts(port: EcsPort, watches: readonly RolloutWa
       const s = services.find((x) => x.serviceName === st.watch.service);
       if (!s) {
         finish(st, "failed", undefined, "the service disappeared while rolling out");
-        emit(onEvent, { kind: "rollout-failed", target, service: st.watch.service, reason: st.done!.reason! });
         continue;
       }
       const primary = primaryOf(s);
@@ -140,7 +147,6 @@ export async function waitForRollouts(port: EcsPort, watches: readonly RolloutWa
         if (!st.failureReason) {
           if (st.stopped.length === 0) await collectStopped(st);
           st.failureReason = [ours.rolloutStateReason ?? "deployment failed", ...st.stopped.map((r) => `stopped task: ${r}`)].join("; ");
-          emit(onEvent, { kind: "rollout-failed", target, service: st.watch.service, reason: st.failureReason });
         }
         if (!st.watch.autoRollback) {
           finish(st, "failed", s, st.failureReason);
@@ -173,7 +179,6 @@ export async function waitForRollouts(port: EcsPort, watches: readonly RolloutWa
         // rolloutState, so a scale-up or scale-down is done only when the running counts match, and
         // the service's own runningCount (all deployments) matches only once the old tasks drained.
         finish(st, "succeeded", s);
-        emit(onEvent, { kind: "rollout-succeeded", target, service: st.watch.service });
         continue;
       }
 
@@ -205,8 +210,7 @@ export async function waitForRollouts(port: EcsPort, watches: readonly RolloutWa
           lastEvent ? `last ECS event: ${lastEvent}` : undefined,
           ...st.stopped.map((r) => `stopped task: ${r}`),
         ].filter(Boolean).join("; ");
-        finish(st, "failed", s, why);
-        emit(onEvent, { kind: "rollout-failed", target, service: st.watch.service, reason: why });
+        finish(st, "timed-out", s, why);
       }
     }
     if (states.every((s) => s.done)) break;

@@ -19,7 +19,8 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, ListTasksCommand } from "@aws-sdk/client-ecs";
 import { exampleContext, renderFor, testenvDir, withTarget } from "@sdx/sdk/testing";
-import type { BackendApplyResult, BackendContext, BackendPlan, EcsTarget, SdxEvent } from "@sdx/sdk";
+import type { BackendApplyResult, BackendContext, BackendPlan, SdxEvent } from "@sdx/sdk";
+import type { EcsTarget } from "../src/ecs-target.js";
 import { EcsBackend } from "../src/ecs-backend.js";
 import type { AwsClients } from "../src/aws-ecs-port.js";
 
@@ -58,7 +59,7 @@ describe.skipIf(!env)("ECS backend convergence against ministack (tasks are real
   const ecs = new ECSClient({ endpoint: e.SDX_ECS_TASKS_ENDPOINT, region: e.SDX_ECS_TASKS_REGION, credentials, maxAttempts: 1 });
   const clusterArn = `arn:aws:ecs:${e.SDX_ECS_TASKS_REGION}:${e.SDX_ECS_TASKS_ACCOUNT_ID}:cluster/${CLUSTER}`;
   let dir: string;
-  let base: BackendContext;
+  let base: BackendContext<EcsTarget>;
 
   /** ministack has no Application Auto Scaling: answer sdx's two look-ups with "nothing registered", refuse anything else. */
   const noAutoscaling = (c: AwsClients): void => {
@@ -80,10 +81,10 @@ describe.skipIf(!env)("ECS backend convergence against ministack (tasks are real
     // Default rollout (maxSurge 25%, maxUnavailable 0).
     worker: { image: e.SDX_ECS_TASKS_IMAGE, args: LONG_RUNNING, replicas: 2, placement: { spot: "prefer", minOnDemand: 1 } },
   };
-  const ctxFor = async (services: Record<string, Record<string, unknown>>): Promise<BackendContext> => {
+  const ctxFor = async (services: Record<string, Record<string, unknown>>): Promise<BackendContext<EcsTarget>> => {
     const file = join(dir, `sdx-${Math.random().toString(36).slice(2)}.yaml`);
     writeFileSync(file, JSON.stringify({ name: APP, services, targets: { ecs: { kind: "ecs", region: e.SDX_ECS_TASKS_REGION, cluster: CLUSTER } } }));
-    return withTarget<EcsTarget>(await exampleContext(file, { kind: "ecs" }), {
+    return withTarget<EcsTarget>(await exampleContext<EcsTarget>(file, { kind: "ecs" }), {
       endpoint: e.SDX_ECS_TASKS_ENDPOINT, region: e.SDX_ECS_TASKS_REGION, cluster: CLUSTER, createCluster: true,
       subnets: [e.SDX_ECS_TASKS_SUBNET!], securityGroups: [e.SDX_ECS_TASKS_SECURITY_GROUP!],
       // ministack stores absent roles as "" (ECS omits them), which the next plan would see as a change.
@@ -92,9 +93,9 @@ describe.skipIf(!env)("ECS backend convergence against ministack (tasks are real
     });
   };
   const withService = (name: string, patch: Record<string, unknown>) => ({ ...app, [name]: { ...app[name], ...patch } });
-  const planFor = async (ctx: BackendContext, b = backend()): Promise<BackendPlan> => b.plan(ctx, renderFor(b, ctx), {});
+  const planFor = async (ctx: BackendContext<EcsTarget>, b = backend()): Promise<BackendPlan> => b.plan(ctx, renderFor(b, ctx), {});
   const changed = (p: BackendPlan) => p.actions.filter((a) => a.kind !== "no-op").map((a) => `${a.kind} ${a.resource.kind}/${a.resource.name}`);
-  const deploy = async (ctx: BackendContext, timeoutSeconds = TIMEOUT_S): Promise<{ r: BackendApplyResult; events: SdxEvent[]; ms: number }> => {
+  const deploy = async (ctx: BackendContext<EcsTarget>, timeoutSeconds = TIMEOUT_S): Promise<{ r: BackendApplyResult; events: SdxEvent[]; ms: number }> => {
     const b = backend();
     const plan = await planFor(ctx, b);
     const events: SdxEvent[] = [];
@@ -227,7 +228,7 @@ describe.skipIf(!env)("ECS backend convergence against ministack (tasks are real
     const ctx = await ctxFor(withService("web", { args: ["false"] }));
     const { r, events } = await deploy(ctx);
     expect(r.status).toBe("rolled-back");
-    expect(r.error).toMatchObject({ code: "SDX_ROLLOUT_FAILED", fault: "user" });
+    expect(r.error).toMatchObject({ code: "SDX_ROLLOUT_FAILED", fault: "backend", details: { status: "rolled-back" } });
     expect(r.rollouts).toMatchObject([{ service: "web", status: "rolled-back" }]);
     const failed = events.find((ev) => ev.kind === "rollout-failed" && ev.service === "web");
     expect(failed).toBeDefined();
@@ -258,8 +259,11 @@ describe.skipIf(!env)("ECS backend convergence against ministack (tasks are real
     expect(r.status).toBe("failed");
     // With nothing to roll back to the breaker's failure is final: SDX_ROLLOUT_FAILED at once when the
     // backend sees that, SDX_ROLLOUT_TIMEOUT at the rollout timeout when it waits for a rollback that never comes.
-    expect(["SDX_ROLLOUT_FAILED", "SDX_ROLLOUT_TIMEOUT"]).toContain(r.error?.code);
-    expect(r.rollouts.find((x) => x.service === "ghost")).toMatchObject({ status: "failed", ready: 0 });
+    // The code follows the typed outcome: failed → SDX_ROLLOUT_FAILED, timed-out → SDX_ROLLOUT_TIMEOUT.
+    const ghost = r.rollouts.find((x) => x.service === "ghost");
+    expect(ghost).toMatchObject({ status: expect.stringMatching(/^(failed|timed-out)$/), ready: 0 });
+    expect(r.error?.code).toBe(ghost?.status === "timed-out" ? "SDX_ROLLOUT_TIMEOUT" : "SDX_ROLLOUT_FAILED");
+    expect(r.error?.fault).toBe("backend");
     expect(r.error!.message).toContain("circuit breaker was triggered after three unsuccessful image digest resolution attempts");
     expect(events.some((ev) => ev.kind === "rollout-failed" && ev.service === "ghost")).toBe(true);
     // The task really tried: its pull failed (the engine has no route out) and no container was created.

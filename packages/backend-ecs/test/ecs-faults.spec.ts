@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { hasChanges, SdxError, type BackendApplyResult, type BackendContext, type BackendPlan, type EcsTarget, type PlannedAction } from "@sdx/sdk";
+import { hasChanges, SdxError, type BackendApplyResult, type BackendContext, type BackendPlan, type PlannedAction } from "@sdx/sdk";
+import type { EcsTarget } from "../src/ecs-target.js";
 import { EXAMPLE_SECRET_ENV, exampleContext, injectFaults, renderFor } from "@sdx/sdk/testing";
 import { EcsBackend } from "../src/ecs-backend.js";
 import type { EcsPort } from "../src/ecs-port.js";
@@ -41,14 +42,14 @@ async function accountWithNeighbour(rolloutPolls = 3): Promise<FakeEcs> {
 }
 
 const rotated = { ...EXAMPLE_SECRET_ENV, SHOP_DB_PASSWORD: "rotated-password" };
-const shop = async (env: Readonly<Record<string, string>> = EXAMPLE_SECRET_ENV) => (await exampleContext("shop", { kind: "ecs" }, env)) as BackendContext<EcsTarget>;
+const shop = async (env: Readonly<Record<string, string>> = EXAMPLE_SECRET_ENV) => (await exampleContext<EcsTarget>("shop", { kind: "ecs" }, env)) as BackendContext<EcsTarget>;
 
-async function planOn(port: EcsPort, ctx: BackendContext): Promise<BackendPlan> {
+async function planOn(port: EcsPort, ctx: BackendContext<EcsTarget>): Promise<BackendPlan> {
   const b = backendOn(port);
   return b.plan(ctx, renderFor(b, ctx), {});
 }
 
-async function deployClean(f: FakeEcs, ctx: BackendContext): Promise<{ result: BackendApplyResult | undefined; after: BackendPlan }> {
+async function deployClean(f: FakeEcs, ctx: BackendContext<EcsTarget>): Promise<{ result: BackendApplyResult | undefined; after: BackendPlan }> {
   const plan = await planOn(f, ctx);
   const result = hasChanges(plan) || (plan.unconverged?.length ?? 0) > 0 ? await backendOn(f).apply(ctx, plan, {}) : undefined;
   return { result, after: await planOn(f, ctx) };

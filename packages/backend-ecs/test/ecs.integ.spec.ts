@@ -6,7 +6,8 @@ import { DescribeScalableTargetsCommand } from "@aws-sdk/client-application-auto
 import { DeleteLogGroupCommand, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { GetParametersCommand, ListTagsForResourceCommand } from "@aws-sdk/client-ssm";
 import { EXAMPLE_SECRET_ENV, REPO_ROOT, contextForApp, exampleContext, renderFor, requireTestenv, withTarget } from "@sdx/sdk/testing";
-import type { App, BackendContext, BackendPlan, EcsTarget, SdxEvent } from "@sdx/sdk";
+import type { App, BackendContext, BackendPlan, SdxEvent } from "@sdx/sdk";
+import type { EcsTarget } from "../src/ecs-target.js";
 import { EcsBackend, type EcsBackendOptions } from "../src/ecs-backend.js";
 import { AwsEcsPort, type AwsClients } from "../src/aws-ecs-port.js";
 
@@ -45,15 +46,15 @@ describe.skipIf(!te.env)("ECS backend against moto", () => {
   const target = (t: Partial<EcsTarget> = {}): Partial<EcsTarget> => ({
     endpoint: env.SDX_ECS_ENDPOINT, region: env.SDX_ECS_REGION, subnets: [env.SDX_ECS_SUBNET!], securityGroups: [env.SDX_ECS_SECURITY_GROUP!], cluster: CLUSTER, createCluster: true, ...t,
   });
-  let base: BackendContext;
-  const ctxWith = async (edit: (app: App) => App = (a) => a, t: Partial<EcsTarget> = {}): Promise<BackendContext> =>
+  let base: BackendContext<EcsTarget>;
+  const ctxWith = async (edit: (app: App) => App = (a) => a, t: Partial<EcsTarget> = {}): Promise<BackendContext<EcsTarget>> =>
     withTarget<EcsTarget>(await contextForApp(edit(base.app), { kind: "ecs" }, base.baseDir), target(t));
-  const planFor = async (ctx: BackendContext, b = backend()): Promise<BackendPlan> => b.plan(ctx, renderFor(b, ctx), {});
+  const planFor = async (ctx: BackendContext<EcsTarget>, b = backend()): Promise<BackendPlan> => b.plan(ctx, renderFor(b, ctx), {});
   const changed = (p: BackendPlan) => p.actions.filter((a) => a.kind !== "no-op").map((a) => `${a.kind} ${a.resource.kind}/${a.resource.name}`);
   const aws = () => new AwsEcsPort({ ...(base.target as EcsTarget), ...target() } as EcsTarget, { credentials, configureClients: (c) => (clients = c) });
 
   beforeAll(async () => {
-    base = await exampleContext(FIXTURE, { kind: "ecs" });
+    base = await exampleContext<EcsTarget>(FIXTURE, { kind: "ecs" });
   });
   afterAll(async () => {
     // Leave moto as we found it even when a test failed half-way.
@@ -238,11 +239,11 @@ describe.skipIf(!te.env)("ECS backend against moto: examples/shop with env/file 
   const t: Partial<EcsTarget> = {
     endpoint: env.SDX_ECS_ENDPOINT, region: env.SDX_ECS_REGION, subnets: [env.SDX_ECS_SUBNET!], securityGroups: [env.SDX_ECS_SECURITY_GROUP!], cluster, createCluster: true,
   };
-  const shop = async (secretEnv: Record<string, string> = EXAMPLE_SECRET_ENV, edit: (a: App) => App = (a) => a): Promise<BackendContext> => {
-    const loaded = await exampleContext("shop", { kind: "ecs" }, secretEnv);
+  const shop = async (secretEnv: Record<string, string> = EXAMPLE_SECRET_ENV, edit: (a: App) => App = (a) => a): Promise<BackendContext<EcsTarget>> => {
+    const loaded = await exampleContext<EcsTarget>("shop", { kind: "ecs" }, secretEnv);
     return withTarget<EcsTarget>(await contextForApp(edit(loaded.app), { kind: "ecs" }, loaded.baseDir, secretEnv), t);
   };
-  const planFor = async (ctx: BackendContext, b = backend()): Promise<BackendPlan> => b.plan(ctx, renderFor(b, ctx), {});
+  const planFor = async (ctx: BackendContext<EcsTarget>, b = backend()): Promise<BackendPlan> => b.plan(ctx, renderFor(b, ctx), {});
   const changed = (p: BackendPlan) => p.actions.filter((a) => a.kind !== "no-op").map((a) => `${a.kind} ${a.resource.kind}/${a.resource.name}`);
   let clients: AwsClients;
   let port: AwsEcsPort;

@@ -3,7 +3,8 @@ import type { Backend } from "@sdx/sdk";
 import { K8sBackend } from "./k8s-backend.js";
 
 export { K8sBackend, type K8sBackendOptions } from "./k8s-backend.js";
-export { renderK8s, k8sTarget, LABEL_POOL, ANNOTATION_INITIAL_REPLICAS, LABEL_RELAX_SECURITY } from "./render/render-k8s.js";
+export { k8sTargetSpec, type K8sTarget } from "./k8s-target.js";
+export { renderK8s, LABEL_POOL, ANNOTATION_INITIAL_REPLICAS, LABEL_RELAX_SECURITY } from "./render/render-k8s.js";
 export { checkK8s } from "./render/check-k8s.js";
 export { DEFAULT_SPOT_LABELS, capacityPlacement, type SpotLabel, type CapacityPool } from "./render/spot-placement.js";
 export { planK8s, projectObject } from "./plan/plan-k8s.js";

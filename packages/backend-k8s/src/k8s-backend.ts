@@ -17,6 +17,7 @@ import {
   type BackendStatus,
   type BackendTargetContext,
   type CheckReport,
+  type CostModel,
   type PricingProfile,
   type Resource,
   type ResourceRef,
@@ -30,14 +31,15 @@ import { MANAGED_KINDS } from "./k8s-kinds.js";
 import { planK8s } from "./plan/plan-k8s.js";
 import { pricingFromNodes } from "./pricing/pricing-from-nodes.js";
 import { checkK8s } from "./render/check-k8s.js";
-import { k8sTarget, renderK8s } from "./render/render-k8s.js";
+import { k8sTargetSpec, type K8sTarget } from "./k8s-target.js";
+import { renderK8s } from "./render/render-k8s.js";
 import { DEFAULT_SPOT_LABELS } from "./render/spot-placement.js";
 import { mapBounded } from "./util/map-bounded.js";
 
 /** Options for {@link K8sBackend}. */
 export interface K8sBackendOptions {
   /** Builds the API client for a target. @default an HttpK8sClient from the target's kubeconfig and context */
-  readonly clientFor?: (target: BackendTargetContext["target"]) => K8sClient | Promise<K8sClient>;
+  readonly clientFor?: (target: K8sTarget) => K8sClient | Promise<K8sClient>;
   /** Rollout poll delays (tests shorten them). */
   readonly apply?: ApplyK8sDeps;
 }
@@ -58,8 +60,9 @@ export const K8S_SIZE_LIMITS = {
 } as const satisfies SizeLimits;
 
 /** The Kubernetes backend: Deployments and friends, applied with server-side apply as field manager `sdx`. */
-export class K8sBackend implements Backend {
+export class K8sBackend implements Backend<K8sTarget> {
   readonly kind = "kubernetes";
+  readonly target = k8sTargetSpec;
   readonly displayName = "Kubernetes";
   readonly capabilities: BackendCapabilities = {
     spot: true,
@@ -70,35 +73,35 @@ export class K8sBackend implements Backend {
     liveDiff: true,
     sizeLimits: K8S_SIZE_LIMITS,
   };
-  readonly #clientFor: (target: BackendTargetContext["target"]) => K8sClient | Promise<K8sClient>;
+  readonly #clientFor: (target: K8sTarget) => K8sClient | Promise<K8sClient>;
   readonly #applyDeps: ApplyK8sDeps;
 
   constructor(options: K8sBackendOptions = {}) {
     // @kubernetes/client-node takes ~0.4 s to import; load it only when a
     // cluster is contacted, so offline plans and --version stay fast.
-    this.#clientFor = options.clientFor ?? (async (t) => (await import("./client/k8s-client.js")).HttpK8sClient.forTarget(k8sTarget({ target: t })));
+    this.#clientFor = options.clientFor ?? (async (t) => (await import("./client/k8s-client.js")).HttpK8sClient.forTarget(t));
     this.#applyDeps = options.apply ?? {};
   }
 
-  check(ctx: BackendContext): CheckReport {
+  check(ctx: BackendContext<K8sTarget>): CheckReport {
     return checkK8s(ctx);
   }
 
-  render(ctx: BackendContext): readonly Resource[] {
+  render(ctx: BackendContext<K8sTarget>): readonly Resource[] {
     return renderK8s(ctx);
   }
 
-  async plan(ctx: BackendContext, desired: readonly Resource[], options: BackendPlanOptions): Promise<BackendPlan> {
+  async plan(ctx: BackendContext<K8sTarget>, desired: readonly Resource[], options: BackendPlanOptions): Promise<BackendPlan> {
     return planK8s(await this.#clientFor(ctx.target), ctx, desired, options);
   }
 
-  async apply(ctx: BackendContext, plan: BackendPlan, options: BackendApplyOptions): Promise<BackendApplyResult> {
+  async apply(ctx: BackendContext<K8sTarget>, plan: BackendPlan, options: BackendApplyOptions): Promise<BackendApplyResult> {
     return applyK8s(await this.#clientFor(ctx.target), ctx, plan, options, this.#applyDeps);
   }
 
-  async status(ctx: BackendTargetContext, options: BackendCallOptions): Promise<BackendStatus> {
+  async status(ctx: BackendTargetContext<K8sTarget>, options: BackendCallOptions): Promise<BackendStatus> {
     const client = await this.#clientFor(ctx.target);
-    const ns = k8sTarget(ctx).namespace;
+    const ns = ctx.target.namespace;
     const [deps, events] = await Promise.all([
       client.list("Deployment", ns, { labelSelector: `${LABEL_APP}=${ctx.appName}` }, options.signal),
       client.list("Event", ns, { fieldSelector: "type=Warning" }, options.signal),
@@ -147,9 +150,9 @@ export class K8sBackend implements Backend {
     return { target: ctx.target.name, backend: this.kind, services, warnings: [...warnings].slice(0, 20) };
   }
 
-  async destroy(ctx: BackendTargetContext, options: BackendCallOptions): Promise<BackendDestroyResult> {
+  async destroy(ctx: BackendTargetContext<K8sTarget>, options: BackendCallOptions): Promise<BackendDestroyResult> {
     const client = await this.#clientFor(ctx.target);
-    const ns = k8sTarget(ctx).namespace;
+    const ns = ctx.target.namespace;
     const lists = await Promise.all(MANAGED_KINDS.map((k) => client.list(k, ns, { labelSelector: `${LABEL_APP}=${ctx.appName}` }, options.signal)));
     // The label selector is a filter, not the proof: isOwnedBy checks managed-by too.
     const mine = lists.flat().filter((o) => isOwnedBy(o.metadata.labels, ctx.appName));
@@ -169,9 +172,16 @@ export class K8sBackend implements Backend {
     return { deleted, failed };
   }
 
-  async discoverPricing(ctx: BackendTargetContext, options: BackendCallOptions): Promise<Partial<PricingProfile>> {
+  async discoverPricing(ctx: BackendTargetContext<K8sTarget>, options: BackendCallOptions): Promise<Partial<PricingProfile>> {
     const client = await this.#clientFor(ctx.target);
     const nodes = await client.list("Node", undefined, {}, options.signal);
-    return pricingFromNodes(nodes, k8sTarget(ctx).spotLabels ?? DEFAULT_SPOT_LABELS);
+    return pricingFromNodes(nodes, ctx.target.spotLabels ?? DEFAULT_SPOT_LABELS);
+  }
+
+  /** Replicas packed onto the pricing profile's nodes, each keeping the kubelet reservation and ~100m / 200 MiB for per-node daemons (kube-proxy, CNI, log agent). */
+  costModel(): CostModel {
+    return K8S_COST_MODEL;
   }
 }
+
+const K8S_COST_MODEL: CostModel = { kind: "nodes", reserve: { kind: "kubernetes-tiered", daemonCpuMillis: 100, daemonMemoryMiB: 200 } };

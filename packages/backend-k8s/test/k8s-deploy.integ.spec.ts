@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { K8sBackend } from "../src/index.js";
 import { FIELD_MANAGER } from "../src/client/field-manager.js";
 import { ctxFor, deleteNamespace, editService, k8sEnv, kubectl, kubectlJson, planAndApply, randomNs, SHOP_DIR, shopApp, type K8sEnv } from "./k8s-helpers.js";
+import type { K8sTarget } from "../src/k8s-target.js";
 
 const te = requireTestenv("k8s");
 
@@ -14,7 +15,7 @@ describe.skipIf(!te.env)("kubernetes backend: deploy lifecycle on a real control
   const e: K8sEnv = te.env ? k8sEnv(te.env) : (undefined as never);
   const ns = randomNs("sdx-it");
   const backend = new K8sBackend();
-  let ctx: BackendContext;
+  let ctx: BackendContext<K8sTarget>;
 
   const deployments = (): any[] => kubectlJson(e, ["-n", ns, "get", "deployments"]).items;
   const rsNames = (dep: string): string[] =>
@@ -237,7 +238,7 @@ describe.skipIf(!te.env)("kubernetes backend: interrupted apply", () => {
   const e: K8sEnv = te.env ? k8sEnv(te.env) : (undefined as never);
   const ns = randomNs("sdx-it-abort");
   const backend = new K8sBackend();
-  let ctx: BackendContext;
+  let ctx: BackendContext<K8sTarget>;
   afterAll(async () => {
     if (ctx) await backend.destroy({ appName: ctx.app.name, target: ctx.target }, {}).catch(() => undefined);
     deleteNamespace(e, ns);

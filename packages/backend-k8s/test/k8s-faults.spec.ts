@@ -6,6 +6,7 @@ import { mapK8sError } from "../src/client/k8s-error.js";
 import { K8sBackend } from "../src/index.js";
 import { configReferences } from "../src/plan/config-references.js";
 import { FakeK8s } from "./fake-k8s.js";
+import type { K8sTarget } from "../src/k8s-target.js";
 
 // A full deploy of examples/shop against the in-memory API, then the same
 // deploy once per client call with that call failing (a connection reset,
@@ -14,7 +15,7 @@ import { FakeK8s } from "./fake-k8s.js";
 // planned action, nothing foreign is touched, and a plain re-run converges
 // to zero changes with every rollout finished and no dangling references.
 
-const ctx: BackendContext = await exampleContext("shop", { kind: "kubernetes" });
+const ctx: BackendContext<K8sTarget> = await exampleContext<K8sTarget>("shop", { kind: "kubernetes" });
 const NS = "shop";
 
 function freshCluster(): FakeK8s {

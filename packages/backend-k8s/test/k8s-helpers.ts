@@ -1,7 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
-import type { App, BackendApplyResult, BackendContext, BackendPlan, KubernetesTarget, Service } from "@sdx/sdk";
+import type { App, BackendApplyResult, BackendContext, BackendPlan, Service } from "@sdx/sdk";
+import type { K8sTarget } from "../src/k8s-target.js";
 import { contextForApp, EXAMPLE_SECRET_ENV, exampleContext, renderFor, REPO_ROOT } from "@sdx/sdk/testing";
 import { K8sBackend } from "../src/index.js";
 import { HttpK8sClient, loadKubeConfig } from "../src/client/k8s-client.js";
@@ -38,12 +39,13 @@ export const SHOP_DIR = resolve(REPO_ROOT, "examples/shop");
  * behaviour under test does not depend on the sizes.
  */
 export async function shopApp(e: K8sEnv, namespace: string): Promise<App> {
-  const { app } = await exampleContext("shop", { kind: "kubernetes" });
-  const t = app.targets.find((x) => x.kind === "kubernetes") as KubernetesTarget;
+  const { app } = await exampleContext<K8sTarget>("shop", { kind: "kubernetes" });
+  const t = app.targets.find((x) => x.kind === "kubernetes") as K8sTarget;
+  const target: K8sTarget = { ...t, kubeconfig: e.kubeconfig, context: e.context, namespace };
   return {
     ...app,
     services: app.services.map((s) => ({ ...s, resources: { ...s.resources, cpuMillis: 100, memoryMiB: 64 } })),
-    targets: [{ ...t, kubeconfig: e.kubeconfig, context: e.context, namespace }],
+    targets: [target],
   };
 }
 
@@ -51,12 +53,12 @@ export function editService(app: App, name: string, f: (s: Service) => Service):
   return { ...app, services: app.services.map((s) => (s.name === name ? f(s) : s)) };
 }
 
-export function ctxFor(app: App, env: Record<string, string> = EXAMPLE_SECRET_ENV): Promise<BackendContext> {
-  return contextForApp(app, { kind: "kubernetes" }, SHOP_DIR, env);
+export function ctxFor(app: App, env: Record<string, string> = EXAMPLE_SECRET_ENV): Promise<BackendContext<K8sTarget>> {
+  return contextForApp<K8sTarget>(app, { kind: "kubernetes" }, SHOP_DIR, env);
 }
 
 /** Plan then apply, the way the sdk's deploy does (minus target selection), refusing on error diagnostics. */
-export async function planAndApply(backend: K8sBackend, ctx: BackendContext, opts: { signal?: AbortSignal; onEvent?: (e: any) => void } = {}): Promise<{ plan: BackendPlan; result: BackendApplyResult }> {
+export async function planAndApply(backend: K8sBackend, ctx: BackendContext<K8sTarget>, opts: { signal?: AbortSignal; onEvent?: (e: any) => void } = {}): Promise<{ plan: BackendPlan; result: BackendApplyResult }> {
   const plan = await backend.plan(ctx, renderFor(backend, ctx), {});
   const errors = [...backend.check(ctx).diagnostics, ...plan.diagnostics].filter((d) => d.severity === "error");
   if (errors.length > 0) throw new Error(`blocking diagnostics: ${JSON.stringify(errors)}`);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { K8sBackend } from "../src/index.js";
 import { configReferences } from "../src/plan/config-references.js";
 import { ctxFor, deleteNamespace, editService, k8sEnv, kubectl, kubectlJson, planAndApply, randomNs, SHOP_DIR, shopApp, type K8sEnv } from "./k8s-helpers.js";
+import type { K8sTarget } from "../src/k8s-target.js";
 
 const te = requireTestenv("k8s");
 const HERE = dirname(fileURLToPath(import.meta.url));

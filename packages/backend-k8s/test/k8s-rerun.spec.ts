@@ -5,13 +5,14 @@ import type { K8sClient } from "../src/client/k8s-client.js";
 import { K8sBackend } from "../src/index.js";
 import { configReferences } from "../src/plan/config-references.js";
 import { FakeK8s } from "./fake-k8s.js";
+import type { K8sTarget } from "../src/k8s-target.js";
 
 // Re-runs after interrupted or failed deploys, against the in-memory API
 // (real-format Deployments, ReplicaSets, Pods, Events and managedFields).
 
 const NS = "shop";
-const base: BackendContext = await exampleContext("shop", { kind: "kubernetes" });
-const withPassword = (pw: string): Promise<BackendContext> => contextForApp(base.app, { kind: "kubernetes" }, base.baseDir, { ...EXAMPLE_SECRET_ENV, SHOP_DB_PASSWORD: pw });
+const base: BackendContext<K8sTarget> = await exampleContext<K8sTarget>("shop", { kind: "kubernetes" });
+const withPassword = (pw: string): Promise<BackendContext<K8sTarget>> => contextForApp<K8sTarget>(base.app, { kind: "kubernetes" }, base.baseDir, { ...EXAMPLE_SECRET_ENV, SHOP_DB_PASSWORD: pw });
 
 function cluster(): FakeK8s {
   const f = new FakeK8s();
@@ -22,7 +23,7 @@ function cluster(): FakeK8s {
 const backendFor = (c: K8sClient): K8sBackend =>
   new K8sBackend({ clientFor: () => c, apply: { minPollMs: 1, maxPollMs: 2, failFastAfterMs: 30, stallCheckEveryMs: 5 } });
 
-async function deploy(c: K8sClient, ctx: BackendContext, opts: { signal?: AbortSignal; onEvent?: (e: SdxEvent) => void } = {}): Promise<{ plan: BackendPlan; result: BackendApplyResult }> {
+async function deploy(c: K8sClient, ctx: BackendContext<K8sTarget>, opts: { signal?: AbortSignal; onEvent?: (e: SdxEvent) => void } = {}): Promise<{ plan: BackendPlan; result: BackendApplyResult }> {
   const b = backendFor(c);
   const plan = await b.plan(ctx, renderFor(b, ctx), opts.signal ? { signal: opts.signal } : {});
   return { plan, result: await b.apply(ctx, plan, opts) };
@@ -101,7 +102,7 @@ describe("pruning a removed service", () => {
   it("deletes its Secret with its Deployment, although its ReplicaSets and pods still exist when it plans", async () => {
     const f = cluster();
     await deploy(f, base);
-    const without = await contextForApp({ ...base.app, services: base.app.services.filter((s) => s.name !== "worker") }, { kind: "kubernetes" }, base.baseDir);
+    const without = await contextForApp<K8sTarget>({ ...base.app, services: base.app.services.filter((s) => s.name !== "worker") }, { kind: "kubernetes" }, base.baseDir);
     const { plan, result } = await deploy(f, without);
     expect(plan.actions.filter((a) => a.kind === "delete").map((a) => resourceKey(a.resource)).sort()).toEqual([
       "Deployment/worker", "Deployment/worker-on-demand", "PodDisruptionBudget/worker", expect.stringMatching(/^Secret\/worker-secrets-/),
@@ -162,7 +163,7 @@ describe("scale-only change beyond capacity", () => {
     const api = (): Record<string, any> => f.objects.get(FakeK8s.key("Deployment", NS, "api"))!;
     const before = { replicas: api().spec.replicas, label: api().metadata.labels["sdx.dev/revision"], template: JSON.stringify(api().spec.template) };
     const rsBefore = [...f.objects.values()].filter((o) => o.kind === "ReplicaSet" && o.metadata.name.startsWith("api-")).length;
-    const scaled = await contextForApp({ ...base.app, services: base.app.services.map((s) => (s.name === "api" ? { ...s, scale: { kind: "fixed" as const, replicas: 4 } } : s)) }, { kind: "kubernetes" }, base.baseDir);
+    const scaled = await contextForApp<K8sTarget>({ ...base.app, services: base.app.services.map((s) => (s.name === "api" ? { ...s, scale: { kind: "fixed" as const, replicas: 4 } } : s)) }, { kind: "kubernetes" }, base.baseDir);
     const events: SdxEvent[] = [];
     const started = Date.now();
     const { plan, result } = await deploy(f, scaled, { onEvent: (e) => events.push(e) });

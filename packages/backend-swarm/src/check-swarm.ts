@@ -1,13 +1,16 @@
-import type { BackendContext, CheckReport, Diagnostic, FidelityEntry, SwarmTarget } from "@sdx/sdk";
+import type { BackendContext, CheckReport, Diagnostic, FidelityEntry } from "@sdx/sdk";
 import { probeRequirement } from "./render/health-test.js";
-import { SWARM_SECRET_SOURCES, swarmSettings } from "./render/render-swarm.js";
+import { SWARM_SECRET_SOURCES, type SwarmSettings } from "./render/render-swarm.js";
+import type { SwarmTarget } from "./swarm-target.js";
 
 /**
  * Swarm-specific problems and the fidelity report: what Swarm carries exactly,
- * what sdx approximates and how, and what it drops. Pure.
+ * what sdx approximates and how, and what it drops. What follows from the
+ * backend's capabilities alone (no autoscaler; exec-only probes, refined here
+ * with the command sdx runs) is derived by the sdk. Pure.
  */
-export function checkSwarm(ctx: BackendContext): CheckReport {
-  const settings = swarmSettings(ctx.target as Partial<SwarmTarget>);
+export function checkSwarm(ctx: BackendContext<SwarmTarget>): CheckReport {
+  const settings: SwarmSettings = ctx.target;
   const diagnostics: Diagnostic[] = [];
   const fidelity: FidelityEntry[] = [];
   const target = ctx.target.name;
@@ -37,9 +40,6 @@ export function checkSwarm(ctx: BackendContext): CheckReport {
         service, field: `health.${svc.health.probe.kind}`, level: "approximated",
         note: `Swarm runs only in-container commands, so the ${svc.health.probe.kind} probe becomes a shell check against 127.0.0.1:${svc.health.probe.port}; ${probeRequirement(svc.health.probe)}`,
       });
-    }
-    if (svc.scale.kind === "auto") {
-      fidelity.push({ service, field: "scale.autoscale", level: "approximated", note: `Swarm has no autoscaler; the service runs its minimum of ${svc.scale.min} replicas` });
     }
     if (svc.placement.spot === "prefer") {
       fidelity.push({

@@ -1,16 +1,17 @@
 import { toSdxError } from "@sdx/sdk";
 import type {
   Backend, BackendApplyOptions, BackendApplyResult, BackendCallOptions, BackendCapabilities, BackendContext, BackendDestroyResult,
-  BackendPlan, BackendPlanOptions, BackendStatus, BackendTargetContext, CheckReport, Resource, SizeLimits, SwarmTarget,
+  BackendPlan, BackendPlanOptions, BackendStatus, BackendTargetContext, CheckReport, CostModel, Resource, SizeLimits,
 } from "@sdx/sdk";
 import { applySwarm, type ApplySwarmSeams } from "./apply/apply-swarm.js";
 import { checkSwarm } from "./check-swarm.js";
-import { connectSwarm, type ConnectSwarmOptions } from "./client/dockerode-swarm-client.js";
+import type { ConnectSwarmOptions } from "./client/dockerode-swarm-client.js";
 import type { SwarmClient } from "./client/swarm-client.js";
 import { destroySwarm } from "./destroy-swarm.js";
 import { planSwarm } from "./plan/plan-swarm.js";
 import { renderSwarm } from "./render/render-swarm.js";
 import { statusSwarm } from "./status-swarm.js";
+import { swarmTargetSpec, type SwarmTarget } from "./swarm-target.js";
 
 /** Options for {@link SwarmBackend}. */
 export interface SwarmBackendOptions {
@@ -21,7 +22,7 @@ export interface SwarmBackendOptions {
   /** Milliseconds to wait for the engine to accept a connection. @default 3000 */
   readonly connectTimeoutMs?: number;
   /** Replaces the dockerode client, for fault-injection tests. @default connectSwarm */
-  readonly connect?: (target: Partial<SwarmTarget>, options: ConnectSwarmOptions) => Promise<SwarmClient>;
+  readonly connect?: (target: SwarmTarget, options: ConnectSwarmOptions) => Promise<SwarmClient>;
   /** Clock and poll period for rollout waits, for tests that must not sleep. @default real time, 500 ms polls */
   readonly waitSeams?: ApplySwarmSeams;
 }
@@ -36,8 +37,9 @@ export const SWARM_SIZE_LIMITS = {
  * Docker Swarm backend: an app becomes an overlay network, content-named
  * secrets and configs, and one service per app service, labelled as a stack.
  */
-export class SwarmBackend implements Backend {
+export class SwarmBackend implements Backend<SwarmTarget> {
   readonly kind = "swarm";
+  readonly target = swarmTargetSpec;
   readonly displayName = "Docker Swarm";
   readonly capabilities: BackendCapabilities = {
     spot: true,
@@ -51,15 +53,15 @@ export class SwarmBackend implements Backend {
 
   constructor(private readonly options: SwarmBackendOptions = {}) {}
 
-  check(ctx: BackendContext): CheckReport {
+  check(ctx: BackendContext<SwarmTarget>): CheckReport {
     return checkSwarm(ctx);
   }
 
-  render(ctx: BackendContext): readonly Resource[] {
+  render(ctx: BackendContext<SwarmTarget>): readonly Resource[] {
     return renderSwarm(ctx);
   }
 
-  private connect(target: unknown, signal: AbortSignal | undefined): Promise<SwarmClient> {
+  private async connect(target: SwarmTarget, signal: AbortSignal | undefined): Promise<SwarmClient> {
     const o = this.options;
     const opts: ConnectSwarmOptions = {
       ...(o.apiVersion ? { apiVersion: o.apiVersion } : {}),
@@ -67,14 +69,18 @@ export class SwarmBackend implements Backend {
       ...(o.connectTimeoutMs ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
       ...(signal ? { signal } : {}),
     };
-    return (o.connect ?? connectSwarm)(target as Partial<SwarmTarget>, opts);
+    if (o.connect) return o.connect(target, opts);
+    // dockerode costs ~100 ms to load: only when an engine is contacted, so that
+    // pricing (which asks every backend for its cost model) and offline plans never pay for it.
+    const { connectSwarm } = await import("./client/dockerode-swarm-client.js");
+    return connectSwarm(target, opts);
   }
 
-  async plan(ctx: BackendContext, desired: readonly Resource[], options: BackendPlanOptions): Promise<BackendPlan> {
+  async plan(ctx: BackendContext<SwarmTarget>, desired: readonly Resource[], options: BackendPlanOptions): Promise<BackendPlan> {
     return planSwarm(await this.connect(ctx.target, options.signal), ctx, desired);
   }
 
-  async apply(ctx: BackendContext, plan: BackendPlan, options: BackendApplyOptions): Promise<BackendApplyResult> {
+  async apply(ctx: BackendContext<SwarmTarget>, plan: BackendPlan, options: BackendApplyOptions): Promise<BackendApplyResult> {
     let client: SwarmClient;
     try {
       client = await this.connect(ctx.target, options.signal);
@@ -86,11 +92,18 @@ export class SwarmBackend implements Backend {
     return applySwarm(client, ctx, plan, options, this.options.waitSeams);
   }
 
-  async status(ctx: BackendTargetContext, options: BackendCallOptions): Promise<BackendStatus> {
+  async status(ctx: BackendTargetContext<SwarmTarget>, options: BackendCallOptions): Promise<BackendStatus> {
     return statusSwarm(await this.connect(ctx.target, options.signal), ctx.appName, ctx.target.name);
   }
 
-  async destroy(ctx: BackendTargetContext, options: BackendCallOptions): Promise<BackendDestroyResult> {
+  async destroy(ctx: BackendTargetContext<SwarmTarget>, options: BackendCallOptions): Promise<BackendDestroyResult> {
     return destroySwarm(await this.connect(ctx.target, options.signal), ctx.appName, options.signal);
   }
+
+  /** Replicas packed onto the pricing profile's nodes, each keeping 100m / 256 MiB for the OS and dockerd. */
+  costModel(): CostModel {
+    return SWARM_COST_MODEL;
+  }
 }
+
+const SWARM_COST_MODEL: CostModel = { kind: "nodes", reserve: { kind: "fixed", cpuMillis: 100, memoryMiB: 256 } };

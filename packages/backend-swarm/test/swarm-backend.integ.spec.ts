@@ -5,6 +5,7 @@ import { hasChanges, type App, type BackendApplyResult, type BackendContext, typ
 import { EXAMPLE_SECRET_ENV, renderFor, requireTestenv } from "@sdx/sdk/testing";
 import { SwarmBackend } from "../src/index.js";
 import { changeService, localShop, swarmContext } from "./swarm-test-app.js";
+import type { SwarmTarget } from "../src/swarm-target.js";
 
 const te = requireTestenv("swarm");
 const APP = "itshop";
@@ -20,9 +21,9 @@ describe.skipIf(!te.env)("swarm backend on a real engine", () => {
   let dbPassword = EXAMPLE_SECRET_ENV.SHOP_DB_PASSWORD!;
   const ctxNow = (a: App = app) => swarmContext(a, host, { ...EXAMPLE_SECRET_ENV, SHOP_DB_PASSWORD: dbPassword });
 
-  const planFor = async (ctx: BackendContext): Promise<BackendPlan> => backend.plan(ctx, renderFor(backend, ctx), {});
+  const planFor = async (ctx: BackendContext<SwarmTarget>): Promise<BackendPlan> => backend.plan(ctx, renderFor(backend, ctx), {});
   /** What `sdx deploy` does with a backend: check, plan, refuse on errors, apply. */
-  const deploy = async (ctx: BackendContext, opts: { timeoutSeconds?: number; events?: SdxEvent[] } = {}): Promise<{ plan: BackendPlan; result?: BackendApplyResult }> => {
+  const deploy = async (ctx: BackendContext<SwarmTarget>, opts: { timeoutSeconds?: number; events?: SdxEvent[] } = {}): Promise<{ plan: BackendPlan; result?: BackendApplyResult }> => {
     expect(backend.check(ctx).diagnostics.filter((d) => d.severity === "error")).toEqual([]);
     const plan = await planFor(ctx);
     expect(plan.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
@@ -189,7 +190,7 @@ describe.skipIf(!te.env)("swarm backend on a real engine", () => {
   });
 
   it("fails fast and clearly when the engine is unreachable", async () => {
-    const ctx = { ...(await ctxNow()), target: { ...(await ctxNow()).target, host: "unix:///tmp/sdx-testenv/no-such-docker.sock" } } as BackendContext;
+    const ctx = { ...(await ctxNow()), target: { ...(await ctxNow()).target, host: "unix:///tmp/sdx-testenv/no-such-docker.sock" } } as BackendContext<SwarmTarget>;
     const t = Date.now();
     await expect(planFor(ctx)).rejects.toMatchObject({ code: "SDX_BACKEND_UNREACHABLE", fault: "user", hint: expect.stringContaining("DOCKER_HOST") });
     expect(Date.now() - t).toBeLessThan(3000);

@@ -4,6 +4,7 @@ import { EXAMPLE_SECRET_ENV, exampleContext, injectFaults, renderFor } from "@sd
 import { SwarmBackend } from "../src/index.js";
 import type { SwarmClient } from "../src/client/swarm-client.js";
 import { FakeSwarmEngine } from "./fake-swarm-engine.js";
+import type { SwarmTarget } from "../src/swarm-target.js";
 
 // Fault injection: a full deploy of the shop into an in-memory engine, then
 // the same deploy once per engine call with that call failing, and once per
@@ -44,19 +45,19 @@ async function engineWithNeighbour(): Promise<FakeSwarmEngine> {
 }
 
 const rotated = { ...EXAMPLE_SECRET_ENV, SHOP_DB_PASSWORD: "rotated-password" };
-const shop = (env: Readonly<Record<string, string>> = EXAMPLE_SECRET_ENV): Promise<BackendContext> => exampleContext("shop", { kind: "swarm" }, env);
+const shop = (env: Readonly<Record<string, string>> = EXAMPLE_SECRET_ENV): Promise<BackendContext<SwarmTarget>> => exampleContext<SwarmTarget>("shop", { kind: "swarm" }, env);
 
 function backendOn(client: SwarmClient): SwarmBackend {
   return new SwarmBackend({ connect: async () => client, waitSeams: fakeTime() });
 }
 
-async function planOn(engine: SwarmClient, ctx: BackendContext): Promise<BackendPlan> {
+async function planOn(engine: SwarmClient, ctx: BackendContext<SwarmTarget>): Promise<BackendPlan> {
   const b = backendOn(engine);
   return b.plan(ctx, renderFor(b, ctx), {});
 }
 
 /** plan + apply with no fault; returns the apply result and the plan after it. */
-async function deployClean(engine: FakeSwarmEngine, ctx: BackendContext): Promise<{ result: BackendApplyResult | undefined; after: BackendPlan }> {
+async function deployClean(engine: FakeSwarmEngine, ctx: BackendContext<SwarmTarget>): Promise<{ result: BackendApplyResult | undefined; after: BackendPlan }> {
   const plan = await planOn(engine, ctx);
   const result = hasChanges(plan) || (plan.unconverged?.length ?? 0) > 0 ? await backendOn(engine).apply(ctx, plan, {}) : undefined;
   return { result, after: await planOn(engine, ctx) };

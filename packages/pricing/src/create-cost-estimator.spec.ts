@@ -1,20 +1,25 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isSdxError, loadApp, type App, type PriceSource } from "@sdx/sdk";
+import { isSdxError, loadApp, type AnyTarget, type App, type CostModel, type PriceSource } from "@sdx/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeApp, svc } from "./__fixtures__/make-app.js";
+import { KUBERNETES_RESERVE, withBackendCostModels } from "./__fixtures__/backend-cost-models.js";
 import { createCostEstimator } from "./create-cost-estimator.js";
 import type { PriceCacheFile } from "./sources/price-cache.js";
+import { builtinTargetKinds } from "@sdx/sdk/testing";
+
+// The built-in backends' target kinds: validation knows no kind by itself.
+const targetKinds = await builtinTargetKinds();
 
 let shop: App;
 beforeAll(async () => {
-  const loaded = await loadApp(join(import.meta.dirname, "../../../examples/shop/sdx.yaml"));
+  const loaded = await loadApp(join(import.meta.dirname, "../../../examples/shop/sdx.yaml"), { targetKinds });
   if (!loaded.app) throw new Error(JSON.stringify(loaded.diagnostics));
   shop = loaded.app;
 });
 const NOW = new Date("2026-11-21T12:00:00Z");
-const estimator = (o: Parameters<typeof createCostEstimator>[0] = {}) => createCostEstimator({ cacheDir: false, now: () => NOW, ...o });
+const estimator = (o: Parameters<typeof createCostEstimator>[0] = {}) => withBackendCostModels(createCostEstimator({ cacheDir: false, now: () => NOW, ...o }));
 
 describe("createCostEstimator on examples/shop", () => {
   it("prices every target and chooses the cheapest", async () => {
@@ -140,6 +145,76 @@ describe("createCostEstimator: targets it cannot price", () => {
   });
 });
 
+describe("createCostEstimator: dispatch on the declared cost model, never on the kind", () => {
+  const bare = () => createCostEstimator({ cacheDir: false, now: () => NOW });
+  // Targets as plain data, of any kind: the estimator must not care what the kind is called.
+  const appOn = (targets: readonly Omit<AnyTarget, "overrides">[], services: Record<string, unknown> = { api: svc(1, "2Gi", { replicas: 2 }) }): App => ({
+    ...makeApp(services),
+    targets: targets.map((t) => ({ ...t, overrides: [], settings: {} }) as AnyTarget),
+  });
+  const nodes = { provider: "aws", region: "us-east-1", nodeTypes: ["m6i.large"], spot: false, dedicatedCluster: false, controlPlane: "none" } as const;
+
+  it("a target whose backend declares no model is unpriced with the reason, not packed as Kubernetes nodes", async () => {
+    const app = appOn([{ name: "box", kind: "acme", pricing: nodes }, { name: "k", kind: "kubernetes", pricing: nodes }]);
+    const r = await bare().estimate(app, { costModels: new Map() });
+    expect(r.estimates).toEqual([]);
+    expect(r.rejected).toEqual([
+      { target: "box", reason: "target box (acme) cannot be priced: no cost model was given for it (the sdk passes each backend's costModel() to estimate())" },
+      { target: "k", reason: "target k (kubernetes) cannot be priced: no cost model was given for it (the sdk passes each backend's costModel() to estimate())" },
+    ]);
+    const declared = await bare().estimate(app, { costModels: new Map([["box", { kind: "unpriced", reason: "acme bills by contract" } as const]]) });
+    expect(declared.rejected[0]).toEqual({ target: "box", reason: "target box (acme) cannot be priced: acme bills by contract" });
+  });
+
+  it("packs nodes with the declared reserve: the same kind priced with two reserves gives two answers", async () => {
+    // 2 replicas of 1 vCPU / 2 GiB on m6i.large (2 vCPU, 8 GiB): with Kubernetes' reserve (1830m allocatable)
+    // one replica fits per node → 2 nodes; with Swarm's flat 100m (1900m) likewise; with no reserve, 2 fit on one.
+    const app = appOn([{ name: "a", kind: "acme", pricing: nodes }, { name: "b", kind: "acme", pricing: nodes }]);
+    const r = await bare().estimate(app, {
+      costModels: new Map<string, CostModel>([
+        ["a", { kind: "nodes", reserve: KUBERNETES_RESERVE }],
+        ["b", { kind: "nodes", reserve: { kind: "fixed", cpuMillis: 0, memoryMiB: 0 } }],
+      ]),
+    });
+    const by = Object.fromEntries(r.estimates.map((e) => [e.target, e]));
+    expect(by.a!.capacity).toBe("2× m6i.large (on-demand)");
+    expect(by.b!.capacity).toBe("1× m6i.large (on-demand)");
+    expect(by.b!.assumptions).toContain("per-node system overhead: 0m CPU / 0 MiB (OS and container engine)");
+  });
+
+  it("prices a flat model as one line at the declared price, with the backend as provenance", async () => {
+    const app = appOn([{ name: "box", kind: "acme" }, { name: "k", kind: "kubernetes", pricing: nodes }]);
+    const r = await bare().estimate(app, {
+      costModels: new Map<string, CostModel>([
+        ["box", { kind: "flat", monthlyUsd: 40, description: "a rented 4 vCPU box", region: "eu-west-1" }],
+        ["k", { kind: "nodes", reserve: KUBERNETES_RESERVE }],
+      ]),
+    });
+    const box = r.estimates.find((e) => e.target === "box")!;
+    expect(box).toMatchObject({ backend: "acme", region: "eu-west-1", capacity: "flat rate", monthlyUsd: 40, priceAsOf: "2026-11-21" });
+    expect(box.hourlyUsd).toBeCloseTo(40 / 730, 12);
+    expect(box.lines).toEqual([{ item: "a rented 4 vCPU box", quantity: 1, unit: "target", unitPriceUsd: 40 / 730, hourlyUsd: 40 / 730, provenance: { source: "declared by the acme backend", asOf: "2026-11-21" } }]);
+    expect(r.chosen).toBe("box"); // $40 against 2 × m6i.large at $70.08 each
+    expect((await bare().estimate(app, { costModels: new Map([["box", { kind: "flat", monthlyUsd: 40, description: "box" } as const]]), policy: { regions: ["us-east-1"] } })).rejected)
+      .toEqual([{ target: "box", reason: "region - is not among the allowed regions (us-east-1)" }, { target: "k", reason: expect.stringMatching(/no cost model/) }]);
+  });
+
+  it("prices a tasks model at the size its own function bills, on the declared region's rates", async () => {
+    // A made-up task platform on Fargate rates that bills whole vCPUs and 4 GB steps:
+    // 2 × (1 vCPU × $0.04048 + 4 GB × $0.004445) = $0.11652/h in us-east-1 (on-demand: spot: false).
+    const wholeCores = (cpuMillis: number, memoryMiB: number) => ({ cpuMillis: Math.ceil(cpuMillis / 1000) * 1000, memoryMiB: Math.ceil(memoryMiB / 4096) * 4096 });
+    const app = appOn([{ name: "t", kind: "acme" }], { api: svc("600m", "3Gi", { replicas: 2 }) });
+    const r = await bare().estimate(app, { costModels: new Map([["t", { kind: "tasks", rates: "fargate", provider: "aws", region: "us-east-1", spot: false, size: wholeCores } as const]]) });
+    const t = r.estimates[0]!;
+    expect(t).toMatchObject({ backend: "acme", region: "us-east-1", capacity: "fargate" });
+    expect(t.hourlyUsd).toBeCloseTo(2 * (0.04048 + 4 * 0.004445), 12);
+    expect(t.lines.map((l) => [l.item, l.quantity])).toEqual([["Fargate vCPU (on-demand)", 2], ["Fargate memory (on-demand)", 8]]);
+    expect(t.assumptions).toContain("api: requests 0.6 vCPU / 3072 MiB, billed as the Fargate size 1 vCPU / 4 GB");
+    const other = await bare().estimate(app, { costModels: new Map([["t", { kind: "tasks", rates: "cloud-run", provider: "gcp", region: "us-central1", spot: false, size: wholeCores } as const]]) });
+    expect(other.rejected).toEqual([{ target: "t", reason: 'target t (acme) is billed per task at gcp "cloud-run" rates, which no price source or catalog has (they have aws "fargate")' }]);
+  });
+});
+
 describe("createCostEstimator: control planes and other clouds", () => {
   it("charges a dedicated cluster's control plane: EKS, GKE, AKS", async () => {
     const a = makeApp({ api: svc(1, "2Gi") }, {
@@ -231,7 +306,7 @@ describe("createCostEstimator: refreshed cache", () => {
 
   it("prefers a fresh cache; Fargate Spot still comes from the catalog", async () => {
     write("2026-11-22T00:00:00.000Z");
-    const r = await createCostEstimator({ cacheDir: dir, now: () => NOW }).estimate(a(), { policy: { allowSpot: true } });
+    const r = await withBackendCostModels(createCostEstimator({ cacheDir: dir, now: () => NOW })).estimate(a(), { policy: { allowSpot: true } });
     const k = r.estimates.find((e) => e.target === "k")!;
     expect(k.lines[0]).toMatchObject({ unitPriceUsd: 0.2, provenance: { source: "aws-pricing-api", asOf: "2026-11-20", sku: "SKU1" } });
     const e = r.estimates.find((x) => x.target === "e")!;
@@ -245,14 +320,14 @@ describe("createCostEstimator: refreshed cache", () => {
 
   it("ignores an expired cache and says so", async () => {
     write("2026-11-21T00:00:00.000Z");
-    const r = await createCostEstimator({ cacheDir: dir, now: () => NOW }).estimate(a(), {});
+    const r = await withBackendCostModels(createCostEstimator({ cacheDir: dir, now: () => NOW })).estimate(a(), {});
     expect(r.estimates.find((e) => e.target === "k")!.lines[0]!.unitPriceUsd).toBe(0.192);
     expect(r.diagnostics).toContainEqual(expect.objectContaining({ code: "SDX_PRICES_CACHE_UNUSABLE", severity: "info", message: expect.stringMatching(/expired at 2026-11-21T00:00:00.000Z/) }));
   });
 
   it("offline ignores the cache", async () => {
     write("2026-11-22T00:00:00.000Z");
-    const r = await createCostEstimator({ cacheDir: dir, now: () => NOW }).estimate(a(), { offline: true });
+    const r = await withBackendCostModels(createCostEstimator({ cacheDir: dir, now: () => NOW })).estimate(a(), { offline: true });
     expect(r.estimates.find((e) => e.target === "k")!.lines[0]!.unitPriceUsd).toBe(0.192);
   });
 });

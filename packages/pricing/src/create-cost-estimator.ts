@@ -5,11 +5,14 @@ import {
   throwIfAborted,
   type AnyTarget,
   type App,
+  type BilledTaskSize,
   type ChoosePolicy,
   type CostEstimator,
+  type CostModel,
   type Diagnostic,
   type EstimateOptions,
   type EstimateReport,
+  type NodeReserve,
   type PriceProvider,
   type PriceQuote,
   type PriceSource,
@@ -18,10 +21,10 @@ import {
 import { choose } from "./choose/choose.js";
 import { loadEmbeddedCatalog } from "./catalog/load-embedded-catalog.js";
 import type { Arch, CatalogRate, FargateRates, PriceCatalog } from "./catalog/price-catalog.js";
-import type { Candidate, UnpricedCandidate } from "./estimate/candidate.js";
+import { costLine, HOURS_PER_MONTH, usd, type Candidate, type PricedCandidate, type UnpricedCandidate } from "./estimate/candidate.js";
+import { planReplicas } from "./estimate/replica-plan.js";
 import { estimateFargate } from "./estimate/estimate-fargate.js";
 import { estimateNodes, type NodeType } from "./estimate/estimate-nodes.js";
-import { KUBERNETES_OVERHEAD, SWARM_OVERHEAD } from "./estimate/node-overhead.js";
 import { CachedPriceSource } from "./sources/cached-price-source.js";
 import { defaultCacheDir } from "./sources/price-cache.js";
 import { PriceResolver } from "./sources/price-resolver.js";
@@ -44,10 +47,13 @@ const DAY_MS = 86_400_000;
 const CONTROL_PLANE_NAMES = { eks: "EKS", gke: "GKE", aks: "AKS" } as const;
 
 /**
- * The @sdx/pricing cost estimator: prices every target of an app (ECS as
- * Fargate in the target's region; Kubernetes, Swarm and third-party kinds on
- * the node types of their `pricing` profile), then picks the cheapest that
- * meets the policy. Targets it cannot price are rejected with what to add.
+ * The @sdx/pricing cost estimator: prices every target of an app by the cost
+ * model its backend declares (`EstimateOptions.costModels`): `nodes` packed
+ * onto the node types of the target's `pricing` profile after the declared
+ * reserve, `tasks` at the declared billed size on Fargate rates, `flat` at the
+ * declared monthly price; then picks the cheapest that meets the policy.
+ * Targets it cannot price (no model, `unpriced`, missing prices) are rejected
+ * with the reason and what to add.
  *
  * @throws SdxError `SDX_PRICING` (fault `user`) when a source is not a PriceSource or two share an id.
  */
@@ -71,12 +77,12 @@ export function createCostEstimator(options: CreateCostEstimatorOptions = {}): C
         ...(signal ? { signal } : {}),
       });
       const diagnostics: Diagnostic[] = [];
-      const ctx: TargetContext = { app, catalog, resolver, policy, diagnostics };
+      const ctx: TargetContext = { app, catalog, resolver, policy, diagnostics, clock };
 
       const candidates: Candidate[] = [];
       for (const target of estimateOptions.targets ?? app.targets) {
         throwIfAborted(signal);
-        candidates.push(await priceTarget(ctx, target));
+        candidates.push(await priceTarget(ctx, target, estimateOptions.costModels?.get(target.name)));
       }
       const result = choose(app, candidates, policy);
 
@@ -112,28 +118,78 @@ interface TargetContext {
   readonly resolver: PriceResolver;
   readonly policy: ChoosePolicy;
   readonly diagnostics: Diagnostic[];
+  readonly clock: Date;
 }
 
-async function priceTarget(ctx: TargetContext, target: AnyTarget): Promise<Candidate> {
+async function priceTarget(ctx: TargetContext, target: AnyTarget, model: CostModel | undefined): Promise<Candidate> {
   try {
-    if (target.kind === "ecs" && "region" in target && typeof target.region === "string") {
-      return await priceFargate(ctx, target, target.region, target.pricing?.spot ?? true);
+    // The backend's declared model decides how a target is priced; its kind never does.
+    if (!model) return unpriced(target.name, `target ${target.name} (${target.kind}) cannot be priced: no cost model was given for it (the sdk passes each backend's costModel() to estimate())`);
+    switch (model.kind) {
+      case "tasks":
+        return await priceTasks(ctx, target, model);
+      case "nodes":
+        return await priceNodeTarget(ctx, target, model.reserve);
+      case "flat":
+        return priceFlat(ctx, target, model);
+      case "unpriced":
+        return unpriced(target.name, `target ${target.name} (${target.kind}) cannot be priced: ${model.reason}`);
+      default:
+        return assertNever(model);
     }
-    const pricing = target.pricing;
-    if (!pricing) {
-      return unpriced(target.name, `target ${target.name} (${target.kind}) has no pricing profile: add pricing: { provider: aws, region: us-east-1, nodeTypes: [m6i.large] } (its cloud, region and node types) to price it`);
-    }
-    if (pricing.nodeTypes.length === 0) {
-      return unpriced(target.name, `target ${target.name} has no pricing.nodeTypes: list the node instance types it runs, e.g. nodeTypes: [${exampleType(pricing.provider)}]`);
-    }
-    return await priceNodes(ctx, target, pricing);
   } catch (e) {
     if (isSdxError(e) && e.fault === "user") return unpriced(target.name, e.hint ? `${e.message}. ${e.hint}` : e.message);
     throw e;
   }
 }
 
-async function priceFargate(ctx: TargetContext, target: AnyTarget, region: string, spotAvailable: boolean): Promise<Candidate> {
+async function priceNodeTarget(ctx: TargetContext, target: AnyTarget, reserve: NodeReserve): Promise<Candidate> {
+  const pricing = target.pricing;
+  if (!pricing) {
+    return unpriced(target.name, `target ${target.name} (${target.kind}) has no pricing profile: add pricing: { provider: aws, region: us-east-1, nodeTypes: [m6i.large] } (its cloud, region and node types) to price it`);
+  }
+  if (pricing.nodeTypes.length === 0) {
+    return unpriced(target.name, `target ${target.name} has no pricing.nodeTypes: list the node instance types it runs, e.g. nodeTypes: [${exampleType(pricing.provider)}]`);
+  }
+  return priceNodes(ctx, target, pricing, reserve);
+}
+
+async function priceTasks(ctx: TargetContext, target: AnyTarget, model: Extract<CostModel, { kind: "tasks" }>): Promise<Candidate> {
+  // The catalog and the price sources know one per-task rate family: AWS Fargate.
+  if (model.rates !== "fargate" || model.provider !== "aws") {
+    return unpriced(target.name, `target ${target.name} (${target.kind}) is billed per task at ${model.provider} "${model.rates}" rates, which no price source or catalog has (they have aws "fargate")`);
+  }
+  return priceFargate(ctx, target, model.region, model.spot, model.size);
+}
+
+/** One line: the backend's declared monthly price. Nothing to look up, so nothing goes stale. */
+function priceFlat(ctx: TargetContext, target: AnyTarget, model: Extract<CostModel, { kind: "flat" }>): PricedCandidate {
+  const replicas = planReplicas(ctx.app, target.name, { spotAvailable: false });
+  const hourlyUsd = model.monthlyUsd / HOURS_PER_MONTH;
+  const provenance = { source: `declared by the ${target.kind} backend`, asOf: ctx.clock.toISOString().slice(0, 10) };
+  return {
+    kind: "priced",
+    onDemandReplicas: replicas.reduce((n, p) => n + p.onDemand, 0),
+    spotReplicas: 0,
+    estimate: {
+      target: target.name,
+      backend: target.kind,
+      provider: target.pricing?.provider ?? "-",
+      region: model.region ?? target.pricing?.region ?? "-",
+      capacity: "flat rate",
+      hourlyUsd,
+      monthlyUsd: model.monthlyUsd,
+      onDemandHourlyUsd: hourlyUsd,
+      lines: [costLine(model.description, 1, "target", hourlyUsd, provenance)],
+      assumptions: [`a flat ${usd(model.monthlyUsd)}/month for the whole target (${model.description}), whatever the app's size`],
+      notPriced: [],
+      priceAsOf: provenance.asOf,
+      chosen: false,
+    },
+  };
+}
+
+async function priceFargate(ctx: TargetContext, target: AnyTarget, region: string, spotAvailable: boolean, size: (cpuMillis: number, memoryMiB: number) => BilledTaskSize): Promise<Candidate> {
   const arches = [...new Set(ctx.app.services.map((s) => s.placement.arch))];
   const rates: Partial<Record<Arch, FargateRates>> = {};
   for (const arch of arches) {
@@ -158,10 +214,10 @@ async function priceFargate(ctx: TargetContext, target: AnyTarget, region: strin
       ...(storage ? { ephemeralStorage: rate(storage) } : {}),
     };
   }
-  return estimateFargate({ app: ctx.app, target: target.name, backend: target.kind, region, rates, spotAvailable, policy: ctx.policy });
+  return estimateFargate({ app: ctx.app, target: target.name, backend: target.kind, region, rates, spotAvailable, size, policy: ctx.policy });
 }
 
-async function priceNodes(ctx: TargetContext, target: AnyTarget, pricing: PricingProfile): Promise<Candidate> {
+async function priceNodes(ctx: TargetContext, target: AnyTarget, pricing: PricingProfile, reserve: NodeReserve): Promise<Candidate> {
   const { provider, region } = pricing;
   const nodeTypes: NodeType[] = [];
   const missing: string[] = [];
@@ -213,7 +269,7 @@ async function priceNodes(ctx: TargetContext, target: AnyTarget, pricing: Pricin
     provider,
     region,
     nodeTypes,
-    overhead: target.kind === "swarm" ? SWARM_OVERHEAD : KUBERNETES_OVERHEAD,
+    reserve,
     spotAvailable: pricing.spot,
     ...(controlPlane ? { controlPlane } : {}),
     policy: ctx.policy,
@@ -281,6 +337,10 @@ function staleness(estimates: readonly { target: string; lines: readonly { prove
     message: `prices for ${[...targets].join(", ")} come from the embedded catalog, as old as ${oldest} (${days} days; the limit is ${maxAgeDays})`,
     hint: "Run `sdx prices refresh --region <region>` with AWS credentials for current AWS prices, or update @sdx/pricing for a newer catalog.",
   };
+}
+
+function assertNever(x: never): never {
+  throw new SdxError("SDX_INTERNAL", `unhandled cost model ${JSON.stringify(x)}`);
 }
 
 function checkSources(sources: readonly unknown[]): PriceSource[] {

@@ -1,6 +1,7 @@
 import { Container } from "inversify";
 import { TOKENS, type PriceSource } from "@sdx/sdk";
 import { describe, expect, it } from "vitest";
+import { costModelsOf } from "./__fixtures__/backend-cost-models.js";
 import { makeApp, svc } from "./__fixtures__/make-app.js";
 import { pricingModule } from "./pricing-module.js";
 
@@ -16,7 +17,7 @@ describe("pricingModule", () => {
     container.bind(TOKENS.PriceSource).toConstantValue(source);
     const estimator = await container.get(TOKENS.CostEstimatorProvider).load();
     const app = makeApp({ a: svc(1, "2Gi") }, { k: { kind: "kubernetes", pricing: { provider: "aws", region: "us-east-1", nodeTypes: ["m6i.large"] } } });
-    const r = await estimator.estimate(app, {});
+    const r = await estimator.estimate(app, { costModels: costModelsOf(app.targets) });
     expect(r.estimates[0]).toMatchObject({ hourlyUsd: 1, lines: [expect.objectContaining({ provenance: { source: "flat", asOf: "2026-11-01" } })] });
   });
 });

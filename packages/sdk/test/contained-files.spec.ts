@@ -12,6 +12,10 @@ import { backendModule, createSdxContainer } from "@sdx/sdk/di";
 import { diagnosticsOf, loadApp, plan, validate, type Diagnostic } from "@sdx/sdk";
 import { runCli } from "../src/cli/run-cli.js";
 import { createMemoryBackend } from "./memory-backend.js";
+import { builtinTargetKinds } from "@sdx/sdk/testing";
+
+// The built-in backends' target kinds: validation knows no kind by itself.
+const targetKinds = await builtinTargetKinds();
 
 const OUTSIDE_CONTENT = "HOST-ONLY-CONTENT-7f3a";
 const IMAGE = "nginx:1.27@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
@@ -47,7 +51,7 @@ describe("loadApp: files and secrets stay inside the app directory", () => {
     symlinkSync(join(outside, "secret.txt"), join(app, "link.txt"));
     symlinkSync(outside, join(app, "shared"));
     for (const from of ["../outside/secret.txt", "../../../../../../../../../../etc/passwd", join(outside, "secret.txt"), "link.txt", "shared/secret.txt"]) {
-      const r = await loadApp(write(withFile(from)), { env: {} });
+      const r = await loadApp(write(withFile(from)), { targetKinds, env: {} });
       expect(r.app, from).toBeUndefined();
       expect(errorsOf(r.diagnostics), from).toEqual([{ code: "SDX_PATH_OUTSIDE_APP", path: "services.web.files[0].fromFile" }]);
       const d = r.diagnostics[0]!;
@@ -60,7 +64,7 @@ describe("loadApp: files and secrets stay inside the app directory", () => {
 
   it("refuses the same for secrets.*.fromFile, at validate time, without reading the secret", async () => {
     const { write } = workspace();
-    const r = await loadApp(write(withSecret("../outside/secret.txt")), { env: {} });
+    const r = await loadApp(write(withSecret("../outside/secret.txt")), { targetKinds, env: {} });
     expect(errorsOf(r.diagnostics)).toEqual([{ code: "SDX_PATH_OUTSIDE_APP", path: "services.web.secrets.key.fromFile" }]);
     expect(JSON.stringify(r)).not.toContain(OUTSIDE_CONTENT);
   });
@@ -70,9 +74,9 @@ describe("loadApp: files and secrets stay inside the app directory", () => {
     execFileSync("mkfifo", [join(app, "pipe")]);
     const started = Date.now();
     for (const from of ["/proc/self/environ", "/dev/zero", "pipe"]) {
-      const f = await loadApp(write(withFile(from)), { env: {}, allowOutside: ["/proc", "/dev"] });
+      const f = await loadApp(write(withFile(from)), { targetKinds, env: {}, allowOutside: ["/proc", "/dev"] });
       expect(errorsOf(f.diagnostics), from).toEqual([{ code: "SDX_FILE_NOT_REGULAR", path: "services.web.files[0].fromFile" }]);
-      const s = await loadApp(write(withSecret(from)), { env: {} });
+      const s = await loadApp(write(withSecret(from)), { targetKinds, env: {} });
       expect(errorsOf(s.diagnostics), from).toEqual([{ code: "SDX_FILE_NOT_REGULAR", path: "services.web.secrets.key.fromFile" }]);
     }
     expect(Date.now() - started).toBeLessThan(5000);
@@ -83,18 +87,18 @@ describe("loadApp: files and secrets stay inside the app directory", () => {
     writeFileSync(join(app, "bin.dat"), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x00, 0x01]));
     writeFileSync(join(app, "latin1.txt"), Buffer.from("caf\xe9", "latin1"));
     for (const from of ["bin.dat", "latin1.txt"]) {
-      expect(errorsOf((await loadApp(write(withFile(from)), { env: {} })).diagnostics), from).toEqual([{ code: "SDX_INVALID_ENCODING", path: "services.web.files[0].fromFile" }]);
+      expect(errorsOf((await loadApp(write(withFile(from)), { targetKinds, env: {} })).diagnostics), from).toEqual([{ code: "SDX_INVALID_ENCODING", path: "services.web.files[0].fromFile" }]);
     }
   });
 
   it("reads from a directory the caller allowed, and only that one", async () => {
     const { root, write } = workspace();
-    const r = await loadApp(write(withFile("../outside/secret.txt")), { env: {}, allowOutside: ["../outside"] });
+    const r = await loadApp(write(withFile("../outside/secret.txt")), { targetKinds, env: {}, allowOutside: ["../outside"] });
     expect(r.diagnostics).toEqual([]);
     expect(r.app!.services[0]!.files[0]!.content).toBe(OUTSIDE_CONTENT);
     mkdirSync(join(root, "other"));
     writeFileSync(join(root, "other", "x"), "x");
-    expect(errorsOf((await loadApp(write(withFile("../other/x")), { env: {}, allowOutside: ["../outside"] })).diagnostics)).toEqual([{ code: "SDX_PATH_OUTSIDE_APP", path: "services.web.files[0].fromFile" }]);
+    expect(errorsOf((await loadApp(write(withFile("../other/x")), { targetKinds, env: {}, allowOutside: ["../outside"] })).diagnostics)).toEqual([{ code: "SDX_PATH_OUTSIDE_APP", path: "services.web.files[0].fromFile" }]);
   });
 
   it("a Compose env_file outside the directory is not read into the app", async () => {
@@ -102,16 +106,16 @@ describe("loadApp: files and secrets stay inside the app directory", () => {
     const file = join(app, "compose.yaml");
     writeFileSync(file, `services:\n  web:\n    image: ${IMAGE}\n    env_file: ../outside/secret.txt\n`);
     writeFileSync(join(app, "..", "outside", "secret.txt"), `LEAK=${OUTSIDE_CONTENT}\n`);
-    const r = await loadApp(file, { env: {} });
+    const r = await loadApp(file, { targetKinds, env: {} });
     expect(JSON.stringify(r)).not.toContain(OUTSIDE_CONTENT);
   });
 
   it("refuses a FIFO and /dev/zero as the app file itself, without hanging", { timeout: 10_000 }, async () => {
     const { app } = workspace();
     execFileSync("mkfifo", [join(app, "sdx.yaml")]);
-    await expect(loadApp(join(app, "sdx.yaml"))).rejects.toMatchObject({ code: "SDX_FILE_NOT_REGULAR", fault: "user" });
-    await expect(loadApp("/dev/zero")).rejects.toMatchObject({ code: "SDX_FILE_NOT_REGULAR" });
-    await expect(loadApp(join(app, "missing.yaml"))).rejects.toMatchObject({ code: "SDX_LOAD", fault: "user" });
+    await expect(loadApp(join(app, "sdx.yaml"), { targetKinds })).rejects.toMatchObject({ code: "SDX_FILE_NOT_REGULAR", fault: "user" });
+    await expect(loadApp("/dev/zero", { targetKinds })).rejects.toMatchObject({ code: "SDX_FILE_NOT_REGULAR" });
+    await expect(loadApp(join(app, "missing.yaml"), { targetKinds })).rejects.toMatchObject({ code: "SDX_LOAD", fault: "user" });
   });
 });
 
@@ -164,7 +168,7 @@ describe("backend size limits, at validate and plan time", () => {
   it("any file over the 1 MiB read cap is refused whatever the target", async () => {
     const { app, write } = workspace();
     const huge = sized(app, "huge.txt", 1024 * 1024 + 1);
-    const r = await loadApp(write(withFile(huge, "{ kind: kubernetes }")), { env: {} });
+    const r = await loadApp(write(withFile(huge, "{ kind: kubernetes }")), { targetKinds, env: {} });
     expect(errorsOf(r.diagnostics)).toEqual([{ code: "SDX_FILE_TOO_LARGE", path: "services.web.files[0].fromFile" }]);
     expect(r.diagnostics[0]!.message).toContain("1 MiB");
   });

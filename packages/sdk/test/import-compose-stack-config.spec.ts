@@ -13,11 +13,14 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse, stringify } from "yaml";
 import type { Service } from "../src/model/app.js";
-import { EXAMPLE_SECRET_ENV, REPO_ROOT } from "../src/testing/testing.js";
+import { builtinTargetKinds, EXAMPLE_SECRET_ENV, REPO_ROOT } from "../src/testing/testing.js";
 import { validateApp } from "../src/validation/validate-app.js";
 import { importCompose } from "../src/import/index.js";
 import { toDnsLabel } from "../src/import/dns-label.js";
 import { COMPOSE_CASES, COMPOSE_FIXTURES, type ComposeCase } from "./fixtures/compose/cases.js";
+
+// The built-in backends' target kinds: validation knows no kind by itself.
+const targetKinds = await builtinTargetKinds();
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -138,7 +141,7 @@ describe.skipIf(!docker)("importCompose agrees with docker stack config", () => 
       const dir = c === SHOP ? resolve(REPO_ROOT, "examples/shop") : join(COMPOSE_FIXTURES, c.name);
       const text = readFileSync(join(dir, "compose.yaml"), "utf8");
       const r = importCompose(text, { fileName: "compose.yaml", baseDir: dir, readFile: (p) => readFileSync(p, "utf8"), env: { ...c.env }, ...(c.profiles ? { profiles: c.profiles } : {}) });
-      const app = validateApp(r.document, { readFile: (p) => readFileSync(resolve(dir, p), "utf8") }).app!;
+      const app = validateApp(r.document, { targetKinds, readFile: (p) => readFileSync(resolve(dir, p), "utf8") }).app!;
       expect(app).toBeDefined();
 
       const composeNames = Object.keys((parse(text, { merge: true }) as Obj).services);

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import { interpolate } from "../src/load/interpolate.js";
 import { loadApp } from "../src/load/load-app.js";
-import { exampleFile, EXAMPLE_SECRET_ENV, REPO_ROOT } from "../src/testing/testing.js";
+import { builtinTargetKinds, exampleFile, EXAMPLE_SECRET_ENV, REPO_ROOT } from "../src/testing/testing.js";
 import type { Diagnostic } from "../src/validation/diagnostic.js";
 import { validateApp } from "../src/validation/validate-app.js";
 import { detectImportFormat, importApp, importCompose, interpolateComposeString, toSdxYaml, type ImportResult } from "../src/import/index.js";
@@ -13,6 +13,9 @@ import { splitShellWords } from "../src/import/shell-words.js";
 import { looksSecret } from "../src/import/secret-like.js";
 import { bytesToSdxMemory, parseComposeBytes, parseComposeDuration } from "../src/import/compose-units.js";
 import { COMPOSE_CASES, COMPOSE_FIXTURES } from "./fixtures/compose/cases.js";
+
+// The built-in backends' target kinds: validation knows no kind by itself.
+const targetKinds = await builtinTargetKinds();
 
 const errors = (d: readonly Diagnostic[]): Diagnostic[] => d.filter((x) => x.severity === "error");
 const readFile = (p: string): string => readFileSync(p, "utf8");
@@ -47,7 +50,7 @@ describe("importCompose: fixtures", () => {
 
       it("imports without errors into a document that validates without errors", () => {
         expect(errors(r.diagnostics)).toEqual([]);
-        const v = validateApp(r.document, { readFile: (p) => readFile(resolve(dir, p)) });
+        const v = validateApp(r.document, { targetKinds, readFile: (p) => readFile(resolve(dir, p)) });
         expect(errors(v.diagnostics)).toEqual([]);
         expect(v.app).toBeDefined();
       });
@@ -329,9 +332,9 @@ describe("examples/shop/compose.yaml", () => {
     const dir = resolve(REPO_ROOT, "examples/shop");
     const r = importCompose(readFile(join(dir, "compose.yaml")), { fileName: "compose.yaml", baseDir: dir, readFile, env: { ...EXAMPLE_SECRET_ENV } });
     expect(errors(r.diagnostics)).toEqual([]);
-    const imported = validateApp(r.document, { readFile: (p) => readFile(resolve(dir, p)) });
+    const imported = validateApp(r.document, { targetKinds, readFile: (p) => readFile(resolve(dir, p)) });
     expect(errors(imported.diagnostics)).toEqual([]);
-    const loaded = await loadApp(exampleFile("shop"), { env: EXAMPLE_SECRET_ENV });
+    const loaded = await loadApp(exampleFile("shop"), { targetKinds, env: EXAMPLE_SECRET_ENV });
     expect(errors(loaded.diagnostics)).toEqual([]);
     expect(imported.app!.name).toBe(loaded.app!.name);
 

@@ -7,6 +7,10 @@ import { interpolate } from "../src/load/interpolate.js";
 import type { Diagnostic } from "../src/validation/diagnostic.js";
 import { validateApp } from "../src/validation/validate-app.js";
 import { importScore, toSdxYaml, type ImportResult, type ImportScoreOptions } from "../src/import/index.js";
+import { builtinTargetKinds } from "../src/testing/testing.js";
+
+// The built-in backends' target kinds: validation knows no kind by itself.
+const targetKinds = await builtinTargetKinds();
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/score/", import.meta.url));
 const CASES = ["web", "postgres-app", "multi-container"] as const;
@@ -42,7 +46,7 @@ describe("importScore: fixtures", () => {
       const r = importCase(name);
       it("imports without errors into a document that validates without errors", () => {
         expect(errors(r.diagnostics)).toEqual([]);
-        const v = validateApp(r.document, { readFile: (p) => readFile(resolve(FIXTURES, name, p)) });
+        const v = validateApp(r.document, { targetKinds, readFile: (p) => readFile(resolve(FIXTURES, name, p)) });
         expect(errors(v.diagnostics)).toEqual([]);
       });
       it("writes the golden sdx.yaml", async () => {

@@ -13,6 +13,10 @@ import { importApp } from "../src/import/import-app.js";
 import { plan } from "../src/api/plan.js";
 import { validate } from "../src/api/validate.js";
 import type { Diagnostic } from "../src/validation/diagnostic.js";
+import { builtinTargetKinds } from "../src/testing/testing.js";
+
+// The built-in backends' target kinds: validation knows no kind by itself.
+const targetKinds = await builtinTargetKinds();
 
 const IMAGE = `ghcr.io/acme/web:1.0@sha256:${"a".repeat(64)}`;
 const tmp = () => mkdtempSync(join(tmpdir(), "sdx-limits-"));
@@ -129,14 +133,14 @@ describe("documented limits in the schema", () => {
   const keys = (n: number, value: (i: number) => unknown = () => "v") => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, value(i)]));
 
   it("every limit is in one object and in the JSON Schema editors read", () => {
-    const text = JSON.stringify(appJsonSchema());
+    const text = JSON.stringify(appJsonSchema(targetKinds.values()));
     for (const [kw, n] of [["maximum", LIMITS.replicas], ["maxProperties", LIMITS.services], ["maxProperties", LIMITS.labels], ["maxProperties", LIMITS.env], ["maxItems", LIMITS.filesPerService], ["maxItems", LIMITS.ports], ["maxLength", LIMITS.nameLength], ["maxItems", LIMITS.overrides], ["maxProperties", LIMITS.targets]] as const) {
       expect(text, `${kw} ${n}`).toContain(`"${kw}":${n}`);
     }
   });
 
   it("replicas, autoscale and minOnDemand past the replica limit are SDX_LIMIT_EXCEEDED at their path", () => {
-    expect(codes(validateApp(app({ replicas: LIMITS.replicas })).diagnostics)).toEqual([]);
+    expect(codes(validateApp(app({ replicas: LIMITS.replicas }), { targetKinds }).diagnostics)).toEqual([]);
     for (const [svc, path] of [
       [{ replicas: 1_000_000 }, "services.web.replicas"],
       [{ replicas: 1e9 }, "services.web.replicas"],
@@ -144,11 +148,11 @@ describe("documented limits in the schema", () => {
       [{ autoscale: { min: 10_000, max: 10_000 } }, "services.web.autoscale.min"],
       [{ replicas: 10, placement: { spot: "prefer", minOnDemand: 1e6 } }, "services.web.placement.minOnDemand"],
     ] as const) {
-      const r = validateApp(app(svc));
+      const r = validateApp(app(svc), { targetKinds });
       expect(codes(r.diagnostics), JSON.stringify(svc)).toContain(`SDX_LIMIT_EXCEEDED ${path}`);
       expect(r.app).toBeUndefined();
     }
-    const d = errors(validateApp(app({ replicas: 1_000_000 })).diagnostics)[0]!;
+    const d = errors(validateApp(app({ replicas: 1_000_000 }), { targetKinds }).diagnostics)[0]!;
     expect(d.message).toBe(`1000000 is over the limit of ${LIMITS.replicas} replicas per service`);
     expect(d.hint).toContain("ECS");
   });
@@ -168,11 +172,11 @@ describe("documented limits in the schema", () => {
       [app({}, { targets: { k: { kind: "kubernetes", namespace: "n".repeat(LIMITS.nameLength + 1) } } }), "targets.k.namespace"],
       [app({}, { targets: { k: { kind: "swarm", overrides: Array.from({ length: LIMITS.overrides + 1 }, () => ({ match: { kind: "service" }, patch: {} })) } } }), "targets.k.overrides"],
     ];
-    for (const [doc, path] of cases) expect(codes(validateApp(doc).diagnostics), path).toContain(`SDX_LIMIT_EXCEEDED ${path}`);
+    for (const [doc, path] of cases) expect(codes(validateApp(doc, { targetKinds }).diagnostics), path).toContain(`SDX_LIMIT_EXCEEDED ${path}`);
     // Totals across services: 11 services × 100 files = 1100 > 1000, each service within its own limit.
     const files = Array.from({ length: 100 }, (_, i) => ({ path: `/f/${i}`, content: "x" }));
     const wide = { name: "lim", services: keys(11, () => ({ image: IMAGE, files })) };
-    const total = errors(validateApp(wide).diagnostics);
+    const total = errors(validateApp(wide, { targetKinds }).diagnostics);
     expect(total.map((d) => `${d.code} ${d.path}`)).toEqual(["SDX_LIMIT_EXCEEDED services"]);
     expect(total[0]!.message).toBe(`1100 files across the app's services; the limit is ${LIMITS.filesPerApp}`);
   });
@@ -180,7 +184,7 @@ describe("documented limits in the schema", () => {
   it("a limit stops validation before the work it bounds: no file of an over-long files list is read", () => {
     let reads = 0;
     const files = Array.from({ length: 5000 }, (_, i) => ({ path: `/f/${i}`, fromFile: "big.bin" }));
-    const r = validateApp(app({ files }), { readFile: () => (reads++, "x") });
+    const r = validateApp(app({ files }), { targetKinds, readFile: () => (reads++, "x") });
     // Over the per-service and the per-app cap.
     expect(codes(r.diagnostics)).toEqual(["SDX_LIMIT_EXCEEDED services", "SDX_LIMIT_EXCEEDED services.web.files"]);
     expect(reads).toBe(0);
@@ -190,7 +194,7 @@ describe("documented limits in the schema", () => {
     let text = `name: lab\nservices:\n  web:\n    image: ${IMAGE}\n    labels:\n`;
     for (let i = 0; i < 25_000; i++) text += `      l${i}: v\n`;
     const file = write(text);
-    const { value: r, ms, wall } = await timed(() => loadApp(file));
+    const { value: r, ms, wall } = await timed(() => loadApp(file, { targetKinds }));
     expect(ms).toBeLessThan(2000);
     expect(wall).toBeLessThan(10_000);
     expect(errors(r.diagnostics)).toEqual([expect.objectContaining({ code: "SDX_LIMIT_EXCEEDED", path: "services.web.labels", line: 5, column: 5 })]);
@@ -199,7 +203,7 @@ describe("documented limits in the schema", () => {
   it("thousands of diagnostics on one large mapping are located in linear time", async () => {
     let text = `name: lab\nservices:\n  web:\n    image: ${IMAGE}\n    env:\n`;
     for (let i = 0; i < LIMITS.env; i++) text += `      E${i}: [${i}]\n`;
-    const { value: r, ms, wall } = await timed(() => loadApp(write(text)));
+    const { value: r, ms, wall } = await timed(() => loadApp(write(text), { targetKinds }));
     expect(ms).toBeLessThan(2000);
     expect(wall).toBeLessThan(10_000);
     const wrong = errors(r.diagnostics).filter((d) => d.code === "SDX_WRONG_TYPE");

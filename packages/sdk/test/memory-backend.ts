@@ -3,13 +3,38 @@
  * store, registered through the container exactly as an embedding tool would.
  * It uses only the public @sdx/sdk API.
  */
+import { z } from "zod";
 import {
-  diffResources, executeActions, isOwnedBy, ownershipLabels, summarize, SdxError,
-  type Backend, type BackendApplyResult, type BackendContext, type BackendPlan, type LiveResource, type PlannedAction, type Resource,
+  defineTargetKind, diffResources, executeActions, isOwnedBy, ownershipLabels, summarize, SdxError,
+  type Target, type Backend, type BackendApplyResult, type BackendContext, type BackendPlan, type CostModel, type LiveResource, type PlannedAction, type Resource,
 } from "@sdx/sdk";
 
 /** What the fake orchestrator holds: objects by `kind/name`. */
 export type MemoryStore = Map<string, { kind: string; name: string; labels: Record<string, string>; spec: Record<string, unknown>; rolledOut?: boolean }>;
+
+/** A target of the memory backend: a named bucket of the store. */
+export interface MemoryTarget extends Target {
+  readonly kind: "memory";
+  readonly bucket: string;
+  /** Objects the bucket may hold, as a ceiling for tests. @default 1000 */
+  readonly maxObjects: number;
+}
+
+const memorySettings = z.strictObject({
+  bucket: z.string().min(1).describe("Bucket of the in-memory store the app lives in."),
+  maxObjects: z.number().int().min(1).default(1000).describe("Objects the bucket may hold."),
+});
+
+/** The `memory` target kind, as a third-party backend declares it. */
+export const memoryTargetSpec = defineTargetKind<MemoryTarget, typeof memorySettings>({
+  kind: "memory",
+  settings: memorySettings,
+  normalize: (s, common, path) =>
+    // A rule across fields that a zod object cannot state alone: reported by normalize, at its path.
+    s.bucket === common.name
+      ? { ok: false, diagnostics: [{ code: "MEMORY_BUCKET", severity: "error", path: `${path}.bucket`, message: `bucket "${s.bucket}" has the target's own name`, hint: "Name the bucket after what it holds." }] }
+      : { ok: true, target: { ...common, kind: "memory", ...s } },
+});
 
 export interface MemoryBackendOptions {
   readonly store?: MemoryStore;
@@ -20,9 +45,11 @@ export interface MemoryBackendOptions {
   readonly waitThrows?: Error;
   /** Called as each action starts, before it changes the store (e.g. to send Ctrl-C mid-apply). */
   readonly beforeRun?: (action: PlannedAction) => void;
+  /** How its targets are priced; `null` declares no cost model at all. @default unpriced: an in-memory store costs nothing real */
+  readonly costModel?: CostModel | null;
 }
 
-export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend & { store: MemoryStore; calls: string[] } {
+export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend<MemoryTarget> & { store: MemoryStore; calls: string[] } {
   const store: MemoryStore = options.store ?? new Map();
   const calls: string[] = [];
   const live = (app: string): LiveResource[] =>
@@ -33,16 +60,13 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
     store,
     calls,
     capabilities: { spot: false, autoscale: false, nativeProbes: ["exec"], volumes: [], rollback: false, liveDiff: true },
-    validateTarget(settings, path) {
-      return typeof settings.bucket === "string" ? [] : [{ code: "MEMORY_BUCKET", severity: "error", path: `${path}.bucket`, message: "bucket is required" }];
-    },
+    ...(options.costModel === null ? {} : { costModel: () => options.costModel ?? { kind: "unpriced", reason: "an in-memory store has no price" } }),
+    target: memoryTargetSpec,
     check(ctx: BackendContext) {
       return {
         diagnostics: [],
-        fidelity: ctx.app.services.flatMap((s) => [
-          { service: s.name, field: "image", level: "exact" as const },
-          ...(s.health && s.health.probe.kind !== "exec" ? [{ service: s.name, field: `health.${s.health.probe.kind}`, level: "approximated" as const, note: "run as an exec probe" }] : []),
-        ]),
+        // Probes other than exec are approximated by the sdk, from `capabilities.nativeProbes`.
+        fidelity: ctx.app.services.map((s) => ({ service: s.name, field: "image", level: "exact" as const })),
       };
     },
     render(ctx: BackendContext): Resource[] {

@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { diagnosticsOf, loadApp, plan, type App } from "@sdx/sdk";
-import { EXAMPLE_SECRET_ENV, exampleFile } from "@sdx/sdk/testing";
+import { builtinTargetKinds, EXAMPLE_SECRET_ENV, exampleFile } from "@sdx/sdk/testing";
+
+// The built-in backends' target kinds: validation knows no kind by itself.
+const targetKinds = await builtinTargetKinds();
 
 // plan()/deploy() given an App object validate it exactly like a file (issue #16):
 // an object must not reach a backend with names or namespaces no file could carry.
 async function hello(): Promise<App> {
-  const r = await loadApp(exampleFile("hello"), { env: EXAMPLE_SECRET_ENV });
+  const r = await loadApp(exampleFile("hello"), { targetKinds, env: EXAMPLE_SECRET_ENV });
   return r.app!;
 }
 

@@ -164,8 +164,8 @@ describe("sdx import and plan -f compose.yaml", () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toContain("--force");
     expect((await run("import", join(dir, "compose.yaml"), "--force")).code).toBe(0);
-    // The written file is a valid app that validates on its own.
-    expect((await run("validate", join(dir, "sdx.yaml"))).code).toBe(0);
+    // The written file is a valid app that validates on its own (with the built-in swarm backend the import targets).
+    expect((await cli({ builtins: true }).run("validate", join(dir, "sdx.yaml"))).code).toBe(0);
   });
   it("plans a compose file directly and shows dropped keys as warnings", async () => {
     // The built-in backends (no container): compose imports target swarm.
@@ -205,6 +205,6 @@ describe("sdx check: the fidelity report of every built-in backend", () => {
     expect(of("kubernetes")).toContainEqual(expect.objectContaining({ service: "worker", field: "placement.minOnDemand", level: "approximated" }));
     for (const t of report.targets) expect(t.fidelity.every((e) => ["exact", "approximated", "dropped"].includes(e.level))).toBe(true);
     const text = await run("check", exampleFile("shop"));
-    expect(text.stdout).toMatch(/Target swarm \(swarm\):\n  Fidelity:\n(    .*\n)*    approximated web\.health\.http/);
+    expect(text.stdout).toMatch(/Target swarm \(Docker Swarm\):\n  Fidelity:\n(    .*\n)*    approximated web\.health\.http/);
   });
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { deploy, destroy, plan, status, type SdxEvent } from "@sdx/sdk";
 import { backendModule, createSdxContainer } from "@sdx/sdk/di";
-import { EXAMPLE_SECRET_ENV, exampleFile } from "@sdx/sdk/testing";
+import { builtinTargetKinds, EXAMPLE_SECRET_ENV, exampleFile } from "@sdx/sdk/testing";
 import { fileURLToPath } from "node:url";
-import { createMemoryBackend } from "./memory-backend.js";
+import { createMemoryBackend, memoryTargetSpec } from "./memory-backend.js";
 
 const fixture = fileURLToPath(new URL("./fixtures/memory-shop.yaml", import.meta.url));
 const env = { MEMSHOP_TOKEN: "tok-123-secret" };
@@ -23,7 +23,11 @@ describe("a third-party backend registered through the container", () => {
     const p1 = await plan(fixture, { container });
     expect(p1.target).toBe("mem");
     expect(p1.plans[0]!.plan.actions.map((a) => `${a.kind} ${a.resource.name}`)).toEqual(["create memshop-web", "create memshop-worker"]);
-    expect(p1.plans[0]!.check.fidelity).toContainEqual({ service: "web", field: "health.http", level: "approximated", note: "run as an exec probe" });
+    // Derived by the sdk from capabilities.nativeProbes (["exec"]); the backend's check says nothing about probes.
+    expect(p1.plans[0]!.check.fidelity).toContainEqual({
+      service: "web", field: "health.http", level: "approximated",
+      note: "In-memory runs only command health checks: sdx runs the http probe as a command inside the container, against 127.0.0.1:8080",
+    });
 
     const d1 = await deploy(fixture, { container, onEvent: (e) => events.push(e) });
     expect(d1.status).toBe("succeeded");
@@ -91,12 +95,50 @@ describe("a third-party backend registered through the container", () => {
     await expect(plan(fixture, { container })).rejects.toMatchObject({ code: "SDX_DUPLICATE_BACKEND" });
   });
 
-  it("validates the third-party target's own settings", async () => {
+  it("validates the third-party target's own settings by its spec", async () => {
     const { container } = setup();
     const bad = fixture.replace("memory-shop.yaml", "memory-bad-target.yaml");
     await expect(plan(bad, { container })).rejects.toMatchObject({
-      code: "SDX_VALIDATION", details: { diagnostics: [expect.objectContaining({ code: "MEMORY_BUCKET", path: "targets.mem.bucket" })] },
+      code: "SDX_VALIDATION", details: { diagnostics: [expect.objectContaining({ code: "SDX_MISSING", path: "targets.mem.bucket", line: 5 })] },
     });
+  });
+
+  it("reports a third-party kind's settings with paths, did-you-mean and its own rules, and applies its defaults", async () => {
+    const { validateApp } = await import("@sdx/sdk");
+    const targetKinds = new Map([["memory", memoryTargetSpec]]);
+    const doc = (target: Record<string, unknown>) => ({ name: "m", services: { web: { image: "nginx:1" } }, targets: { mem: { kind: "memory", ...target } } });
+    const codes = (r: { diagnostics: readonly { code: string; path: string; severity: string }[] }) => r.diagnostics.filter((d) => d.severity === "error").map((d) => `${d.code} ${d.path}`);
+    const typo = validateApp(doc({ bucket: "b", maxObject: 3 }), { targetKinds });
+    expect(codes(typo)).toEqual(["SDX_UNKNOWN_KEY targets.mem.maxObject"]);
+    expect(typo.diagnostics.find((d) => d.code === "SDX_UNKNOWN_KEY")).toMatchObject({ suggestions: ["maxObjects"], hint: 'Did you mean "maxObjects"?' });
+    expect(codes(validateApp(doc({ bucket: "b", maxObjects: 0 }), { targetKinds }))).toEqual(["SDX_OUT_OF_RANGE targets.mem.maxObjects"]);
+    // A rule of the kind's normalize, reported at the path it names.
+    expect(codes(validateApp(doc({ bucket: "mem" }), { targetKinds }))).toEqual(["MEMORY_BUCKET targets.mem.bucket"]);
+    expect(validateApp(doc({ bucket: "b" }), { targetKinds }).app!.targets).toEqual([{ name: "mem", kind: "memory", overrides: [], bucket: "b", maxObjects: 1000 }]);
+  });
+
+  it("answers an unknown kind with did-you-mean over the registered kinds, third-party ones included", async () => {
+    const { container } = setup();
+    const { validate } = await import("@sdx/sdk");
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const file = join(mkdtempSync(join(tmpdir(), "sdx-kind-")), "sdx.yaml");
+    writeFileSync(file, "name: m\nservices: { web: { image: 'nginx:1' } }\ntargets: { mem: { kind: memroy, bucket: b } }\n");
+    const r = await validate(file, { container });
+    expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([expect.objectContaining({ code: "SDX_UNKNOWN_TARGET_KIND", path: "targets.mem.kind", suggestions: ["memory"], hint: 'Did you mean "memory"? Known kinds: memory.' })]);
+  });
+
+  it("`sdx schema` describes the third-party kind the container registers, next to the built-in ones", async () => {
+    const { runCli } = await import("../src/cli/run-cli.js");
+    const backend = createMemoryBackend();
+    let out = "";
+    const code = await runCli(["schema"], { container: createSdxContainer({ modules: [backendModule(backend)] }), stdout: (t: string) => { out += t; }, stderr: () => {}, env: {} });
+    expect(code).toBe(0);
+    const kinds = (JSON.parse(out) as { properties: { targets: { additionalProperties: { oneOf: { properties: Record<string, { const?: string; default?: unknown; description?: string }> }[] } } } })
+      .properties.targets.additionalProperties.oneOf;
+    expect(kinds.map((k) => k.properties.kind!.const)).toEqual(["kubernetes", "swarm", "ecs", "memory"]);
+    expect(kinds[3]!.properties.maxObjects).toMatchObject({ default: 1000, description: "Objects the bucket may hold." });
   });
 
   it("plans the shipped examples through a third-party backend", async () => {
@@ -104,8 +146,8 @@ describe("a third-party backend registered through the container", () => {
     // The examples target built-in kinds; plan them by handing the App object with a memory target.
     const { loadApp } = await import("@sdx/sdk");
     for (const name of ["hello", "shop"]) {
-      const loaded = await loadApp(exampleFile(name), { env: EXAMPLE_SECRET_ENV });
-      const app = { ...loaded.app!, targets: [{ kind: "memory", name: "mem", overrides: [], settings: { bucket: "x" } }] };
+      const loaded = await loadApp(exampleFile(name), { env: EXAMPLE_SECRET_ENV, targetKinds: await builtinTargetKinds() });
+      const app = { ...loaded.app!, targets: [{ kind: "memory", name: "mem", overrides: [], bucket: "x", maxObjects: 10 }] };
       const d = await deploy(app, { container, baseDir: loaded.baseDir, env: EXAMPLE_SECRET_ENV });
       expect(d.status).toBe("succeeded");
       expect(d.apply!.completed).toHaveLength(app.services.length);
@@ -163,7 +205,7 @@ describe("cost delta against the deployed revision", () => {
       modules: [backendModule(backend), new ContainerModule(({ bind }) => { bind(TOKENS.CostEstimatorProvider).toConstantValue({ load: () => estimator }); })],
     });
     const { loadApp } = await import("@sdx/sdk");
-    const app = (await loadApp(fixture, { env, extraTargetKinds: ["memory"] })).app!;
+    const app = (await loadApp(fixture, { env, targetKinds: new Map([["memory", memoryTargetSpec]]) })).app!;
     const first = await plan(app, { container, env });
     expect(first.plans[0]!.costDelta).toBeUndefined(); // nothing deployed yet
     await deploy(app, { container, env });
@@ -226,7 +268,7 @@ describe("image digests in the plan", () => {
     try {
       const { container } = setup();
       const { loadApp, formatPlanResult } = await import("@sdx/sdk");
-      const base = (await loadApp(fixture, { env, extraTargetKinds: ["memory"] })).app!;
+      const base = (await loadApp(fixture, { env, targetKinds: new Map([["memory", memoryTargetSpec]]) })).app!;
       const image = { ref: `${reg.host}/acme/web:1.4`, repository: `${reg.host}/acme/web`, tag: "1.4" };
       const app = { ...base, services: base.services.map((s) => (s.name === "web" ? { ...s, image } : s)) };
       const r = await plan(app, { container, env, resolveImages: true });

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { K8sClient, KubeObject } from "../client/k8s-client.js";
 import { renderK8s } from "../render/render-k8s.js";
 import { applyK8s } from "./apply-k8s.js";
+import type { K8sTarget } from "../k8s-target.js";
 
 // Fault injection through the client port: a rollout whose readiness probe
 // never passes (which KWOK cannot produce, since it fakes readiness), in the
@@ -61,7 +62,7 @@ function scriptedClient(): { client: K8sClient; applied: KubeObject[] } {
 
 describe("applyK8s rollback", () => {
   it("rolls back a readiness failure to the previous ReplicaSet's template and says why", async () => {
-    const ctx = await exampleContext("shop", { kind: "kubernetes" });
+    const ctx = await exampleContext<K8sTarget>("shop", { kind: "kubernetes" });
     const desired = renderK8s(ctx).find((r) => r.kind === "Deployment" && r.name === "api")!;
     const action: PlannedAction = {
       kind: "update", resource: { kind: "Deployment", name: "api", service: "api" }, changes: [{ path: "spec.template.spec.containers[name=api].image", before: "a", after: "b" }],

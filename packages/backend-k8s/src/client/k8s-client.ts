@@ -2,7 +2,8 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { IsomorphicFetchHttpLibrary, KubeConfig, RequestContext, type HttpMethod } from "@kubernetes/client-node";
-import { SdxError, revealDeep, withRetry, type KubernetesTarget } from "@sdx/sdk";
+import { SdxError, revealDeep, withRetry } from "@sdx/sdk";
+import type { K8sTarget } from "../k8s-target.js";
 import { kindInfo } from "../k8s-kinds.js";
 import { isRetryableK8sError, K8sApiError, mapK8sError, type K8sRequest, type K8sStatus } from "./k8s-error.js";
 
@@ -75,7 +76,7 @@ export interface HttpK8sClientOptions {
  * SDX_BACKEND_UNREACHABLE at once, so `sdx plan` on a laptop without a cluster
  * falls back to a render-only plan without waiting on a network timeout.
  */
-export function loadKubeConfig(target: Pick<KubernetesTarget, "kubeconfig" | "context">): KubeConfig {
+export function loadKubeConfig(target: Pick<K8sTarget, "kubeconfig" | "context">): KubeConfig {
   const kc = new KubeConfig();
   const hint = "Point the target at a cluster: set `kubeconfig` and `context`, or export KUBECONFIG.";
   try {
@@ -131,7 +132,7 @@ export class HttpK8sClient implements K8sClient {
   }
 
   /** A client for a target's kubeconfig and context. */
-  static forTarget(target: Pick<KubernetesTarget, "kubeconfig" | "context">, options?: HttpK8sClientOptions): HttpK8sClient {
+  static forTarget(target: Pick<K8sTarget, "kubeconfig" | "context">, options?: HttpK8sClientOptions): HttpK8sClient {
     return new HttpK8sClient(loadKubeConfig(target), options);
   }
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { K8sBackend } from "../k8s-backend.js";
 import { HttpK8sClient, loadKubeConfig } from "./k8s-client.js";
 import { conflictManagers, K8sApiError, mapK8sError } from "./k8s-error.js";
+import type { K8sTarget } from "../k8s-target.js";
 
 const req = { verb: "patch" as const, kind: "Deployment", name: "api", namespace: "shop" };
 
@@ -77,7 +78,7 @@ describe("unreachable clusters fail fast", () => {
     expect(() => loadKubeConfig({ kubeconfig: kubeconfigAt("https://127.0.0.1:1"), context: "prod" })).toThrow(expect.objectContaining({ code: "SDX_BACKEND_UNREACHABLE", message: 'the kubeconfig has no context "prod"' }));
   });
   it("connection refused: plan throws SDX_BACKEND_UNREACHABLE", async () => {
-    const ctx = await exampleContext("shop", { kind: "kubernetes" });
+    const ctx = await exampleContext<K8sTarget>("shop", { kind: "kubernetes" });
     const target = { ...ctx.target, kubeconfig: kubeconfigAt("https://127.0.0.1:1") };
     const backend = new K8sBackend();
     const t0 = Date.now();
@@ -102,7 +103,7 @@ describe("unreachable clusters fail fast", () => {
 describe("sdx plan without a cluster", () => {
   it("falls back to a render-only plan that says why", async () => {
     const { plan } = await import("@sdx/sdk");
-    const ctx = await exampleContext("shop", { kind: "kubernetes" });
+    const ctx = await exampleContext<K8sTarget>("shop", { kind: "kubernetes" });
     const app = { ...ctx.app, targets: ctx.app.targets.map((t) => (t.kind === "kubernetes" ? { ...t, kubeconfig: kubeconfigAt("https://127.0.0.1:1") } : t)) };
     const t0 = Date.now();
     const result = await plan(app, { target: "k8s", estimate: false, baseDir: ctx.baseDir, env: { SHOP_DB_PASSWORD: "x", SHOP_QUEUE_TOKEN: "y" } });

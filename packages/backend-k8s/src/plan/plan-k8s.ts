@@ -25,7 +25,7 @@ import { initialScale } from "../apply/initial-scale.js";
 import { unconvergedReason } from "../apply/rollout-state.js";
 import type { K8sClient, KubeObject } from "../client/k8s-client.js";
 import { KIND_ORDER, MANAGED_KINDS } from "../k8s-kinds.js";
-import { k8sTarget } from "../render/render-k8s.js";
+import type { K8sTarget } from "../k8s-target.js";
 import { mapBounded } from "../util/map-bounded.js";
 import { deletedDeploymentUids, liveConfigReferences } from "./config-references.js";
 import { deployedServices } from "./deployed-services.js";
@@ -97,8 +97,8 @@ function immutableChanges(desired: Resource, live: KubeObject): ReturnType<typeo
  * as field manager sdx), and diffs that against the live object. The result
  * lists real field changes only, and nothing for an unchanged app.
  */
-export async function planK8s(client: K8sClient, ctx: BackendContext, desired: readonly Resource[], options: BackendPlanOptions): Promise<BackendPlan> {
-  const target = k8sTarget(ctx);
+export async function planK8s(client: K8sClient, ctx: BackendContext<K8sTarget>, desired: readonly Resource[], options: BackendPlanOptions): Promise<BackendPlan> {
+  const target = ctx.target;
   const ns = target.namespace;
   const app = ctx.app.name;
   const signal = options.signal;

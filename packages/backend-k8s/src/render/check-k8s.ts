@@ -1,12 +1,12 @@
 import type { BackendContext, CheckReport, Diagnostic, FidelityEntry } from "@sdx/sdk";
-import { k8sTarget } from "./render-k8s.js";
+import type { K8sTarget } from "../k8s-target.js";
 
 // IANA_SVC_NAME, which Kubernetes requires for container and Service port names.
 const PORT_NAME = /^(?=.{1,15}$)(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 /** Kubernetes-specific problems and the fidelity report: how each model field maps. Pure. */
-export function checkK8s(ctx: BackendContext): CheckReport {
-  const target = k8sTarget(ctx);
+export function checkK8s(ctx: BackendContext<K8sTarget>): CheckReport {
+  const target = ctx.target;
   const diagnostics: Diagnostic[] = [];
   const fidelity: FidelityEntry[] = [];
   const diag = (d: Omit<Diagnostic, "target">): void => void diagnostics.push({ ...d, target: target.name });

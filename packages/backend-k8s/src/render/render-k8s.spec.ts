@@ -1,24 +1,9 @@
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { dumpYaml } from "@kubernetes/client-node";
-import { isRedacted, type BackendContext, type KubernetesTarget, type Resource } from "@sdx/sdk";
-import { EXAMPLE_SECRET_ENV, exampleContext, REPO_ROOT } from "@sdx/sdk/testing";
+import { isRedacted, type Resource } from "@sdx/sdk";
+import type { K8sTarget } from "../k8s-target.js";
+import { EXAMPLE_SECRET_ENV, exampleContext } from "@sdx/sdk/testing";
 import { describe, expect, it } from "vitest";
 import { checkK8s } from "./check-k8s.js";
 import { renderK8s } from "./render-k8s.js";
-
-/** hello declares no kubernetes target; the goldens use a plain one. */
-async function helloContext(): Promise<BackendContext> {
-  const ctx = await exampleContext("hello", { kind: "swarm" });
-  const target: KubernetesTarget = { name: "k8s", kind: "kubernetes", namespace: "hello", expose: "load-balancer", overrides: [] };
-  return { ...ctx, target };
-}
-
-function toYaml(resources: readonly Resource[]): string {
-  // JSON first: Redacted values print as "[redacted]", never as themselves.
-  const plain = JSON.parse(JSON.stringify(resources.map((r) => r.body))) as object[];
-  return plain.map((o) => dumpYaml(o)).join("---\n");
-}
 
 function byKind(rs: readonly Resource[], kind: string, name?: string): Record<string, any> {
   const r = rs.find((x) => x.kind === kind && (name === undefined || x.name === name));
@@ -26,30 +11,10 @@ function byKind(rs: readonly Resource[], kind: string, name?: string): Record<st
   return r.body as Record<string, any>;
 }
 
-describe("renderK8s goldens", () => {
-  it("renders shop", async () => {
-    const ctx = await exampleContext("shop", { kind: "kubernetes" });
-    const text = toYaml(renderK8s(ctx));
-    await expect(text).toMatchFileSnapshot("../../golden/shop.k8s.yaml");
-    for (const v of Object.values(EXAMPLE_SECRET_ENV)) expect(text).not.toContain(v);
-    const paymentsKey = readFileSync(resolve(REPO_ROOT, "examples/shop/secrets/payments-key"), "utf8").trim();
-    expect(text).not.toContain(paymentsKey);
-  });
-
-  it("renders hello", async () => {
-    const text = toYaml(renderK8s(await helloContext()));
-    await expect(text).toMatchFileSnapshot("../../golden/hello.k8s.yaml");
-  });
-});
-
+// Goldens, determinism and ownership labels of every example app: test/conformance.spec.ts.
 describe("renderK8s", () => {
-  it("is deterministic", async () => {
-    const ctx = await exampleContext("shop", { kind: "kubernetes" });
-    expect(toYaml(renderK8s(ctx))).toBe(toYaml(renderK8s(ctx)));
-  });
-
   it("labels every object with sdx ownership, the Deployment alone with the service revision, and keeps the revision out of pods and selectors", async () => {
-    const ctx = await exampleContext("shop", { kind: "kubernetes" });
+    const ctx = await exampleContext<K8sTarget>("shop", { kind: "kubernetes" });
     const rs = renderK8s(ctx);
     for (const r of rs) {
       const labels = (r.body.metadata as { labels: Record<string, string> }).labels;
@@ -65,7 +30,7 @@ describe("renderK8s", () => {
   });
 
   it("keeps secret values Redacted in the Secret and references them by name from the pod", async () => {
-    const ctx = await exampleContext("shop", { kind: "kubernetes" });
+    const ctx = await exampleContext<K8sTarget>("shop", { kind: "kubernetes" });
     const rs = renderK8s(ctx);
     const secret = rs.find((r) => r.kind === "Secret")!;
     expect(secret.name).toMatch(/^api-secrets-[0-9a-f]{10}$/);
@@ -78,8 +43,8 @@ describe("renderK8s", () => {
   });
 
   it("renames the Secret when a secret's content changes, and only that service's objects change", async () => {
-    const a = await exampleContext("shop", { kind: "kubernetes" });
-    const b = await exampleContext("shop", { kind: "kubernetes" }, { ...EXAMPLE_SECRET_ENV, SHOP_DB_PASSWORD: "another" });
+    const a = await exampleContext<K8sTarget>("shop", { kind: "kubernetes" });
+    const b = await exampleContext<K8sTarget>("shop", { kind: "kubernetes" }, { ...EXAMPLE_SECRET_ENV, SHOP_DB_PASSWORD: "another" });
     const ra = renderK8s(a);
     const rb = renderK8s(b);
     const sa = ra.find((r) => r.kind === "Secret")!.name;
@@ -90,7 +55,7 @@ describe("renderK8s", () => {
   });
 
   it("maps health to readiness, liveness and a startup probe for the start period", async () => {
-    const rs = renderK8s(await exampleContext("shop", { kind: "kubernetes" }));
+    const rs = renderK8s(await exampleContext<K8sTarget>("shop", { kind: "kubernetes" }));
     const c = byKind(rs, "Deployment", "web").spec.template.spec.containers[0];
     expect(c.readinessProbe).toEqual({ httpGet: { path: "/", port: 8080 }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 });
     expect(c.livenessProbe).toEqual(c.readinessProbe);
@@ -101,7 +66,7 @@ describe("renderK8s", () => {
   });
 
   it("autoscaled services get an HPA and no replicas field, seeded by an annotation", async () => {
-    const rs = renderK8s(await exampleContext("shop", { kind: "kubernetes" }));
+    const rs = renderK8s(await exampleContext<K8sTarget>("shop", { kind: "kubernetes" }));
     const web = byKind(rs, "Deployment", "web");
     expect(web.spec.replicas).toBeUndefined();
     expect(web.metadata.annotations["sdx.dev/initial-replicas"]).toBe("2");
@@ -111,7 +76,7 @@ describe("renderK8s", () => {
   });
 
   it("splits minOnDemand into a Deployment pinned to on-demand nodes", async () => {
-    const rs = renderK8s(await exampleContext("shop", { kind: "kubernetes" }));
+    const rs = renderK8s(await exampleContext<K8sTarget>("shop", { kind: "kubernetes" }));
     const main = byKind(rs, "Deployment", "worker");
     const od = byKind(rs, "Deployment", "worker-on-demand");
     expect(main.spec.replicas).toBe(2);
@@ -124,8 +89,8 @@ describe("renderK8s", () => {
   });
 
   it("uses the target's spotLabels when given", async () => {
-    const ctx = await exampleContext("shop", { kind: "kubernetes" });
-    const t = { ...ctx.target, spotLabels: [{ key: "acme/pool", value: "cheap", onDemandValue: "steady" }] } as KubernetesTarget;
+    const ctx = await exampleContext<K8sTarget>("shop", { kind: "kubernetes" });
+    const t = { ...ctx.target, spotLabels: [{ key: "acme/pool", value: "cheap", onDemandValue: "steady" }] } as K8sTarget;
     const rs = renderK8s({ ...ctx, target: t });
     const main = byKind(rs, "Deployment", "worker");
     expect(main.spec.template.spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution).toEqual([
@@ -134,20 +99,20 @@ describe("renderK8s", () => {
   });
 
   it("exposes public ports per target.expose", async () => {
-    const ctx = await exampleContext("shop", { kind: "kubernetes" });
+    const ctx = await exampleContext<K8sTarget>("shop", { kind: "kubernetes" });
     const lb = renderK8s(ctx);
     expect(byKind(lb, "Service", "web").spec.type).toBe("ClusterIP");
     expect(byKind(lb, "Service", "web-public").spec.type).toBe("LoadBalancer");
-    const np = renderK8s({ ...ctx, target: { ...ctx.target, expose: "node-port" } as KubernetesTarget });
+    const np = renderK8s({ ...ctx, target: { ...ctx.target, expose: "node-port" } as K8sTarget });
     expect(byKind(np, "Service", "web-public").spec.type).toBe("NodePort");
-    const ing = renderK8s({ ...ctx, target: { ...ctx.target, expose: "ingress", ingressClass: "nginx" } as KubernetesTarget });
+    const ing = renderK8s({ ...ctx, target: { ...ctx.target, expose: "ingress", ingressClass: "nginx" } as K8sTarget });
     expect(ing.some((r) => r.name === "web-public")).toBe(false);
     expect(byKind(ing, "Ingress", "web").spec).toMatchObject({ ingressClassName: "nginx" });
     expect(lb.some((r) => r.kind === "Service" && r.service === "worker")).toBe(false);
   });
 
   it("applies safe securityContext defaults, which a service can relax", async () => {
-    const ctx = await exampleContext("shop", { kind: "kubernetes" });
+    const ctx = await exampleContext<K8sTarget>("shop", { kind: "kubernetes" });
     const c = byKind(renderK8s(ctx), "Deployment", "api").spec.template.spec.containers[0];
     expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
     const relaxed = {
@@ -158,7 +123,7 @@ describe("renderK8s", () => {
   });
 
   it("maps rollout to the strategy and progress deadline", async () => {
-    const rs = renderK8s(await exampleContext("shop", { kind: "kubernetes" }));
+    const rs = renderK8s(await exampleContext<K8sTarget>("shop", { kind: "kubernetes" }));
     const web = byKind(rs, "Deployment", "web");
     expect(web.spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
     expect(web.spec.progressDeadlineSeconds).toBe(300);
@@ -167,14 +132,14 @@ describe("renderK8s", () => {
 
 describe("checkK8s", () => {
   it("reports fidelity and no errors for shop", async () => {
-    const r = checkK8s(await exampleContext("shop", { kind: "kubernetes" }));
+    const r = checkK8s(await exampleContext<K8sTarget>("shop", { kind: "kubernetes" }));
     expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
     expect(r.fidelity).toContainEqual(expect.objectContaining({ service: "worker", field: "placement.minOnDemand", level: "approximated" }));
     expect(r.fidelity).toContainEqual(expect.objectContaining({ service: "web", field: "health.startPeriod", level: "approximated" }));
   });
 
   it("refuses AWS secret sources", async () => {
-    const ctx = await exampleContext("shop", { kind: "kubernetes" });
+    const ctx = await exampleContext<K8sTarget>("shop", { kind: "kubernetes" });
     const app = {
       ...ctx.app,
       services: ctx.app.services.map((s) => (s.name === "api"

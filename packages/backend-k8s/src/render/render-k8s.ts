@@ -5,14 +5,13 @@ import {
   ownershipLabels,
   secretKey,
   sha256,
-  type AnyTarget,
   type BackendContext,
   type HealthCheck,
   type HealthProbe,
-  type KubernetesTarget,
   type Resource,
   type Service,
 } from "@sdx/sdk";
+import type { K8sTarget } from "../k8s-target.js";
 import { capacityPlacement, DEFAULT_SPOT_LABELS, mainPool, onDemandReplicas, type CapacityPool } from "./spot-placement.js";
 
 /** Pod label that tells a service's main Deployment from its on-demand one; part of every selector. */
@@ -27,31 +26,19 @@ export const LABEL_RELAX_SECURITY = "sdx.dev/k8s-security-context";
 
 type Obj = Record<string, unknown>;
 
-/** The target with its defaults filled in (the sdk's schema leaves optional fields absent). */
-export function k8sTarget(ctx: { readonly target: AnyTarget }): KubernetesTarget {
-  const t = ctx.target as Partial<KubernetesTarget> & { name: string };
-  return {
-    ...t,
-    kind: "kubernetes",
-    overrides: t.overrides ?? [],
-    namespace: t.namespace ?? "default",
-    expose: t.expose ?? "load-balancer",
-  } as KubernetesTarget;
-}
-
 /**
  * Renders an app into Kubernetes objects. Pure and deterministic: the same
  * context always gives the same objects in the same order. Secret values stay
  * `Redacted` inside Secret `stringData`.
  */
-export function renderK8s(ctx: BackendContext): Resource[] {
+export function renderK8s(ctx: BackendContext<K8sTarget>): Resource[] {
   const out: Resource[] = [];
   for (const svc of ctx.app.services) out.push(...renderService(ctx, svc));
   return out;
 }
 
-function renderService(ctx: BackendContext, svc: Service): Resource[] {
-  const target = k8sTarget(ctx);
+function renderService(ctx: BackendContext<K8sTarget>, svc: Service): Resource[] {
+  const target = ctx.target;
   const ns = target.namespace;
   const app = ctx.app.name;
   // Only the Deployment carries the revision: on the Service, ConfigMap, Secret,
@@ -194,8 +181,8 @@ function podLabels(ctx: BackendContext, svc: Service, pool: string): Record<stri
   return { ...stableLabels(ctx, svc), [LABEL_POOL]: pool };
 }
 
-function podSpecFor(ctx: BackendContext, svc: Service, pool: CapacityPool, configMapName: string | undefined, fileKeys: readonly string[], secretName: string | undefined): Obj {
-  const target = k8sTarget(ctx);
+function podSpecFor(ctx: BackendContext<K8sTarget>, svc: Service, pool: CapacityPool, configMapName: string | undefined, fileKeys: readonly string[], secretName: string | undefined): Obj {
+  const target = ctx.target;
   const volumes: Obj[] = [];
   const mounts: Obj[] = [];
   const env: Obj[] = Object.entries(svc.env).map(([name, value]) => ({ name, value }));

@@ -1,7 +1,7 @@
-import type { KubernetesTarget, Placement } from "@sdx/sdk";
+import type { Placement } from "@sdx/sdk";
+import type { SpotLabel } from "../k8s-target.js";
 
-/** A node label that marks spot capacity. */
-export type SpotLabel = NonNullable<KubernetesTarget["spotLabels"]>[number];
+export type { SpotLabel };
 
 /**
  * The capacity labels the managed offerings put on nodes. A node carrying one

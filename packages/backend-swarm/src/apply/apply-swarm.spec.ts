@@ -4,6 +4,7 @@ import { exampleContext } from "@sdx/sdk/testing";
 import type { SwarmClient, SwarmService } from "../client/swarm-client.js";
 import { renderSwarm } from "../render/render-swarm.js";
 import { applySwarm } from "./apply-swarm.js";
+import type { SwarmTarget } from "../swarm-target.js";
 
 // Fault injection: a fake engine whose service version moves between plan and apply.
 function fakeEngine(service: SwarmService): { client: SwarmClient; updates: number[] } {
@@ -26,7 +27,7 @@ function fakeEngine(service: SwarmService): { client: SwarmClient; updates: numb
 
 describe("applySwarm", () => {
   it("retries an update once at the new version index when another writer moved it", async () => {
-    const ctx = await exampleContext("shop", { kind: "swarm" });
+    const ctx = await exampleContext<SwarmTarget>("shop", { kind: "swarm" });
     const web = renderSwarm(ctx).find((r) => r.name === "shop_web")!;
     const moved: SwarmService = { ID: "s", Version: { Index: 12 }, Spec: { ...(web.body as SwarmService["Spec"]) } };
     const { client, updates } = fakeEngine(moved);
@@ -48,7 +49,7 @@ describe("applySwarm", () => {
   });
 
   it("refuses to update a service that lost its ownership labels since the plan", async () => {
-    const ctx = await exampleContext("shop", { kind: "swarm" });
+    const ctx = await exampleContext<SwarmTarget>("shop", { kind: "swarm" });
     const web = renderSwarm(ctx).find((r) => r.name === "shop_web")!;
     const { client } = fakeEngine({ ID: "s", Version: { Index: 1 }, Spec: { Name: "shop_web", Labels: {} } });
     const action: PlannedAction = { kind: "update", resource: { kind: "service", name: "shop_web", service: "web" }, changes: [], desired: web, live: { ...web, owned: true, version: 1 } };

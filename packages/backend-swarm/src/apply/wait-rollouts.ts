@@ -1,4 +1,4 @@
-import { emit, isSdxError, SdxError, sleep as defaultSleep, toSdxError, type EventListener, type ServiceRollout } from "@sdx/sdk";
+import { emit, isSdxError, sleep as defaultSleep, toSdxError, type EventListener, type RolloutOutcome, type SdxError } from "@sdx/sdk";
 import type { SwarmClient, SwarmService, SwarmUpdateStatus } from "../client/swarm-client.js";
 import { assessRollout, taskErrors, type RolloutState } from "./rollout-state.js";
 
@@ -23,9 +23,6 @@ export interface RolloutWatch {
   readonly resumed?: boolean;
 }
 
-/** A rollout's outcome, and whether it ended by running out of time. */
-export type WatchedRollout = ServiceRollout & { readonly timedOut?: boolean };
-
 /** Options for {@link waitRollouts}. */
 export interface WaitRolloutsOptions {
   readonly target: string;
@@ -41,43 +38,39 @@ export interface WaitRolloutsOptions {
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Consecutive failed observations of one service tolerated before the wait gives up on it. @default 3 */
   readonly observeAttempts?: number;
-}
-
-/** What {@link waitRollouts} saw: every rollout's outcome, and the error that stopped the wait, if one did. */
-export interface WaitRolloutsResult {
-  /** One per watch, in order; `not-waited` for those the error or abort cut short. */
-  readonly rollouts: WatchedRollout[];
-  /** `SDX_ABORTED` when the signal fired, else the first error that made the wait give up. */
-  readonly error?: SdxError;
+  /** Called with each watch's outcome as soon as it is known (the engine's `settle`). @default nothing */
+  readonly settle?: (watch: RolloutWatch, outcome: RolloutOutcome) => void;
 }
 
 /**
  * Polls each service's UpdateStatus and tasks until its rollout succeeds,
- * fails, rolls back or times out, reporting progress as events. On a timeout
- * of an update with auto-rollback it asks the engine to roll back and waits for
- * that. A rollback is never a success. Never throws: an abort or an engine
- * error that outlasts a few polls stops every wait still open, and comes back
- * as `error` next to the outcomes known so far.
+ * fails, rolls back or times out, reporting progress and the engine-side
+ * rollback as events. On a timeout of an update with auto-rollback it asks the
+ * engine to roll back and waits for that. A rollback is never a success.
+ * Returns one outcome per watch, in order, each also passed to `settle` as it
+ * ends. An abort, or an engine error that outlasts a few polls, stops every
+ * wait still open and rejects with that error (not with the aborts it caused).
  */
-export async function waitRollouts(client: SwarmClient, watches: readonly RolloutWatch[], options: WaitRolloutsOptions): Promise<WaitRolloutsResult> {
+export async function waitRollouts(client: SwarmClient, watches: readonly RolloutWatch[], options: WaitRolloutsOptions): Promise<RolloutOutcome[]> {
   // One service's failure stops the others' polling too (no wait left running behind the result).
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   let first: SdxError | undefined;
-  const settled = await Promise.all(watches.map(async (w): Promise<WatchedRollout> => {
+  const settled = await Promise.all(watches.map(async (w): Promise<RolloutOutcome | undefined> => {
     try {
-      return await waitOne(client, w, { ...options, signal });
+      const outcome = await waitOne(client, w, { ...options, signal });
+      options.settle?.(w, outcome);
+      return outcome;
     } catch (e) {
       const err = toSdxError(e, "SDX_BACKEND_ERROR", "backend");
       // The error that stopped the wait, not the aborts it then caused in the other services' waits.
       if (!first && !(stop.signal.aborted && err.code === "SDX_ABORTED")) first = err;
       stop.abort();
-      return { service: w.service, status: "not-waited", desired: 0, ready: 0, reason: err.code === "SDX_ABORTED" ? "the wait was interrupted" : `the wait stopped: ${err.message}` };
+      return undefined;
     }
   }));
-  // The caller's abort wins: that is what the user did.
-  if (options.signal?.aborted && first?.code !== "SDX_ABORTED") first = new SdxError("SDX_ABORTED", "The operation was aborted.", { fault: "user" });
-  return { rollouts: settled, ...(first ? { error: first } : {}) };
+  if (first) throw first;
+  return settled.map((o) => o!);
 }
 
 async function observe(client: SwarmClient, w: RolloutWatch, baseline: () => SwarmUpdateStatus | undefined, first: (s: SwarmService) => void): Promise<RolloutState | undefined> {
@@ -92,7 +85,7 @@ async function observe(client: SwarmClient, w: RolloutWatch, baseline: () => Swa
 /** Update states that end a rollout; seen on a resumed rollout's first poll, they belong to an earlier update. */
 const ENDED = new Set(["completed", "rollback_completed"]);
 
-async function waitOne(client: SwarmClient, w: RolloutWatch, o: WaitRolloutsOptions): Promise<WatchedRollout> {
+async function waitOne(client: SwarmClient, w: RolloutWatch, o: WaitRolloutsOptions): Promise<RolloutOutcome> {
   const now = o.now ?? Date.now;
   const poll = o.pollMs ?? 500;
   const target = o.target;
@@ -112,9 +105,9 @@ async function waitOne(client: SwarmClient, w: RolloutWatch, o: WaitRolloutsOpti
   const nap = o.sleep ?? defaultSleep;
   let failures = 0;
   let timedOut = false;
-  const result = (status: ServiceRollout["status"], s: { desired: number; ready: number }, reason?: string): WatchedRollout => ({
-    service: w.service, status, desired: s.desired, ready: s.ready, ...(reason ? { reason } : {}), ...(timedOut ? { timedOut } : {}),
-  });
+  const counts = (s: { desired: number; ready: number }): { desired: number; ready: number } => ({ desired: s.desired, ready: s.ready });
+  // A rollout that ran out of time is `timed-out`, also when the rollback sdx then asked for did not finish.
+  const failed = (s: { desired: number; ready: number }, reason: string): RolloutOutcome => ({ kind: timedOut ? "timed-out" : "failed", ...counts(s), reason });
   for (;;) {
     let s: RolloutState | undefined;
     try {
@@ -126,7 +119,7 @@ async function waitOne(client: SwarmClient, w: RolloutWatch, o: WaitRolloutsOpti
       await nap(poll, o.signal);
       continue;
     }
-    if (!s) return result("failed", { desired: 0, ready: 0 }, `service ${w.swarmName} disappeared during the rollout`);
+    if (!s) return failed({ desired: 0, ready: 0 }, `service ${w.swarmName} disappeared during the rollout`);
     if (s.message !== lastMessage) {
       lastMessage = s.message;
       emit(o.onEvent, { kind: "rollout-progress", target, service: w.service, desired: s.desired, updated: s.updated, ready: s.ready, message: s.message });
@@ -141,22 +134,19 @@ async function waitOne(client: SwarmClient, w: RolloutWatch, o: WaitRolloutsOpti
       case "rolled-back":
         if (!rollingBack) emit(o.onEvent, { kind: "rollback-started", target, service: w.service, reason: s.reason });
         emit(o.onEvent, { kind: "rollback-finished", target, service: w.service, succeeded: true });
-        emit(o.onEvent, { kind: "rollout-failed", target, service: w.service, reason: s.reason });
-        return result("rolled-back", s, s.reason);
+        return { kind: "rolled-back", ...counts(s), reason: s.reason };
       case "failed":
         if (rollingBack) emit(o.onEvent, { kind: "rollback-finished", target, service: w.service, succeeded: false });
-        emit(o.onEvent, { kind: "rollout-failed", target, service: w.service, reason: s.reason });
-        return result("failed", s, s.reason);
+        return failed(s, s.reason);
       case "succeeded": {
         // A fresh "completed" already includes Swarm's monitor window; task counts alone need a stable spell.
         convergedSince ??= now();
         if (now() - convergedSince >= w.stableSeconds * 1000) {
           if (rollbackRequested) {
             emit(o.onEvent, { kind: "rollback-finished", target, service: w.service, succeeded: true });
-            return result("rolled-back", s, `timed out after ${w.timeoutSeconds}s; rolled back to the previous spec`);
+            return { kind: "rolled-back", ...counts(s), reason: `timed out after ${w.timeoutSeconds}s; rolled back to the previous spec` };
           }
-          emit(o.onEvent, { kind: "rollout-succeeded", target, service: w.service });
-          return result("succeeded", s);
+          return { kind: "succeeded", ...counts(s) };
         }
         break;
       }
@@ -170,7 +160,7 @@ async function waitOne(client: SwarmClient, w: RolloutWatch, o: WaitRolloutsOpti
     }
     if (s.kind !== "succeeded") convergedSince = undefined;
     if (rollbackRequested && now() > rollbackDeadline) {
-      return result("failed", s, `timed out after ${w.timeoutSeconds}s and the rollback did not finish in time`);
+      return failed(s, `timed out after ${w.timeoutSeconds}s and the rollback did not finish in time`);
     }
     if (!rollbackRequested && now() > deadline) {
       timedOut = true;
@@ -185,8 +175,7 @@ async function waitOne(client: SwarmClient, w: RolloutWatch, o: WaitRolloutsOpti
         rollingBack = true;
         rollbackDeadline = now() + (o.rollbackWaitSeconds ?? 120) * 1000;
       } else {
-        emit(o.onEvent, { kind: "rollout-failed", target, service: w.service, reason });
-        return result("failed", s, reason);
+        return failed(s, reason);
       }
     }
     await nap(poll, o.signal);

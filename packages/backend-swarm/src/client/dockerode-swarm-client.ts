@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
-import { SdxError, withRetry, type SwarmTarget } from "@sdx/sdk";
+import { SdxError, withRetry } from "@sdx/sdk";
+import type { SwarmTarget } from "../swarm-target.js";
 import { BASE_API_VERSION, compareApiVersions, MAX_API_VERSION } from "./api-version.js";
 import { dockerStatus, isRetryableDockerError, mapDockerError } from "./docker-error.js";
 import type { SwarmClient, SwarmNetwork, SwarmObject, SwarmService, SwarmTask, TaskFilter } from "./swarm-client.js";
@@ -40,7 +41,7 @@ export function dockerOptionsFor(host: string, tlsDir: string | undefined, read:
 }
 
 /** The engine address the target names: its host, else DOCKER_HOST, else the local socket. */
-export function engineAddress(target: Partial<SwarmTarget>, env: Readonly<Record<string, string | undefined>>): string {
+export function engineAddress(target: Pick<SwarmTarget, "host">, env: Readonly<Record<string, string | undefined>>): string {
   return target.host || env.DOCKER_HOST || "unix:///var/run/docker.sock";
 }
 
@@ -51,7 +52,7 @@ export function engineAddress(target: Partial<SwarmTarget>, env: Readonly<Record
  * and is a swarm manager. Fails fast with `SDX_BACKEND_UNREACHABLE` when
  * nothing answers.
  */
-export async function connectSwarm(target: Partial<SwarmTarget>, options: ConnectSwarmOptions = {}): Promise<SwarmClient> {
+export async function connectSwarm(target: Pick<SwarmTarget, "host" | "tlsDir">, options: ConnectSwarmOptions = {}): Promise<SwarmClient> {
   const env = options.env ?? process.env;
   const where = engineAddress(target, env);
   const base = { ...dockerOptionsFor(where, target.tlsDir ?? (env.DOCKER_TLS_VERIFY && env.DOCKER_CERT_PATH ? env.DOCKER_CERT_PATH : undefined)), connectionTimeout: options.connectTimeoutMs ?? 3000 };

@@ -4,6 +4,7 @@ import { diffValues, type App } from "@sdx/sdk";
 import { exampleContext, withTarget } from "@sdx/sdk/testing";
 import { renderSwarm } from "../render/render-swarm.js";
 import { comparableService, stripEmpty } from "./comparable-spec.js";
+import type { SwarmTarget } from "../swarm-target.js";
 
 // Captured from Engine 20.10 (API 1.41) after sdx created the service: the
 // engine's defaults, a network ID and secret IDs are in it.
@@ -11,7 +12,7 @@ const live = JSON.parse(readFileSync(new URL("../__fixtures__/live-service-api.j
 const networks = new Map([["u180znwav2lljbygxyuoq9gno", "smoke_default"]]);
 
 async function smokeApi(): Promise<Record<string, unknown>> {
-  const ctx = await exampleContext("shop", { kind: "swarm" });
+  const ctx = await exampleContext<SwarmTarget>("shop", { kind: "swarm" });
   const app = {
     ...ctx.app, name: "smoke",
     services: ctx.app.services.map((s) => ({ ...s, image: { ref: "sdx-busybox:latest", repository: "sdx-busybox", tag: "latest" }, resources: { cpuMillis: 50, memoryMiB: 64 } })),

@@ -1,4 +1,5 @@
-import { LABEL_REVISION, ownershipLabels, secretKey, sha256, type App, type BackendContext, type Placement, type Resource, type Service, type SwarmTarget } from "@sdx/sdk";
+import { LABEL_REVISION, ownershipLabels, secretKey, sha256, type App, type BackendContext, type Placement, type Resource, type Service } from "@sdx/sdk";
+import type { SwarmTarget } from "../swarm-target.js";
 import { healthTest } from "./health-test.js";
 import { contentName, fileSlug, LABEL_STACK_NAMESPACE, networkName, serviceName, volumeName } from "./swarm-names.js";
 import { NS_PER_SECOND, updateConfigs } from "./update-config.js";
@@ -8,16 +9,8 @@ export const SWARM_KINDS = ["network", "secret", "config", "service"] as const;
 /** One of {@link SWARM_KINDS}. */
 export type SwarmKind = (typeof SWARM_KINDS)[number];
 
-/** Target settings with their defaults filled in. */
-export interface SwarmSettings {
-  readonly spotLabel: string;
-  readonly publishMode: "ingress" | "host";
-}
-
-/** The target's settings with defaults: spot label `sdx.capacity`, ingress publishing. */
-export function swarmSettings(target: Partial<SwarmTarget>): SwarmSettings {
-  return { spotLabel: target.spotLabel || "sdx.capacity", publishMode: target.publishMode ?? "ingress" };
-}
+/** The target settings render and check read (defaults applied by the target spec). */
+export type SwarmSettings = Pick<SwarmTarget, "spotLabel" | "publishMode">;
 
 /** Secret sources sdx can turn into Swarm secrets (it must read the value itself). */
 export const SWARM_SECRET_SOURCES: ReadonlySet<string> = new Set(["env", "file"]);
@@ -163,9 +156,9 @@ function renderService(ctx: BackendContext, svc: Service, settings: SwarmSetting
  * service. Pure and deterministic. Secret values stay `Redacted` in `Data`;
  * the client reveals and encodes them when it sends the request.
  */
-export function renderSwarm(ctx: BackendContext): Resource[] {
+export function renderSwarm(ctx: BackendContext<SwarmTarget>): Resource[] {
   const app = ctx.app;
-  const settings = swarmSettings(ctx.target as Partial<SwarmTarget>);
+  const settings: SwarmSettings = ctx.target;
   const out: Resource[] = [];
   out.push({
     kind: "network",

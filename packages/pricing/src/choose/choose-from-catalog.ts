@@ -1,9 +1,9 @@
-import { isSdxError, type App, type ChoosePolicy, type PriceProvider } from "@sdx/sdk";
+import { isSdxError, type App, type BilledTaskSize, type ChoosePolicy, type NodeReserve, type PriceProvider } from "@sdx/sdk";
 import { loadEmbeddedCatalog } from "../catalog/load-embedded-catalog.js";
 import type { Arch, PriceCatalog } from "../catalog/price-catalog.js";
 import { HOURS_PER_MONTH } from "../estimate/candidate.js";
 import { estimateFargate } from "../estimate/estimate-fargate.js";
-import { allocatable, KUBERNETES_OVERHEAD, type NodeOverhead } from "../estimate/node-overhead.js";
+import { allocatable } from "../estimate/node-overhead.js";
 import { packReplicas, type PackItem } from "../estimate/pack-replicas.js";
 import { planReplicas, type ReplicaPlan } from "../estimate/replica-plan.js";
 
@@ -14,10 +14,14 @@ export interface ChooseFromCatalogOptions {
   readonly policy?: ChoosePolicy;
   /** @default every provider in the catalog */
   readonly providers?: readonly PriceProvider[];
-  /** @default KUBERNETES_OVERHEAD */
-  readonly overhead?: NodeOverhead;
-  /** Consider Fargate in every region that has rates. @default true */
-  readonly fargate?: boolean;
+  /** What each node keeps for itself, e.g. a node-packed backend's `costModel(target).reserve`. */
+  readonly reserve: NodeReserve;
+  /**
+   * Also consider Fargate in every region that has rates, billing each replica
+   * at this size (the ECS backend's `costModel(target).size`).
+   * @default Fargate is not considered
+   */
+  readonly fargateSize?: (cpuMillis: number, memoryMiB: number) => BilledTaskSize;
   /** How many of the cheapest offers to return. @default 10 */
   readonly top?: number;
 }
@@ -55,10 +59,10 @@ export interface ChooseFromCatalogResult {
  * type's shape, so each type is bin-packed once and every region is then a
  * multiplication. Pure once the catalog is loaded.
  */
-export function chooseFromCatalog(app: App, options: ChooseFromCatalogOptions = {}): ChooseFromCatalogResult {
+export function chooseFromCatalog(app: App, options: ChooseFromCatalogOptions): ChooseFromCatalogResult {
   const catalog = options.catalog ?? loadEmbeddedCatalog();
   const policy = options.policy ?? {};
-  const overhead = options.overhead ?? KUBERNETES_OVERHEAD;
+  const overhead = options.reserve;
   const topN = options.top ?? 10;
   const allowed = policy.regions ? new Set(policy.regions) : undefined;
   const maxHourly = policy.maxMonthlyUsd === undefined ? Infinity : policy.maxMonthlyUsd / HOURS_PER_MONTH;
@@ -129,7 +133,8 @@ export function chooseFromCatalog(app: App, options: ChooseFromCatalogOptions = 
     });
   }
 
-  if ((options.fargate ?? true) && archOk && (!options.providers || options.providers.includes("aws"))) {
+  const size = options.fargateSize;
+  if (size && archOk && (!options.providers || options.providers.includes("aws"))) {
     for (const region of catalog.fargateRegions()) {
       const rates: Partial<Record<Arch, NonNullable<ReturnType<PriceCatalog["fargate"]>>>> = {};
       for (const a of arches) {
@@ -143,7 +148,7 @@ export function chooseFromCatalog(app: App, options: ChooseFromCatalogOptions = 
           continue;
         }
         try {
-          const e = estimateFargate({ app, target: "fargate", region, rates, spotAvailable: capacity === "spot", policy: { allowSpot, minOnDemandShare: share } }).estimate;
+          const e = estimateFargate({ app, target: "fargate", region, rates, spotAvailable: capacity === "spot", size, policy: { allowSpot, minOnDemandShare: share } }).estimate;
           offer({ kind: "fargate", provider: "aws", region, capacity, hourlyUsd: e.hourlyUsd, monthlyUsd: e.monthlyUsd });
         } catch (err) {
           if (!isSdxError(err)) throw err;

@@ -2,12 +2,13 @@ import { isSdxError } from "@sdx/sdk";
 import { describe, expect, it } from "vitest";
 import { makeApp, svc } from "../__fixtures__/make-app.js";
 import { loadEmbeddedCatalog } from "../catalog/load-embedded-catalog.js";
+import { FARGATE_SIZE } from "../__fixtures__/backend-cost-models.js";
 import { estimateFargate, type EstimateFargateInput } from "./estimate-fargate.js";
 
 const catalog = loadEmbeddedCatalog();
 const rates = (region: string): EstimateFargateInput["rates"] => ({ amd64: catalog.fargate(region, "amd64")!, arm64: catalog.fargate(region, "arm64")! });
 const run = (services: Record<string, unknown>, extra: Partial<EstimateFargateInput> = {}) =>
-  estimateFargate({ app: makeApp(services), target: "ecs", region: "us-east-1", rates: rates("us-east-1"), spotAvailable: true, ...extra });
+  estimateFargate({ app: makeApp(services), target: "ecs", region: "us-east-1", rates: rates("us-east-1"), spotAvailable: true, size: FARGATE_SIZE, ...extra });
 
 // Catalog figures used below (aws_fargate_eks_rates.csv): us-east-1 x86 $0.04048/vCPU-h and $0.004445/GB-h;
 // ARM $0.03238 and $0.00356; Fargate Spot derived at 50% of those (no us-east-1 snapshot);

@@ -1,4 +1,4 @@
-import { fargateSize, SdxError, type App, type ChoosePolicy, type CostLine } from "@sdx/sdk";
+import { SdxError, type App, type BilledTaskSize, type ChoosePolicy, type CostLine } from "@sdx/sdk";
 import type { Arch, CatalogRate, FargateRates } from "../catalog/price-catalog.js";
 import { costLine, HOURS_PER_MONTH, NOT_PRICED_COMMON, oldestAsOf, sumHourly, usd, type PricedCandidate } from "./candidate.js";
 import { planReplicas, type ReplicaPlan } from "./replica-plan.js";
@@ -17,17 +17,23 @@ export interface EstimateFargateInput {
   readonly rates: Partial<Record<Arch, FargateRates>>;
   /** The target runs Fargate Spot (FARGATE_SPOT capacity provider). */
   readonly spotAvailable: boolean;
+  /**
+   * The task size a replica is billed at, as the target's backend declares it
+   * (`CostModel.size`: the ECS backend rounds up to a valid Fargate size).
+   * Throws `SdxError` (fault `user`) when no size holds the request.
+   */
+  readonly size: (cpuMillis: number, memoryMiB: number) => BilledTaskSize;
   readonly policy?: Pick<ChoosePolicy, "allowSpot" | "minOnDemandShare">;
 }
 
 /**
- * Prices an app on Fargate: each replica is billed at its quantised task size
- * (see `fargateSize`), per vCPU-hour and GB-hour of its architecture, on
+ * Prices an app on Fargate: each replica is billed at the task size its
+ * backend's cost model rounds it up to (`input.size`), per vCPU-hour and GB-hour of its architecture, on
  * on-demand or Fargate Spot rates by the replica split, plus ephemeral storage
  * above the free 20 GB. Pure.
  *
  * @throws SdxError `SDX_PRICING` (fault `user`) when a rate is missing, and
- * `SDX_VALIDATION` when a service is larger than any Fargate task.
+ * whatever `input.size` throws when a service is larger than any task.
  */
 export function estimateFargate(input: EstimateFargateInput): PricedCandidate {
   const { app, target, region } = input;
@@ -85,18 +91,19 @@ function fargateLines(input: EstimateFargateInput, plans: readonly ReplicaPlan[]
         details: { region: input.region, arch: p.arch },
       });
     }
-    const size = fargateSize(p.cpuMillis, p.memoryMiB);
-    if (size.billed.vcpu * 1000 !== p.cpuMillis || size.billed.memoryMiB !== p.memoryMiB) {
+    const billed = input.size(p.cpuMillis, p.memoryMiB);
+    const size = { vcpu: billed.cpuMillis / 1000, memoryGb: billed.memoryMiB / 1024 };
+    if (billed.cpuMillis !== p.cpuMillis || billed.memoryMiB !== p.memoryMiB) {
       assumptions.push(
-        `${p.service}: requests ${p.cpuMillis / 1000} vCPU / ${p.memoryMiB} MiB, billed as the Fargate size ${size.billed.vcpu} vCPU / ${size.billed.memoryGb} GB`,
+        `${p.service}: requests ${p.cpuMillis / 1000} vCPU / ${p.memoryMiB} MiB, billed as the Fargate size ${size.vcpu} vCPU / ${size.memoryGb} GB`,
       );
     }
     const arm = p.arch === "arm64" ? " ARM" : "";
     const storageGb = Math.max(0, p.ephemeralMiB / 1024 - FARGATE_FREE_EPHEMERAL_GIB);
     const add = (n: number, capacity: "on-demand" | "spot", vcpu: CatalogRate, memory: CatalogRate): void => {
       if (n === 0) return;
-      lines.push(costLine(`Fargate${arm} vCPU (${capacity})`, n * size.billed.vcpu, "vCPU", vcpu.usd, vcpu.provenance, p.service));
-      lines.push(costLine(`Fargate${arm} memory (${capacity})`, n * size.billed.memoryGb, "GB", memory.usd, memory.provenance, p.service));
+      lines.push(costLine(`Fargate${arm} vCPU (${capacity})`, n * size.vcpu, "vCPU", vcpu.usd, vcpu.provenance, p.service));
+      lines.push(costLine(`Fargate${arm} memory (${capacity})`, n * size.memoryGb, "GB", memory.usd, memory.provenance, p.service));
     };
     add(p.onDemand, "on-demand", rates.vcpu, rates.memory);
     if (p.spot > 0) {

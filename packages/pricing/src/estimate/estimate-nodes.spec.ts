@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { makeApp, svc } from "../__fixtures__/make-app.js";
 import { loadEmbeddedCatalog } from "../catalog/load-embedded-catalog.js";
 import { estimateNodes, type EstimateNodesInput, type NodeType } from "./estimate-nodes.js";
-import { allocatable, KUBERNETES_OVERHEAD, SWARM_OVERHEAD } from "./node-overhead.js";
+import { KUBERNETES_RESERVE, SWARM_RESERVE } from "../__fixtures__/backend-cost-models.js";
+import { allocatable } from "./node-overhead.js";
 import { packReplicas } from "./pack-replicas.js";
 
 const catalog = loadEmbeddedCatalog();
@@ -13,7 +14,7 @@ const aws = (t: string): NodeType => {
 };
 const catalogTypes = catalog.vmOffers("aws", "us-east-1");
 const run = (app: App, nodeTypes: NodeType[], extra: Partial<EstimateNodesInput> = {}) =>
-  estimateNodes({ app, target: "k8s", backend: "kubernetes", provider: "aws", region: "us-east-1", nodeTypes, spotAvailable: false, catalogTypes, ...extra });
+  estimateNodes({ app, target: "k8s", backend: "kubernetes", provider: "aws", region: "us-east-1", nodeTypes, spotAvailable: false, catalogTypes, reserve: KUBERNETES_RESERVE, ...extra });
 
 // OpenCost's default weights, as in estimate-nodes.ts: CPU $0.031611/vCPU-h, RAM $0.004237/GiB-h.
 const share = (price: number, vcpus: number, gib: number) => {
@@ -24,12 +25,12 @@ const share = (price: number, vcpus: number, gib: number) => {
 describe("node overhead", () => {
   it("reserves by GKE's tiered formula plus system daemons (kubernetes)", () => {
     // 2 vCPU: 6% + 1% of a core = 70m, + 100m daemons → 1830m. 8 GiB: 25% of 4 + 20% of 4 = 1.8 GiB = 1843.2 MiB, + 100 eviction + 200 daemons → 6048 MiB.
-    expect(allocatable(2, 8, KUBERNETES_OVERHEAD)).toEqual({ cpuMillis: 1830, memoryMiB: 6048 });
+    expect(allocatable(2, 8, KUBERNETES_RESERVE)).toEqual({ cpuMillis: 1830, memoryMiB: 6048 });
     // 4 vCPU: 60 + 10 + 10 = 80m + 100 → 3820m. 16 GiB: 1 + 0.8 + 0.8 = 2.6 GiB = 2662.4 + 300 → 13421 MiB.
-    expect(allocatable(4, 16, KUBERNETES_OVERHEAD)).toEqual({ cpuMillis: 3820, memoryMiB: 13421 });
+    expect(allocatable(4, 16, KUBERNETES_RESERVE)).toEqual({ cpuMillis: 3820, memoryMiB: 13421 });
   });
   it("reserves a flat amount on Swarm", () => {
-    expect(allocatable(2, 8, SWARM_OVERHEAD)).toEqual({ cpuMillis: 1900, memoryMiB: 7936 });
+    expect(allocatable(2, 8, SWARM_RESERVE)).toEqual({ cpuMillis: 1900, memoryMiB: 7936 });
   });
 });
 
@@ -134,7 +135,7 @@ describe("estimateNodes: hand-checked (catalog us-east-1: m6i.large $0.096, m6i.
   it("uses Swarm's smaller overhead", () => {
     // 2 × 950m: 1900m fits one t3.large under Swarm (1900m free) but not under Kubernetes (1830m).
     const app = makeApp({ api: svc("950m", "1Gi", { replicas: 2 }) });
-    expect(run(app, [aws("t3.large")], { overhead: SWARM_OVERHEAD, backend: "swarm" }).estimate.hourlyUsd).toBeCloseTo(0.0832, 12);
+    expect(run(app, [aws("t3.large")], { reserve: SWARM_RESERVE, backend: "swarm" }).estimate.hourlyUsd).toBeCloseTo(0.0832, 12);
     expect(run(app, [aws("t3.large")]).estimate.hourlyUsd).toBeCloseTo(2 * 0.0832, 12);
     expect(run(app, [aws("t3.large")]).estimate.notPriced).toContain("CPU credits above the baseline of burstable node types");
   });

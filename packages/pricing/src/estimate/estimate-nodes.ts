@@ -1,7 +1,7 @@
-import { SdxError, type App, type ChoosePolicy, type CostLine, type PriceProvenance } from "@sdx/sdk";
+import { SdxError, type App, type ChoosePolicy, type CostLine, type NodeReserve, type PriceProvenance } from "@sdx/sdk";
 import type { Arch } from "../catalog/price-catalog.js";
 import { costLine, HOURS_PER_MONTH, NOT_PRICED_COMMON, oldestAsOf, sumHourly, usd, type PricedCandidate } from "./candidate.js";
-import { allocatable, describeOverhead, KUBERNETES_OVERHEAD, type NodeOverhead } from "./node-overhead.js";
+import { allocatable, describeOverhead } from "./node-overhead.js";
 import { packReplicas, type PackItem } from "./pack-replicas.js";
 import { planReplicas, type ReplicaPlan } from "./replica-plan.js";
 
@@ -28,8 +28,8 @@ export interface EstimateNodesInput {
   readonly region: string;
   /** The node types the target offers (its `pricing.nodeTypes`, priced). */
   readonly nodeTypes: readonly NodeType[];
-  /** @default KUBERNETES_OVERHEAD */
-  readonly overhead?: NodeOverhead;
+  /** What each node keeps for itself, as the target's backend declares it (its `nodes` cost model). */
+  readonly reserve: NodeReserve;
   /** The target has spot nodes. */
   readonly spotAvailable: boolean;
   /** A control-plane fee charged to this app (dedicated cluster). @default none */
@@ -72,7 +72,7 @@ interface Pool {
  */
 export function estimateNodes(input: EstimateNodesInput): PricedCandidate {
   const { app, target } = input;
-  const overhead = input.overhead ?? KUBERNETES_OVERHEAD;
+  const overhead = input.reserve;
   const spotAvailable = input.spotAvailable && input.nodeTypes.some((t) => t.spotUsd !== undefined);
   const assumptions: string[] = [];
   const policy = input.policy ? { policy: input.policy } : {};
@@ -139,7 +139,7 @@ export function estimateNodes(input: EstimateNodesInput): PricedCandidate {
   };
 }
 
-function pricePools(input: EstimateNodesInput, overhead: NodeOverhead, plans: readonly ReplicaPlan[], assumptions: string[]): Pool[] {
+function pricePools(input: EstimateNodesInput, overhead: NodeReserve, plans: readonly ReplicaPlan[], assumptions: string[]): Pool[] {
   const groups = new Map<string, { arch: Arch; capacity: "on-demand" | "spot"; items: (PackItem & { service: string })[] }>();
   const add = (p: ReplicaPlan, capacity: "on-demand" | "spot", n: number): void => {
     if (n === 0) return;
@@ -183,7 +183,7 @@ function pricePools(input: EstimateNodesInput, overhead: NodeOverhead, plans: re
   return pools;
 }
 
-function cheapestPool(items: readonly PackItem[], types: readonly NodeType[], capacity: "on-demand" | "spot", overhead: NodeOverhead): Pool | undefined {
+function cheapestPool(items: readonly PackItem[], types: readonly NodeType[], capacity: "on-demand" | "spot", overhead: NodeReserve): Pool | undefined {
   let best: Pool | undefined;
   for (const t of types) {
     const nodes = packReplicas(items, allocatable(t.vcpus, t.memoryGiB, overhead));
@@ -198,7 +198,7 @@ function cheapestPool(items: readonly PackItem[], types: readonly NodeType[], ca
   return best;
 }
 
-function assertFits(input: EstimateNodesInput, overhead: NodeOverhead, arch: Arch, it: PackItem & { service: string }, types: readonly NodeType[]): void {
+function assertFits(input: EstimateNodesInput, overhead: NodeReserve, arch: Arch, it: PackItem & { service: string }, types: readonly NodeType[]): void {
   const fits = (t: NodeType): boolean => {
     const a = allocatable(t.vcpus, t.memoryGiB, overhead);
     return a.cpuMillis >= it.cpuMillis && a.memoryMiB >= it.memoryMiB;

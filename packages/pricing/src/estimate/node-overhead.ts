@@ -1,21 +1,12 @@
-/**
- * What a node keeps for itself before any app replica fits.
- * `kubernetes`: kubelet/system reservation by the tiered formula GKE publishes
- * (CPU 6% of the first core, 1% of the second, 0.5% of cores 3–4, 0.25% above;
- * memory 25% of the first 4 GiB, 20% of the next 4, 10% of the next 8, 6% of the
- * next 112, 2% above 128 GiB, plus a 100 MiB eviction threshold) and requests of
- * the per-node system daemons (kube-proxy, CNI, log agent).
- * `fixed`: a flat reservation per node (Docker Swarm: OS and dockerd).
- */
-export type NodeOverhead =
-  | { readonly kind: "kubernetes"; readonly daemonCpuMillis: number; readonly daemonMemoryMiB: number }
-  | { readonly kind: "fixed"; readonly cpuMillis: number; readonly memoryMiB: number };
+import type { NodeReserve } from "@sdx/sdk";
 
-/** Kubernetes default: the reservation formula plus 100m / 200 MiB of system daemons. */
-export const KUBERNETES_OVERHEAD: NodeOverhead = { kind: "kubernetes", daemonCpuMillis: 100, daemonMemoryMiB: 200 };
-
-/** Docker Swarm default: 100m CPU and 256 MiB for the OS and dockerd. */
-export const SWARM_OVERHEAD: NodeOverhead = { kind: "fixed", cpuMillis: 100, memoryMiB: 256 };
+// What a node keeps for itself before any app replica fits, as its backend
+// declares it (`CostModel` `nodes`). `kubernetes-tiered`: the kubelet/system
+// reservation by the tiered formula GKE publishes (CPU 6% of the first core, 1%
+// of the second, 0.5% of cores 3–4, 0.25% above; memory 25% of the first 4 GiB,
+// 20% of the next 4, 10% of the next 8, 6% of the next 112, 2% above 128 GiB,
+// plus a 100 MiB eviction threshold) and the requests of per-node daemons.
+// `fixed`: a flat reservation per node (OS and container engine).
 
 /** CPU and memory a node of this shape leaves for app replicas. */
 export interface Allocatable {
@@ -38,11 +29,11 @@ const CPU_BANDS = [[1, 0.06], [1, 0.01], [2, 0.005], [Infinity, 0.0025]] as cons
 const MEM_BANDS = [[4, 0.25], [4, 0.2], [8, 0.1], [112, 0.06], [Infinity, 0.02]] as const;
 
 /** Allocatable CPU and memory of a node with `vcpus` and `memoryGiB`. Never negative. */
-export function allocatable(vcpus: number, memoryGiB: number, overhead: NodeOverhead): Allocatable {
+export function allocatable(vcpus: number, memoryGiB: number, overhead: NodeReserve): Allocatable {
   let cpu: number;
   let mem: number;
   switch (overhead.kind) {
-    case "kubernetes": {
+    case "kubernetes-tiered": {
       cpu = tiers(vcpus, CPU_BANDS) * 1000 + overhead.daemonCpuMillis;
       const reservedGiB = memoryGiB < 1 ? 255 / 1024 : tiers(memoryGiB, MEM_BANDS);
       mem = reservedGiB * 1024 + 100 + overhead.daemonMemoryMiB;
@@ -59,9 +50,9 @@ export function allocatable(vcpus: number, memoryGiB: number, overhead: NodeOver
 }
 
 /** One line for the assumptions list. */
-export function describeOverhead(overhead: NodeOverhead): string {
+export function describeOverhead(overhead: NodeReserve): string {
   switch (overhead.kind) {
-    case "kubernetes":
+    case "kubernetes-tiered":
       return `per-node system overhead: kubelet reservation (GKE's tiered formula) + ${overhead.daemonCpuMillis}m CPU / ${overhead.daemonMemoryMiB} MiB of system daemons + 100 MiB eviction threshold`;
     case "fixed":
       return `per-node system overhead: ${overhead.cpuMillis}m CPU / ${overhead.memoryMiB} MiB (OS and container engine)`;
@@ -71,5 +62,5 @@ export function describeOverhead(overhead: NodeOverhead): string {
 }
 
 function assertNever(x: never): never {
-  throw new Error(`unhandled overhead ${JSON.stringify(x)}`);
+  throw new Error(`unhandled node reserve ${JSON.stringify(x)}`);
 }

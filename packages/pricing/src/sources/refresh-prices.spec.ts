@@ -5,6 +5,7 @@ import { isSdxError } from "@sdx/sdk";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startFakeAws, M5_LARGE_ITEM, type FakeAws } from "../__fixtures__/aws-price-server.js";
 import { makeApp, svc } from "../__fixtures__/make-app.js";
+import { withBackendCostModels } from "../__fixtures__/backend-cost-models.js";
 import { createCostEstimator } from "../create-cost-estimator.js";
 import { decodePriceListItem, ec2Arch, parseEc2Products, parseFargateProducts } from "./parse-price-list.js";
 import { defaultCacheDir, type PriceCacheFile } from "./price-cache.js";
@@ -131,7 +132,7 @@ describe("refreshPrices against a local endpoint", () => {
     const app = makeApp({ w: svc(1, "2Gi", { replicas: 3, placement: { spot: "prefer", minOnDemand: 1 } }) }, {
       k: { kind: "kubernetes", pricing: { provider: "aws", region: "us-east-1", nodeTypes: ["m5.large"], spot: true } },
     });
-    const r = await createCostEstimator({ cacheDir: dir, now: () => NOW }).estimate(app, {});
+    const r = await withBackendCostModels(createCostEstimator({ cacheDir: dir, now: () => NOW })).estimate(app, {});
     // 1 on-demand m5.large at $0.096 + 2 spot at the median $0.0437, both from the live source.
     expect(r.estimates[0]!.hourlyUsd).toBeCloseTo(0.096 + 2 * 0.0437, 12);
     expect(r.estimates[0]!.lines.map((l) => l.provenance)).toEqual([

@@ -5,6 +5,7 @@ import { hasChanges, hasUnconverged } from "../plan/plan.js";
 import type { ChoosePolicy, EstimateReport } from "../pricing/pricing-contract.js";
 import type { AppRevision } from "../revision/compute-revision.js";
 import type { Diagnostic } from "../validation/diagnostic.js";
+import { budgetExceededError, checkBudget } from "./check-budget.js";
 import { discoverPricing, planTarget, selectTargets, type OperationOptions, type TargetPlan } from "./plan.js";
 import { prepareApp, type AppSource } from "./prepare-app.js";
 import { sdxServices } from "./sdx-services.js";
@@ -52,7 +53,7 @@ export interface DeployResult {
  * errors come back as `apply` with completed/failed/remaining and `error`.
  */
 export async function deploy(app: AppSource, options: DeployOptions = {}): Promise<DeployResult> {
-  const services = sdxServices(options.container);
+  const services = sdxServices(options);
   const prepared = await prepareApp(app, services, { secretsMissing: "error", ...(options.env ? { env: options.env } : {}), ...(options.baseDir ? { baseDir: options.baseDir } : {}), ...(options.allowOutside ? { allowOutside: options.allowOutside } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   const p = { ...prepared, app: await discoverPricing(prepared.app, services, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) }) };
   const sel = await selectTargets(p, services, options.target, {
@@ -60,15 +61,9 @@ export async function deploy(app: AppSource, options: DeployOptions = {}): Promi
   });
   const target = sel.targets[0]!;
   emit(options.onEvent, { kind: "target-selected", target: target.name, backend: target.kind, reason: sel.reason });
-  const budget = options.policy?.maxMonthlyUsd;
-  const estimate = sel.estimates?.estimates.find((e) => e.target === target.name);
-  if (budget !== undefined && estimate && estimate.monthlyUsd > budget) {
-    // Checked before planning against the backend: an over-budget deploy must change nothing.
-    throw new SdxError("SDX_BUDGET_EXCEEDED", `${target.name} would cost $${estimate.monthlyUsd.toFixed(2)}/month, over the budget of $${budget}/month`, {
-      fault: "user", hint: "Raise --budget, pick a cheaper target (--target cheapest), or reduce replicas/resources.",
-      details: { monthlyUsd: estimate.monthlyUsd, budget },
-    });
-  }
+  const over = checkBudget(sel.estimates, target.name, options.policy);
+  // Checked before planning against the backend: an over-budget deploy must change nothing.
+  if (over) throw budgetExceededError(over);
   const tp = await planTarget(p, target, services, {
     offline: false, fallback: false,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),

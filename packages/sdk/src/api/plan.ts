@@ -1,10 +1,11 @@
 import type { Container } from "inversify";
-import type { CheckReport } from "../backend/backend.js";
+import type { CheckReport, CostModel } from "../backend/backend.js";
+import { checkTarget } from "../backend/fidelity-from-capabilities.js";
 import { SdxError, isSdxError, toSdxError } from "../errors/sdx-error.js";
 import { emit, type EventListener } from "../events/sdx-event.js";
 import type { AnyTarget, PricingProfile } from "../model/app.js";
 import { summarize, type BackendPlan } from "../plan/plan.js";
-import type { ChoosePolicy, CostEstimator, EstimateReport } from "../pricing/pricing-contract.js";
+import type { ChoosePolicy, CostEstimator, EstimateReport, RejectedCandidate } from "../pricing/pricing-contract.js";
 import { diffEstimates, type ServiceCostDelta } from "../pricing/diff-estimates.js";
 import type { App, Service } from "../model/app.js";
 import type { DeployedService } from "../plan/plan.js";
@@ -13,12 +14,15 @@ import type { AppRevision } from "../revision/compute-revision.js";
 import type { Diagnostic } from "../validation/diagnostic.js";
 import { maskPlan } from "../secrets/sensitive-values.js";
 import { assertSizeLimits, contextFor, findTarget, prepareApp, renderTarget, type AppSource, type PreparedApp } from "./prepare-app.js";
-import { sdxServices, type SdxServices } from "./sdx-services.js";
+import { resolveCostModels } from "./cost-models.js";
+import { sdxServices, type SdxServices, type SdxSession } from "./sdx-services.js";
 
 /** Options shared by every API operation. */
 export interface OperationOptions {
   /** A container with extra or replacement backends and price sources. @default a container with the built-ins */
   readonly container?: Container;
+  /** The session to run in (`createSdx()`): its backends, price sources and plugins. Wins over `container`. @default the default session (built-ins) */
+  readonly session?: SdxSession;
   readonly onEvent?: EventListener;
   readonly signal?: AbortSignal;
   /** Environment for interpolation and `fromEnv` secrets. @default the container runtime's (process.env) */
@@ -60,8 +64,12 @@ export interface PlanOptions extends OperationOptions {
 /** One target's plan with its check report. */
 export interface TargetPlan {
   readonly target: string;
+  /** The backend's target kind, e.g. `kubernetes`. */
   readonly backend: string;
+  /** The backend's name for people, e.g. `Kubernetes`. */
+  readonly displayName: string;
   readonly plan: BackendPlan;
+  /** The backend's check merged with what the sdk derives from its capabilities. */
   readonly check: CheckReport;
   /** Δ $/month per service between the deployed revision and this one; only for live plans with pricing. */
   readonly costDelta?: readonly ServiceCostDelta[];
@@ -92,6 +100,8 @@ export interface PlanResult {
   readonly selection: string;
   /** Each service's image; tags are resolved to digests unless the plan is offline. */
   readonly images: readonly PlannedImage[];
+  /** Target kind → the backend's display name, for every kind planned or priced (tables name backends with it). */
+  readonly backendNames: Readonly<Record<string, string>>;
 }
 
 /** The selected target's plan. */
@@ -156,20 +166,27 @@ export async function selectTargets(
     throw new SdxError("SDX_UNKNOWN_TARGET", `app "${app.name}" has no targets`, { fault: "user", hint: "Add one under `targets:`, e.g. `local: { kind: swarm }`." });
   }
   const estimator = opts.estimate === false ? undefined : await services.estimator().catch(() => undefined);
+  const asked = selector ?? app.defaultTarget;
+  // A target whose check refuses the app (an error) cannot run it as written: it is no candidate for "cheapest".
+  const refused = asked === "cheapest" || (asked === undefined && estimator && app.targets.length > 1) ? await refusedTargets(p, services) : [];
+  const candidates = app.targets.filter((t) => !refused.some((r) => r.target === t.name));
   let estimates: EstimateReport | undefined;
   if (estimator) {
     try {
-      estimates = await estimator.estimate(app, {
+      const report = candidates.length === 0 ? { estimates: [], rejected: [], diagnostics: [] } : await estimator.estimate(app, {
         offline: opts.offlinePrices,
+        costModels: await resolveCostModels(candidates, services.registry),
+        ...(refused.length > 0 ? { targets: candidates } : {}),
         ...(opts.policy ? { policy: opts.policy } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
+      estimates = refused.length > 0 ? { ...report, rejected: [...refused, ...report.rejected] } : report;
     } catch (e) {
       // Pricing must never block a plan; the reason is shown instead of the table.
-      estimates = { estimates: [], rejected: [], diagnostics: [{ code: "SDX_PRICING", severity: "warning", path: "", message: `pricing failed: ${toSdxError(e).message}` }] };
+      estimates = { estimates: [], rejected: refused, diagnostics: [{ code: "SDX_PRICING", severity: "warning", path: "", message: `pricing failed: ${toSdxError(e).message}` }] };
     }
   }
-  const sel = selector ?? app.defaultTarget ?? (estimates && app.targets.length > 1 ? "cheapest" : undefined);
+  const sel = asked ?? (estimates && app.targets.length > 1 ? "cheapest" : undefined);
   if (sel === "all") return { targets: [...app.targets], reason: "all targets requested", ...(estimates ? { estimates } : {}) };
   if (sel === "cheapest") {
     if (!estimator) {
@@ -191,6 +208,27 @@ export async function selectTargets(
   return { targets: [app.targets[0]!], reason: "the app's first target (name one with --target)", ...(estimates ? { estimates } : {}) };
 }
 
+/**
+ * Targets that cannot run the app as written: their check (the backend's,
+ * merged with what its capabilities imply) has errors. Each comes back as a
+ * rejected candidate whose reason is the first error.
+ */
+async function refusedTargets(p: PreparedApp, services: SdxServices): Promise<RejectedCandidate[]> {
+  const out: RejectedCandidate[] = [];
+  for (const t of p.app.targets) {
+    // A kind nobody registered is reported by validation and when planned; it is not this filter's to explain.
+    const backend = await services.registry.get(t.kind).catch(() => undefined);
+    if (!backend) continue;
+    const errors = checkTarget(backend, contextFor(p, t)).diagnostics.filter((d) => d.severity === "error");
+    const first = errors[0];
+    if (first) {
+      const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : "";
+      out.push({ target: t.name, reason: `cannot run the app as written on ${backend.displayName}: ${first.path ? `${first.path}: ` : ""}${first.message}${more}` });
+    }
+  }
+  return out;
+}
+
 /** Plans one target: check, render with overrides, and diff against live state unless offline. */
 export async function planTarget(
   p: PreparedApp, target: AnyTarget, services: SdxServices,
@@ -199,7 +237,7 @@ export async function planTarget(
   const backend = await services.registry.get(target.kind);
   assertSizeLimits(p, target, backend);
   const ctx = contextFor(p, target);
-  const check = backend.check(ctx);
+  const check = checkTarget(backend, ctx);
   const desired = renderTarget(backend, ctx);
   const renderOnly = (unreachable?: SdxError): BackendPlan => {
     const actions = desired.map((d) => ({ kind: "create" as const, resource: { kind: d.kind, name: d.name, ...(d.service ? { service: d.service } : {}) }, changes: [], desired: d }));
@@ -221,10 +259,12 @@ export async function planTarget(
       plan = renderOnly(e);
     }
   }
+  // The sdk names the plan's target and backend and counts its actions: a backend's own values cannot disagree with the plan it returned.
+  plan = { ...plan, target: target.name, backend: backend.kind, summary: summarize(plan.actions) };
   // Live values reach the plan's field changes as they are: mask what is secret before anyone prints it.
   if (p.sensitive?.length || plan.actions.some((a) => a.changes.length > 0)) plan = maskPlan(plan, p.sensitive ?? []);
   emit(opts.onEvent, { kind: "plan-ready", target: target.name, summary: plan.summary, mode: plan.mode });
-  return { target: target.name, backend: backend.kind, plan, check };
+  return { target: target.name, backend: backend.kind, displayName: backend.displayName, plan, check };
 }
 
 /**
@@ -233,7 +273,7 @@ export async function planTarget(
  * target falls back to a render-only plan (everything a create) and says so.
  */
 export async function plan(app: AppSource, options: PlanOptions = {}): Promise<PlanResult> {
-  const services = sdxServices(options.container);
+  const services = sdxServices(options);
   const prepared = await prepareApp(app, services, { secretsMissing: "warning", ...(options.env ? { env: options.env } : {}), ...(options.baseDir ? { baseDir: options.baseDir } : {}), ...(options.allowOutside ? { allowOutside: options.allowOutside } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   const p = options.offline || options.estimate === false ? prepared : { ...prepared, app: await discoverPricing(prepared.app, services, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) }) };
   const sel = await selectTargets(p, services, options.target, {
@@ -255,12 +295,19 @@ export async function plan(app: AppSource, options: PlanOptions = {}): Promise<P
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.forceConflicts ? { forceConflicts: true } : {}),
     });
-    const costDelta = estimator && tp.plan.deployed ? await costDeltaFor(estimator, p.app, t, tp.plan.deployed, sel.estimates, options) : undefined;
+    const costDelta = estimator && tp.plan.deployed ? await costDeltaFor(estimator, p.app, t, tp.plan.deployed, sel.estimates, { ...options, costModels: await resolveCostModels([t], services.registry) }) : undefined;
     plans.push(costDelta ? { ...tp, costDelta } : tp);
+  }
+  const backendNames: Record<string, string> = Object.fromEntries(plans.map((tp) => [tp.backend, tp.displayName]));
+  for (const e of sel.estimates?.estimates ?? []) {
+    if (backendNames[e.backend] === undefined) {
+      const b = await services.registry.get(e.backend).catch(() => undefined);
+      if (b) backendNames[e.backend] = b.displayName;
+    }
   }
   return {
     app: p.app.name, revision: p.revision, diagnostics: p.diagnostics, target: plans[0]!.target, plans,
-    selection: sel.reason, ...(sel.estimates ? { estimates: sel.estimates } : {}), images: await images,
+    selection: sel.reason, ...(sel.estimates ? { estimates: sel.estimates } : {}), images: await images, backendNames,
   };
 }
 
@@ -303,13 +350,15 @@ export function deployedApp(app: App, deployed: readonly DeployedService[]): App
 }
 
 async function costDeltaFor(
-  estimator: CostEstimator, app: App, target: AnyTarget, deployed: readonly DeployedService[], report: EstimateReport | undefined, options: PlanOptions,
+  estimator: CostEstimator, app: App, target: AnyTarget, deployed: readonly DeployedService[], report: EstimateReport | undefined,
+  options: PlanOptions & { costModels: ReadonlyMap<string, CostModel> },
 ): Promise<readonly ServiceCostDelta[] | undefined> {
   try {
     const offline = options.offlinePrices ?? options.offline ?? false;
-    const after = report?.estimates.find((e) => e.target === target.name) ?? (await estimator.estimate(app, { targets: [target], offline })).estimates[0];
+    const { costModels } = options;
+    const after = report?.estimates.find((e) => e.target === target.name) ?? (await estimator.estimate(app, { targets: [target], offline, costModels })).estimates[0];
     if (deployed.length === 0) return undefined;
-    const before = (await estimator.estimate(deployedApp(app, deployed), { targets: [target], offline })).estimates[0];
+    const before = (await estimator.estimate(deployedApp(app, deployed), { targets: [target], offline, costModels })).estimates[0];
     return before && after ? diffEstimates(before, after) : undefined;
   } catch {
     // A cost delta is a convenience; pricing trouble is already reported with the estimates.

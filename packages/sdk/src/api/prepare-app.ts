@@ -4,14 +4,13 @@ import { applyOverrides } from "../backend/apply-overrides.js";
 import { checkSizeLimits } from "../backend/check-size-limits.js";
 import { SdxError } from "../errors/sdx-error.js";
 import { loadApp, resolveAppFile } from "../load/load-app.js";
-import type { AnyTarget, App } from "../model/app.js";
+import type { App, Target } from "../model/app.js";
 import type { Resource } from "../plan/resource.js";
 import { computeRevision, type AppRevision } from "../revision/compute-revision.js";
 import { sensitiveValuesIn } from "../secrets/sensitive-values.js";
 import { resolveSecrets, type ResolvedSecrets } from "../secrets/resolve-secrets.js";
 import { didYouMean } from "../util/did-you-mean.js";
 import { hasErrors, type Diagnostic } from "../validation/diagnostic.js";
-import type { ValidateAppOptions } from "../validation/validate-app.js";
 import { validateNormalizedApp } from "../validation/validate-normalized-app.js";
 import type { SdxServices } from "./sdx-services.js";
 
@@ -61,7 +60,7 @@ export async function prepareApp(
       env,
       ...(opts.allowOutside ? { allowOutside: opts.allowOutside } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(await targetKindOptions(services)),
+      targetKinds: await services.registry.targetKinds(),
     });
     diagnostics.push(...loaded.diagnostics);
     if (!loaded.app) throw validationError(file, diagnostics);
@@ -71,7 +70,7 @@ export async function prepareApp(
   } else {
     // An object gets the same checks as a file: it must not reach a backend with a
     // name, namespace or path that no app file could carry.
-    const checked = validateNormalizedApp(source, await targetKindOptions(services));
+    const checked = validateNormalizedApp(source, { targetKinds: await services.registry.targetKinds() });
     diagnostics.push(...checked.diagnostics);
     if (!checked.app) throw validationError("the app object", diagnostics);
     app = checked.app;
@@ -84,14 +83,6 @@ export async function prepareApp(
   if (hasErrors(resolved.diagnostics)) throw validationError(app.name, diagnostics);
   const secretValues = [...resolved.secrets.values()].flatMap((x) => (x.value ? [x.value.reveal()] : []));
   return { app, diagnostics, baseDir, secrets: resolved.secrets, revision: computeRevision(app, resolved.secrets), sensitive: [...sensitive, ...secretValues] };
-}
-
-/** Target kinds of the registered third-party backends, and their settings checks. */
-async function targetKindOptions(services: SdxServices): Promise<Pick<ValidateAppOptions, "extraTargetKinds" | "validateCustomTarget">> {
-  const extraTargetKinds = services.registry.kinds().filter((k) => !["kubernetes", "swarm", "ecs"].includes(k));
-  const backends = new Map<string, Backend>();
-  for (const k of extraTargetKinds) backends.set(k, await services.registry.get(k));
-  return { extraTargetKinds, validateCustomTarget: (kind, raw, path) => backends.get(kind)?.validateTarget?.(raw, path) ?? [] };
 }
 
 function validationError(where: string, diagnostics: readonly Diagnostic[]): SdxError {
@@ -107,7 +98,7 @@ function validationError(where: string, diagnostics: readonly Diagnostic[]): Sdx
  * (`SDX_VALIDATION` carrying `SDX_FILE_TOO_LARGE` diagnostics), before anything
  * is rendered or sent.
  */
-export function assertSizeLimits(p: PreparedApp, target: AnyTarget, backend: Backend): void {
+export function assertSizeLimits(p: PreparedApp, target: Target, backend: Backend): void {
   const bytes = new Map<string, number>();
   for (const [k, s] of p.secrets) if (s.bytes !== undefined) bytes.set(k, s.bytes);
   const diagnostics = checkSizeLimits(p.app, target, backend, bytes);
@@ -121,7 +112,7 @@ export function diagnosticsOf(e: unknown): readonly Diagnostic[] {
 }
 
 /** Finds a target by name, with did-you-mean. */
-export function findTarget(app: App, name: string): AnyTarget {
+export function findTarget(app: App, name: string): Target {
   const t = app.targets.find((x) => x.name === name);
   if (t) return t;
   const names = app.targets.map((x) => x.name);
@@ -132,7 +123,7 @@ export function findTarget(app: App, name: string): AnyTarget {
 }
 
 /** The backend context for one target. */
-export function contextFor(p: PreparedApp, target: AnyTarget): BackendContext {
+export function contextFor(p: PreparedApp, target: Target): BackendContext {
   return { app: p.app, target, revision: p.revision, secrets: p.secrets, baseDir: p.baseDir };
 }
 

@@ -22,7 +22,7 @@ export interface DestroyResult extends BackendDestroyResult {
 }
 
 async function resolveTarget(app: AppSource, options: TargetOperationOptions) {
-  const services = sdxServices(options.container);
+  const services = sdxServices(options);
   // Secrets are not needed to find or remove objects; a missing one must not block a destroy.
   const p = await prepareApp(app, services, { secretsMissing: "warning", ...(options.env ? { env: options.env } : {}), ...(options.baseDir ? { baseDir: options.baseDir } : {}), ...(options.allowOutside ? { allowOutside: options.allowOutside } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   const name = options.target ?? p.app.defaultTarget ?? (p.app.targets.length === 1 ? p.app.targets[0]!.name : undefined);

@@ -5,28 +5,27 @@ import { loadApp, resolveAppFile, type LoadAppResult } from "../load/load-app.js
 import type { App } from "../model/app.js";
 import { checkSecretFiles, secretKey } from "../secrets/resolve-secrets.js";
 import { hasErrors, sortDiagnostics, type Diagnostic } from "../validation/diagnostic.js";
-import { sdxServices, type SdxServices } from "./sdx-services.js";
+import { sdxServices, type SdxServices, type SdxSession } from "./sdx-services.js";
 
 /** Options for {@link validate}. */
 export interface ValidateOptions {
   readonly container?: Container;
+  /** The session to run in (`createSdx()`); wins over `container`. @default the default session (built-ins) */
+  readonly session?: SdxSession;
   /** @default process.env */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Directories outside the app file's directory that file paths may read from (the CLI's `--allow-outside`). @default [] */
   readonly allowOutside?: readonly string[];
 }
 
-/** Loads and validates an app file, with third-party target kinds known to the container. Never throws for bad content. */
+/** Loads and validates an app file against the target kinds of the registered backends. Never throws for bad content. */
 export async function validate(path: string, options: ValidateOptions = {}): Promise<LoadAppResult> {
-  const services = sdxServices(options.container);
+  const services = sdxServices(options);
   const file = resolveAppFile(path, (p) => (existsSync(p) ? (statSync(p).isDirectory() ? "dir" : "file") : undefined));
-  const extra = services.registry.kinds().filter((k) => !["kubernetes", "swarm", "ecs"].includes(k));
-  const backends = await Promise.all(extra.map((k) => services.registry.get(k)));
   const env = options.env ?? services.runtime.env;
   const r = await loadApp(file, {
     env,
-    extraTargetKinds: extra,
-    validateCustomTarget: (kind, raw, p) => backends.find((b) => b.kind === kind)?.validateTarget?.(raw, p) ?? [],
+    targetKinds: await services.registry.targetKinds(),
     ...(options.allowOutside ? { allowOutside: options.allowOutside } : {}),
   });
   if (!r.app) return r;

@@ -1,7 +1,8 @@
 import { SdxError } from "../errors/sdx-error.js";
 import type { BackendProvider } from "../di/tokens.js";
 import { didYouMean } from "../util/did-you-mean.js";
-import type { Backend } from "./backend.js";
+import { reservedTargetSettings } from "../model/app-schema.js";
+import type { Backend, TargetKindSpec } from "./backend.js";
 
 /**
  * Target kind → backend, loaded lazily. Rejects duplicate kinds instead of
@@ -11,6 +12,7 @@ import type { Backend } from "./backend.js";
 export class BackendRegistry {
   readonly #providers = new Map<string, BackendProvider>();
   readonly #loaded = new Map<string, Promise<Backend>>();
+  #targetKinds: Promise<ReadonlyMap<string, TargetKindSpec>> | undefined;
 
   constructor(providers: readonly BackendProvider[]) {
     for (const p of providers) {
@@ -45,6 +47,7 @@ export class BackendRegistry {
         .then(() => p.load())
         .then((backend) => {
           if (backend.kind !== kind) throw new SdxError("SDX_INTERNAL", `backend registered for "${kind}" says it serves "${backend.kind}"`);
+          checkTargetKind(kind, backend.target);
           return backend;
         })
         .catch((e: unknown) => {
@@ -54,5 +57,36 @@ export class BackendRegistry {
       this.#loaded.set(kind, b);
     }
     return b;
+  }
+
+  /**
+   * Every registered kind's target spec, by kind in registration order: what
+   * validation, path resolution and `sdx schema` dispatch through. Loads each
+   * provider's light `loadTarget` (else its backend) once; a failure is
+   * retried on the next call.
+   */
+  targetKinds(): Promise<ReadonlyMap<string, TargetKindSpec>> {
+    this.#targetKinds ??= Promise.all([...this.#providers.values()].map(async (p) => {
+      const spec = p.loadTarget ? await p.loadTarget() : (await this.get(p.kind)).target;
+      checkTargetKind(p.kind, spec);
+      return [p.kind, spec] as const;
+    })).then((entries) => new Map(entries) as ReadonlyMap<string, TargetKindSpec>).catch((e: unknown) => {
+      this.#targetKinds = undefined;
+      throw e;
+    });
+    return this.#targetKinds;
+  }
+}
+
+/** A backend's target spec must exist, serve the kind it is registered for, and leave the common fields to the sdk. */
+function checkTargetKind(kind: string, spec: TargetKindSpec | undefined): void {
+  const hint = "This is a defect in the backend package: report it to its authors.";
+  if (!spec || typeof spec.normalize !== "function" || !spec.settings) {
+    throw new SdxError("SDX_INTERNAL", `the backend for target kind "${kind}" declares no target spec (Backend.target)`, { hint });
+  }
+  if (spec.kind !== kind) throw new SdxError("SDX_INTERNAL", `the target spec registered for "${kind}" is for kind "${spec.kind}"`, { hint });
+  const reserved = reservedTargetSettings(spec);
+  if (reserved.length > 0) {
+    throw new SdxError("SDX_INTERNAL", `the "${kind}" target spec declares ${reserved.map((k) => `"${k}"`).join(", ")}, which every target has`, { hint });
   }
 }

@@ -1,6 +1,7 @@
 import type { SdxErrorData } from "../errors/sdx-error.js";
 import type { EventListener } from "../events/sdx-event.js";
-import type { AnyTarget, App, PricingProfile } from "../model/app.js";
+import type { z } from "zod";
+import type { App, PricingProfile, Target } from "../model/app.js";
 import type { BackendPlan, PlannedAction } from "../plan/plan.js";
 import type { Resource, ResourceRef } from "../plan/resource.js";
 import type { AppRevision } from "../revision/compute-revision.js";
@@ -68,8 +69,59 @@ export interface CheckReport {
   readonly fidelity: readonly FidelityEntry[];
 }
 
+/** What {@link TargetKindSpec.normalize} returns: the typed target, or why there is none. */
+export type TargetNormalizeResult<T extends Target = Target> =
+  | {
+      readonly ok: true;
+      readonly target: T;
+      /** Warnings about the settings. @default [] */
+      readonly diagnostics?: readonly Diagnostic[];
+    }
+  | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
+
+/**
+ * A target kind, declared by the backend that serves it: the settings a target
+ * of this kind accepts, their defaults, and which are paths. The sdk composes
+ * validation, `sdx schema` and path resolution from the registered kinds; it
+ * knows none by itself. Keep the module that exports it light (zod and
+ * `@sdx/sdk/target` only): it is loaded to validate apps that never deploy.
+ */
+export interface TargetKindSpec<T extends Target = Target, S extends z.ZodObject = z.ZodObject> {
+  /** The `kind` written in the app file, e.g. `kubernetes`. */
+  readonly kind: T["kind"];
+  /**
+   * The kind's own settings (not `kind`, `pricing` or `overrides`, which every
+   * target has) as a zod object. Unknown keys are rejected with did-you-mean;
+   * `.describe()` texts and `.default()`s appear in `sdx schema` for editors.
+   * Rules across fields belong in `normalize`, not in object-level refinements.
+   */
+  readonly settings: S;
+  /**
+   * The settings parsed by `settings`, plus the common fields, as the typed
+   * target: applies what the schema cannot (units, renames, derived defaults).
+   * Pure. `path` is the target's path for diagnostics, e.g. `targets.prod`.
+   */
+  normalize(settings: z.output<S>, common: Target, path: string): TargetNormalizeResult<T>;
+  /**
+   * Top-level settings that are paths on the user's machine (a kubeconfig, a
+   * TLS directory): resolved against the app file's directory when the app is
+   * loaded from a file (`~` is the home directory). They are credentials, so
+   * they are not confined to the app's directory. @default []
+   */
+  readonly pathSettings?: readonly string[];
+  /**
+   * A normalised target's own settings written back in their authoring form
+   * (without `name`, `kind`, `pricing`, `overrides`), for apps given to the API
+   * as objects, which are validated like files. Needed only when `normalize`
+   * renames or converts fields. @default the target's fields as they are
+   */
+  toSettings?(target: T): Record<string, unknown>;
+  /** Name of its local test backend: `scripts/testenv/<testenv>.sh` writes `<testenvDir>/<testenv>.env`. @default none */
+  readonly testenv?: string;
+}
+
 /** Everything a backend needs to render and plan one app for one target. Pure data. */
-export interface BackendContext<T extends AnyTarget = AnyTarget> {
+export interface BackendContext<T extends Target = Target> {
   readonly app: App;
   readonly target: T;
   readonly revision: AppRevision;
@@ -79,7 +131,7 @@ export interface BackendContext<T extends AnyTarget = AnyTarget> {
 }
 
 /** Identifies an app's objects on a target, for status and destroy (which need no app file). */
-export interface BackendTargetContext<T extends AnyTarget = AnyTarget> {
+export interface BackendTargetContext<T extends Target = Target> {
   readonly appName: string;
   readonly target: T;
   /** Directory relative paths in the target (kubeconfig, TLS material) resolve against: the app file's. @default process.cwd() */
@@ -108,10 +160,15 @@ export interface BackendApplyOptions extends BackendCallOptions {
   readonly forceConflicts?: boolean;
 }
 
-/** How one service's rollout ended. */
+/**
+ * How one service's rollout ended. `timed-out`: it did not finish within the
+ * rollout timeout (and was not rolled back); `aborted`: the signal fired while
+ * waiting; `not-waited`: apply did not wait (`wait: false`, or the wait itself
+ * could not go on). See `applyPlan` for the code and fault each maps to.
+ */
 export interface ServiceRollout {
   readonly service: string;
-  readonly status: "succeeded" | "failed" | "rolled-back" | "not-waited";
+  readonly status: "succeeded" | "failed" | "rolled-back" | "timed-out" | "aborted" | "not-waited";
   readonly desired: number;
   readonly ready: number;
   readonly reason?: string;
@@ -197,7 +254,14 @@ export type CostModel =
       /** The billed size of one replica; throws `SdxError` (fault user) when no size fits. */
       readonly size: (cpuMillis: number, memoryMiB: number) => BilledTaskSize;
     }
-  | { readonly kind: "flat"; readonly monthlyUsd: number; readonly description: string }
+  | {
+      readonly kind: "flat";
+      readonly monthlyUsd: number;
+      /** What the price is for, e.g. "a rented 4 vCPU box"; the estimate's one line. */
+      readonly description: string;
+      /** Where the target runs, for a policy that allows only some regions. @default the `pricing` profile's region, else unknown (such a policy rejects it) */
+      readonly region?: string;
+    }
   | { readonly kind: "unpriced"; readonly reason: string };
 
 /**
@@ -206,35 +270,35 @@ export type CostModel =
  * the backend's objects, never a state file: an object without this app's sdx
  * ownership labels is never changed or deleted.
  */
-export interface Backend {
-  /** The target `kind` this backend serves, e.g. `kubernetes`. Unique in a registry. */
+export interface Backend<T extends Target = Target> {
+  /** The target `kind` this backend serves, e.g. `kubernetes`. Unique in a registry; equals `target.kind`. */
   readonly kind: string;
   /** Human name for tables. */
   readonly displayName: string;
   readonly capabilities: BackendCapabilities;
-  /** Checks a third-party target's settings. Built-in kinds are checked by the sdk's schema. */
-  validateTarget?(settings: Readonly<Record<string, unknown>>, path: string): readonly Diagnostic[];
+  /** Its target kind: settings, defaults, paths. Also exported alone (a light module) for validation without the backend. */
+  readonly target: TargetKindSpec<T>;
   /** Backend-specific diagnostics and the fidelity report. Pure. */
-  check(ctx: BackendContext): CheckReport;
+  check(ctx: BackendContext<T>): CheckReport;
   /** The objects this app needs, before `overrides`. Pure and deterministic. */
-  render(ctx: BackendContext): readonly Resource[];
+  render(ctx: BackendContext<T>): readonly Resource[];
   /**
    * Observes live objects owned by this app and diffs them against `desired`
    * (already rendered, overrides applied). Throws `SDX_BACKEND_UNREACHABLE`
    * when the backend cannot be contacted, so callers can fall back to render-only.
    */
-  plan(ctx: BackendContext, desired: readonly Resource[], options: BackendPlanOptions): Promise<BackendPlan>;
+  plan(ctx: BackendContext<T>, desired: readonly Resource[], options: BackendPlanOptions): Promise<BackendPlan>;
   /** Applies a plan action by action, waits for rollouts and rolls back failures. */
-  apply(ctx: BackendContext, plan: BackendPlan, options: BackendApplyOptions): Promise<BackendApplyResult>;
-  status(ctx: BackendTargetContext, options: BackendCallOptions): Promise<BackendStatus>;
+  apply(ctx: BackendContext<T>, plan: BackendPlan, options: BackendApplyOptions): Promise<BackendApplyResult>;
+  status(ctx: BackendTargetContext<T>, options: BackendCallOptions): Promise<BackendStatus>;
   /** Removes every object owned by this app on the target, and nothing else. */
-  destroy(ctx: BackendTargetContext, options: BackendCallOptions): Promise<BackendDestroyResult>;
+  destroy(ctx: BackendTargetContext<T>, options: BackendCallOptions): Promise<BackendDestroyResult>;
   /** Discovers pricing facts (instance types, region, capacity type) from the live backend. */
-  discoverPricing?(ctx: BackendTargetContext, options: BackendCallOptions): Promise<Partial<PricingProfile>>;
+  discoverPricing?(ctx: BackendTargetContext<T>, options: BackendCallOptions): Promise<Partial<PricingProfile>>;
   /**
    * How this target is priced. The estimator never guesses from the kind: a
    * backend without a cost model is reported unpriced, with this reason.
    * @default { kind: "unpriced", reason: "the <kind> backend declares no cost model" }
    */
-  costModel?(target: AnyTarget): CostModel;
+  costModel?(target: T): CostModel;
 }

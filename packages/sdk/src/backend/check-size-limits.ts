@@ -1,5 +1,5 @@
 import { formatBytes } from "../load/read-contained-file.js";
-import type { AnyTarget, App, SecretMount } from "../model/app.js";
+import type { App, SecretMount, Target } from "../model/app.js";
 import { secretKey } from "../secrets/resolve-secrets.js";
 import { formatPath, type Diagnostic } from "../validation/diagnostic.js";
 import type { Backend, SizeLimit } from "./backend.js";
@@ -17,7 +17,7 @@ const secretPath = (service: string, s: SecretMount): string =>
  * are skipped.
  */
 export function checkSizeLimits(
-  app: App, target: AnyTarget, backend: Pick<Backend, "kind" | "displayName" | "capabilities">, secretBytes: ReadonlyMap<string, number>,
+  app: App, target: Target, backend: Pick<Backend, "kind" | "displayName" | "capabilities">, secretBytes: ReadonlyMap<string, number>,
 ): Diagnostic[] {
   const limits = backend.capabilities.sizeLimits;
   if (!limits) return [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseCli } from "./parse-cli.js";
+import { COMMAND_NAMES, helpText, parseCli } from "./parse-cli.js";
 
 describe("parseCli", () => {
   it("parses plan with every flag", () => {
@@ -58,5 +58,42 @@ describe("parseCli", () => {
     expect(parseCli([])).toEqual({ command: "help" });
     expect(parseCli(["--version"])).toEqual({ command: "version" });
     expect(parseCli(["plan", "--help"])).toEqual({ command: "help", topic: "plan" });
+  });
+  it("parses --plugin (repeatable) for commands that read an app file, and only when given", () => {
+    expect(parseCli(["plan", "app.yaml", "--plugin", "@acme/sdx-nomad", "--plugin", "./p.mjs"])).toMatchObject({ command: "plan", plugins: ["@acme/sdx-nomad", "./p.mjs"] });
+    expect(parseCli(["schema", "--plugin", "./p.mjs"])).toEqual({ command: "schema", plugins: ["./p.mjs"] });
+    expect(parseCli(["status"])).not.toHaveProperty("plugins");
+    expect(parseCli(["plan", "--plugin", ""])).toMatchObject({ command: "usage-error", message: expect.stringContaining("--plugin") });
+    expect(parseCli(["import", "c.yaml", "--plugin", "x"])).toMatchObject({ command: "usage-error", message: expect.stringContaining("--plugin") });
+  });
+});
+
+describe("help, generated from the option table", () => {
+  const commands = COMMAND_NAMES.filter((c) => c !== "help");
+  it("shows each command's flags with their descriptions, and an example", () => {
+    const deploy = helpText("deploy");
+    expect(deploy).toMatch(/^sdx deploy \[file\] \[options\]\n\nPlan, confirm, apply/);
+    expect(deploy).toMatch(/-t, --target <target> +A target name or `cheapest`\./);
+    expect(deploy).toMatch(/ {4}--no-wait +Return once the changes are sent/);
+    expect(deploy).toMatch(/ {4}--timeout <duration> +Rollout timeout/);
+    expect(deploy).toMatch(/ {4}--plugin <specifier> +A plugin module/);
+    expect(deploy).toContain("Example:\n  sdx deploy examples/shop -t local --yes --timeout 10m\n");
+    for (const c of commands) expect(helpText(c), c).toMatch(/\nExample:\n {2}sdx \S+/);
+  });
+  it("lists only flags the parser accepts, and every command with an example in the general help", () => {
+    for (const c of commands) {
+      const flags = [...helpText(c).matchAll(/(?:^|[ ,])(--[a-z-]+)(?: <[a-z]+>)?/gm)].map((m) => m[1]!);
+      expect(flags.length, c).toBeGreaterThan(0);
+      for (const f of flags) {
+        const needsValue = new RegExp(`${f} <`).test(helpText(c));
+        const argv = c === "prices" ? ["prices", "aws", "us-east-1"] : c === "import" ? ["import", "c.yaml"] : [c];
+        const r = parseCli([...argv, ...(needsValue ? [`${f}=1m`] : [f])]);
+        // A value the flag's own parser refuses is fine here; an unknown flag is not.
+        if (r.command === "usage-error") expect(r.message, `${c} ${f}`).not.toContain("unknown or malformed option");
+      }
+    }
+    const general = helpText();
+    for (const c of commands) expect(general, c).toMatch(new RegExp(`\\n {2}sdx ${c}\\b`));
+    expect(general).toContain("Exit codes");
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { delimiter, resolve as resolvePath } from "node:path";
+import { delimiter, dirname, resolve as resolvePath } from "node:path";
 import type { Container } from "inversify";
+import type { SdxSession, ServicesFrom } from "../api/sdx-services.js";
 import type { SdxEvent } from "../events/sdx-event.js";
 import type { Diagnostic } from "../validation/diagnostic.js";
 import { EXIT, helpText, parseCli, type CliCommand } from "./parse-cli.js";
@@ -99,7 +100,7 @@ function hardExit(code: number): void {
 }
 
 /** Errors in what the user gave sdx (the app file, files it names, a target name), which exit 2 like validation errors. */
-const INPUT_ERROR_CODES: ReadonlySet<string> = new Set(["SDX_LOAD", "SDX_UNKNOWN_TARGET", "SDX_PATH_OUTSIDE_APP", "SDX_FILE_NOT_REGULAR", "SDX_FILE_TOO_LARGE", "SDX_INVALID_ENCODING", "SDX_LIMIT_EXCEEDED"]);
+const INPUT_ERROR_CODES: ReadonlySet<string> = new Set(["SDX_LOAD", "SDX_PLUGIN", "SDX_FILE_EXISTS", "SDX_UNKNOWN_TARGET", "SDX_PATH_OUTSIDE_APP", "SDX_FILE_NOT_REGULAR", "SDX_FILE_TOO_LARGE", "SDX_INVALID_ENCODING", "SDX_LIMIT_EXCEEDED"]);
 
 /**
  * Directories files may be read from besides the app's: `--allow-outside` flags,
@@ -136,9 +137,51 @@ function progress(io: CliIo, formatEvent: (e: SdxEvent) => string | undefined) {
 
 const print = (io: CliIo, v: unknown): void => io.stdout(`${JSON.stringify(v, null, 2)}\n`);
 
+/**
+ * The session a command runs in: the built-ins (or `io.container`'s backends)
+ * plus the plugins the app file, `--plugin` and `SDX_PLUGINS` name. Undefined
+ * when there are none: the API then uses the container or its default session.
+ */
+async function sessionFor(cmd: CliCommand, io: CliIo, allowOutside: readonly string[]): Promise<SdxSession | undefined> {
+  const app = appFileOf(cmd);
+  if (app === undefined && cmd.command !== "schema") return undefined;
+  const { pluginsFromEnv, readPluginList } = await import("../api/load-plugins.js");
+  const appFile = app === undefined ? { plugins: [] } : await readPluginList(app, { env: io.env, ...(io.signal ? { signal: io.signal } : {}) });
+  const refs = [
+    ...appFile.plugins.map((specifier) => ({ specifier, origin: "app" as const })),
+    ...(("plugins" in cmd ? cmd.plugins : undefined) ?? []).map((specifier) => ({ specifier, origin: "flag" as const })),
+    ...pluginsFromEnv(io.env.SDX_PLUGINS, delimiter).map((specifier) => ({ specifier, origin: "env" as const })),
+  ];
+  if (refs.length === 0) return undefined;
+  const { loadPlugins } = await import("../api/load-plugins.js");
+  // Packages resolve from the app's directory (its node_modules); without an app file, from here.
+  const plugins = await loadPlugins(refs, { appDir: appFile.file ? dirname(appFile.file) : process.cwd(), allowOutside });
+  if (io.container) return (await import("../di/create-sdx-container.js")).sdxFromContainer(io.container, { plugins });
+  const { createSdx } = await import("../api/create-sdx.js");
+  return createSdx({ env: io.env, plugins });
+}
+
+/** The app file a command reads (and whose `plugins:` it loads), if any. */
+function appFileOf(cmd: CliCommand): string | undefined {
+  switch (cmd.command) {
+    case "validate": case "targets": case "plan": case "deploy": case "status": case "destroy": case "check":
+      return cmd.file;
+    case "help": case "version": case "schema": case "import": case "prices": case "prices-refresh":
+      return undefined;
+    default: {
+      const never: never = cmd;
+      throw new Error(`unhandled command ${JSON.stringify(never)}`);
+    }
+  }
+}
+
 async function run(cmd: CliCommand, io: CliIo): Promise<number> {
   const allowOutside = allowOutsideOf(cmd, io.env);
-  const common = { ...(io.container ? { container: io.container } : {}), env: io.env, ...(io.signal ? { signal: io.signal } : {}), ...(allowOutside.length > 0 ? { allowOutside } : {}) };
+  const session = await sessionFor(cmd, io, allowOutside);
+  const from: ServicesFrom = session ? { session } : io.container ? { container: io.container } : {};
+  const common = {
+    ...from, env: io.env, ...(io.signal ? { signal: io.signal } : {}), ...(allowOutside.length > 0 ? { allowOutside } : {}),
+  };
   switch (cmd.command) {
     case "help":
       io.stdout(helpText(cmd.topic));
@@ -147,8 +190,8 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
       io.stdout(`sdx ${version()}\n`);
       return EXIT.ok;
     case "schema": {
-      const { appJsonSchema } = await import("../model/app-schema.js");
-      const text = `${JSON.stringify(appJsonSchema(), null, 2)}\n`;
+      const { schema } = await import("../api/schema.js");
+      const text = `${JSON.stringify(await schema(from), null, 2)}\n`;
       if (cmd.out) writeFileSync(cmd.out, text);
       else io.stdout(text);
       return EXIT.ok;
@@ -157,15 +200,13 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
       const { validate } = await import("../api/validate.js");
       const { hasErrors } = await import("../validation/diagnostic.js");
       const r = await validate(cmd.file, common);
-      const ok = !hasErrors(r.diagnostics);
-      if (cmd.json) print(io, { file: r.file, valid: ok, diagnostics: r.diagnostics });
+      if (cmd.json) print(io, (await import("../format/json-output.js")).validateJson(r));
       else {
         const { formatDiagnostics } = await import("../format/format-diagnostics.js");
         if (r.diagnostics.length) io.stderr(`${formatDiagnostics(r.diagnostics, r.file)}\n`);
-        const errors = r.diagnostics.filter((d) => d.severity === "error").length;
-        io.stdout(ok ? `${r.file}: valid${r.diagnostics.length ? ` (${r.diagnostics.length} warning${r.diagnostics.length === 1 ? "" : "s"})` : ""}\n` : `${r.file}: ${errors} error${errors === 1 ? "" : "s"}\n`);
+        io.stdout(`${(await import("../format/format-results.js")).formatValidateSummary(r)}\n`);
       }
-      return ok ? EXIT.ok : EXIT.usage;
+      return hasErrors(r.diagnostics) ? EXIT.usage : EXIT.ok;
     }
     case "targets": {
       const { validate } = await import("../api/validate.js");
@@ -175,56 +216,56 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
         io.stderr(`${formatDiagnostics(r.diagnostics, r.file)}\n`);
         return EXIT.usage;
       }
-      const rows = r.app.targets.map((t) => ({ name: t.name, kind: t.kind, default: t.name === r.app!.defaultTarget, pricing: t.pricing ?? null }));
+      const { targetCostModels } = await import("../api/cost-models.js");
+      const { formatTargets, targetRows } = await import("../format/format-targets.js");
+      const rows = targetRows(r.app, await targetCostModels(r.app, from));
       if (cmd.json) print(io, { app: r.app.name, targets: rows });
-      else {
-        const { formatTable } = await import("../format/table.js");
-        io.stdout(`${formatTable(["TARGET", "KIND", "PRICING"], rows.map((t) => [`${t.name}${t.default ? " (default)" : ""}`, t.kind, t.pricing ? `${t.pricing.provider} ${t.pricing.region}${t.pricing.nodeTypes.length ? ` ${t.pricing.nodeTypes.join(",")}` : ""}` : t.kind === "ecs" ? "aws fargate" : "-"]))}\n`);
-      }
+      else io.stdout(`${formatTargets(rows)}\n`);
       return EXIT.ok;
     }
-    case "plan":
     case "check": {
+      const { check } = await import("../api/check.js");
+      const r = await check(cmd.file, { ...common, ...(cmd.target ? { target: cmd.target } : {}), ...(cmd.json ? {} : { onEvent: progress(io, (await import("../format/format-event.js")).formatEvent) }) });
+      if (cmd.json) print(io, (await import("../format/json-output.js")).checkJson(r));
+      else {
+        const { formatDiagnostics } = await import("../format/format-diagnostics.js");
+        const diags = [...r.diagnostics, ...r.targets.flatMap((p) => [...p.check.diagnostics, ...p.plan.diagnostics].map((d) => ({ ...d, target: p.target })))];
+        if (diags.length) io.stderr(`${formatDiagnostics(diags)}\n`);
+        io.stdout(`${(await import("../format/format-results.js")).formatCheck(r)}\n`);
+      }
+      return r.targets.some((p) => [...p.check.diagnostics, ...p.plan.diagnostics].some((d) => d.severity === "error")) ? EXIT.failure : EXIT.ok;
+    }
+    case "plan": {
       const { plan } = await import("../api/plan.js");
-      const { hasChanges, hasUnconverged, planToJson } = await import("../plan/plan.js");
-      const isCheck = cmd.command === "check";
+      const { checkBudget } = await import("../api/check-budget.js");
+      const { hasChanges, hasUnconverged } = await import("../plan/plan.js");
+      const policy = cmd.budget === undefined ? undefined : { maxMonthlyUsd: cmd.budget };
       const r = await plan(cmd.file, {
         ...common,
-        ...(cmd.target ? { target: cmd.target } : isCheck ? { target: "all" } : {}),
-        offline: isCheck || cmd.offline,
-        ...(isCheck ? { estimate: false } : {}),
-        ...(!isCheck && cmd.budget !== undefined ? { policy: { maxMonthlyUsd: cmd.budget } } : {}),
-        ...(!isCheck && cmd.forceConflicts ? { forceConflicts: true } : {}),
+        ...(cmd.target ? { target: cmd.target } : {}),
+        offline: cmd.offline,
+        ...(policy ? { policy } : {}),
+        ...(cmd.forceConflicts ? { forceConflicts: true } : {}),
         ...(cmd.json ? {} : { onEvent: progress(io, (await import("../format/format-event.js")).formatEvent) }),
       });
       const sel = r.plans[0]!;
-      const selectedEstimate = r.estimates?.estimates.find((e) => e.target === sel.target);
-      if (cmd.json) {
-        print(io, isCheck
-          ? { app: r.app, revision: r.revision.app, targets: r.plans.map((p) => ({ target: p.target, backend: p.backend, diagnostics: p.check.diagnostics, fidelity: p.check.fidelity })) }
-          : {
-              app: r.app, revision: r.revision.app, serviceRevisions: r.revision.services, diagnostics: r.diagnostics,
-              target: sel.target, backend: sel.backend, selection: r.selection, images: r.images,
-              plan: planToJson(sel.plan), fidelity: sel.check.fidelity, checkDiagnostics: sel.check.diagnostics,
-              ...(sel.costDelta ? { costDelta: sel.costDelta } : {}),
-              ...(r.plans.length > 1 ? { plans: r.plans.map((p) => ({ ...planToJson(p.plan), fidelity: p.check.fidelity })) } : {}),
-              ...(r.estimates ? { estimates: r.estimates.estimates, chosen: r.estimates.chosen ?? null, rejected: r.estimates.rejected } : {}),
-            });
-      } else {
+      if (cmd.json) print(io, (await import("../format/json-output.js")).planJson(r));
+      else {
         const { formatDiagnostics } = await import("../format/format-diagnostics.js");
-        const { formatPlanResult, formatFidelity } = await import("../format/format-plan.js");
+        const { formatPlanResult } = await import("../format/format-plan.js");
         const diags = [...r.diagnostics, ...(r.estimates?.diagnostics ?? []), ...r.plans.flatMap((p) => [...p.check.diagnostics, ...p.plan.diagnostics].map((d) => ({ ...d, target: p.target })))];
         if (diags.length) io.stderr(`${formatDiagnostics(diags)}\n`);
-        io.stdout(isCheck ? `${r.plans.map((p) => `Target ${p.target} (${p.backend}):\n${formatFidelity(p.check)}`).join("\n")}\n` : formatPlanResult(r));
+        io.stdout(formatPlanResult(r));
       }
       const blocked = r.plans.some((p) => [...p.check.diagnostics, ...p.plan.diagnostics].some((d) => d.severity === "error"));
       if (blocked) return EXIT.failure;
-      if (!isCheck && cmd.budget !== undefined && selectedEstimate && selectedEstimate.monthlyUsd > cmd.budget) {
-        io.stderr(`sdx: ${sel.target} costs $${selectedEstimate.monthlyUsd.toFixed(2)}/month, over the budget of $${cmd.budget}/month\n`);
+      const over = checkBudget(r.estimates, sel.target, policy);
+      if (over) {
+        io.stderr(`sdx: ${(await import("../format/format-results.js")).formatBudgetExcess(over)}\n`);
         return EXIT.failure;
       }
       // Unfinished rollouts count as changes: a deploy would still have work (waiting) to do.
-      if (!isCheck && cmd.expectNoChanges && (hasChanges(sel.plan) || hasUnconverged(sel.plan))) return EXIT.changes;
+      if (cmd.expectNoChanges && (hasChanges(sel.plan) || hasUnconverged(sel.plan))) return EXIT.changes;
       return EXIT.ok;
     }
     case "deploy": {
@@ -252,7 +293,7 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
           return io.confirm(`Apply these changes to ${tp.target}?`);
         },
       });
-      if (cmd.json) print(io, { app: r.app, revision: r.revision.app, target: r.target, backend: r.backend, selection: r.selection, status: r.status, apply: r.apply ? { status: r.apply.status, completed: r.apply.completed.map((a) => ({ kind: a.kind, resource: a.resource })), failed: r.apply.failed.map((f) => ({ kind: f.action.kind, resource: f.action.resource, error: f.error })), remaining: r.apply.remaining.map((a) => ({ kind: a.kind, resource: a.resource })), rollouts: r.apply.rollouts, error: r.apply.error } : null });
+      if (cmd.json) print(io, (await import("../format/json-output.js")).deployJson(r));
       else {
         const { formatDeploySummary } = await import("../format/format-deploy-summary.js");
         io.stdout(formatDeploySummary(r));
@@ -263,12 +304,7 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
       const { status } = await import("../api/status.js");
       const r = await status(cmd.file, { ...common, ...(cmd.target ? { target: cmd.target } : {}) });
       if (cmd.json) print(io, r);
-      else {
-        const { formatTable } = await import("../format/table.js");
-        io.stdout(`${formatTable(["SERVICE", "DESIRED", "RUNNING", "READY", "STATE", "REVISION"], r.services.map((s) => [s.service, String(s.desired), String(s.running), String(s.ready), s.state, s.revision ?? "-"]), { rightAlign: [1, 2, 3] })}\n`);
-        for (const s of r.services) for (const m of s.messages.slice(0, 3)) io.stdout(`  ${s.service}: ${m}\n`);
-        for (const w of r.warnings.slice(0, 10)) io.stdout(`  warning: ${w}\n`);
-      }
+      else io.stdout(`${(await import("../format/format-results.js")).formatStatus(r)}\n`);
       return r.services.every((s) => s.state === "healthy") ? EXIT.ok : EXIT.failure;
     }
     case "destroy": {
@@ -283,8 +319,9 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
       const r = await destroy(cmd.file, { ...common, ...(cmd.target ? { target: cmd.target } : {}), onEvent: progress(io, (await import("../format/format-event.js")).formatEvent) });
       if (cmd.json) print(io, r);
       else {
-        io.stdout(`Removed ${r.deleted.length} object${r.deleted.length === 1 ? "" : "s"} of ${r.app} from ${r.target}.\n`);
-        for (const f of r.failed) io.stderr(`  ✗ ${f.resource.kind} ${f.resource.name}: ${f.error.message}\n`);
+        const { formatDestroyFailures, formatDestroySummary } = await import("../format/format-results.js");
+        io.stdout(`${formatDestroySummary(r)}\n`);
+        for (const line of formatDestroyFailures(r)) io.stderr(`${line}\n`);
       }
       return r.failed.length === 0 ? EXIT.ok : EXIT.failure;
     }
@@ -358,44 +395,29 @@ async function prices(cmd: Extract<CliCommand, { command: "prices" | "prices-ref
 }
 
 async function importCommand(cmd: Extract<CliCommand, { command: "import" }>, io: CliIo): Promise<number> {
-  const { existsSync } = await import("node:fs");
-  const { dirname, resolve } = await import("node:path");
-  const { importApp, toSdxYaml } = await import("../import/index.js");
-  const { validateApp } = await import("../validation/validate-app.js");
-  const { hasErrors } = await import("../validation/diagnostic.js");
-  const { formatDiagnostics } = await import("../format/format-diagnostics.js");
-  const { containedTextReader, readRegularFile } = await import("../load/read-contained-file.js");
-  const source = resolve(cmd.file);
-  // A regular file of at most 4 MiB: a FIFO or /dev/zero fails at once (SDX_FILE_NOT_REGULAR, exit 2).
-  const text = readRegularFile(source);
-  const baseDir = dirname(source);
-  // env_file, secrets, configs: contained in the source's directory like every file an app names.
-  const access = { baseDir, allowOutside: allowOutsideOf(cmd, io.env) };
-  const read = containedTextReader(access);
-  const profiles = cmd.profiles.length ? cmd.profiles : (io.env.COMPOSE_PROFILES ?? "").split(",").filter(Boolean);
-  const r = importApp(text, { fileName: source, baseDir, readFile: read, env: { ...io.env }, profiles, ...(cmd.inlineEnv ? { inlineEnv: true } : {}) });
-  const validated = hasErrors(r.diagnostics) ? undefined : validateApp(r.document, { readFile: read });
-  // Secret files the import points at must pass the same checks, or the written sdx.yaml would not load.
-  const { checkSecretFiles } = await import("../secrets/resolve-secrets.js");
-  const secretFiles = validated?.app ? checkSecretFiles(validated.app, access).diagnostics : [];
-  const diagnostics = [...r.diagnostics, ...(validated?.diagnostics ?? []), ...secretFiles];
-  const ok = !hasErrors(diagnostics);
-  const out = resolve(cmd.out ?? resolve(baseDir, "sdx.yaml"));
+  const { importFile, writeImport } = await import("../api/import-file.js");
+  // The default session: an import is checked against the built-in kinds it writes (swarm, kubernetes), whatever io.container holds.
+  const r = await importFile(cmd.file, {
+    env: io.env, profiles: cmd.profiles, allowOutside: allowOutsideOf(cmd, io.env),
+    ...(cmd.out ? { out: cmd.out } : {}), ...(cmd.inlineEnv ? { inlineEnv: true } : {}),
+  });
   if (cmd.json) {
-    // The template is what sdx.yaml holds (references, no secret values); r.document holds values and is never printed.
-    print(io, { source, format: r.format ?? null, ok, document: r.template, report: r.report, diagnostics, ...(ok && !cmd.out ? {} : { out }) });
-    if (!ok || !cmd.out) return ok ? EXIT.ok : EXIT.usage;
+    const { importJson } = await import("../format/json-output.js");
+    // One JSON document: the import (with where it was written), or the refusal to write it.
+    if (!r.ok || !cmd.out) {
+      print(io, importJson(r, !r.ok));
+      return r.ok ? EXIT.ok : EXIT.usage;
+    }
+    writeImport(r, { force: cmd.force });
+    print(io, importJson(r, true));
+    return EXIT.ok;
   }
-  if (diagnostics.length && !cmd.json) io.stderr(`${formatDiagnostics(diagnostics, source)}\n`);
-  if (!ok) return EXIT.usage;
-  if (existsSync(out) && !cmd.force) {
-    io.stderr(`sdx: ${out} exists; not overwriting\n  hint: pass --force, or -o <path> to write elsewhere.\n`);
-    return EXIT.usage;
+  if (r.diagnostics.length) {
+    const { formatDiagnostics } = await import("../format/format-diagnostics.js");
+    io.stderr(`${formatDiagnostics(r.diagnostics, r.source)}\n`);
   }
-  writeFileSync(out, toSdxYaml(r, { source: cmd.file }));
-  if (!cmd.json) {
-    const count = (lvl: string): number => r.report.filter((n) => n.level === lvl).length;
-    io.stdout(`Wrote ${out} from ${r.format} file ${cmd.file}: ${count("translated")} translated, ${count("approximated")} approximated, ${count("dropped")} dropped, ${count("ignored")} ignored (listed at the top of the file).\n`);
-  }
+  if (!r.ok) return EXIT.usage;
+  const written = writeImport(r, { force: cmd.force });
+  io.stdout(`${(await import("../format/format-results.js")).formatImportSummary(r, written.path, cmd.file)}\n`);
   return EXIT.ok;
 }

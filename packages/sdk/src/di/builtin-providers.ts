@@ -1,10 +1,12 @@
-import type { Backend } from "../backend/backend.js";
+import type { Backend, TargetKindSpec } from "../backend/backend.js";
 import { SdxError } from "../errors/sdx-error.js";
 import type { CostEstimator } from "../pricing/pricing-contract.js";
 import type { BackendProvider, CostEstimatorProvider, SdxRuntime } from "./tokens.js";
 
-// Package names are held in variables so TypeScript does not follow them:
-// the backends depend on @sdx/sdk, and the sdk only loads them at run time.
+// The one list of built-in backends: a package exporting createBackend(), and
+// its light `<pkg>/target` subpath exporting targetKindSpec. Package names are
+// held in variables so TypeScript does not follow them: the backends depend on
+// @sdx/sdk, and the sdk only loads them at run time.
 const BUILTIN_BACKENDS: readonly { kind: string; pkg: string }[] = [
   { kind: "kubernetes", pkg: "@sdx/backend-k8s" },
   { kind: "swarm", pkg: "@sdx/backend-swarm" },
@@ -30,6 +32,13 @@ export function builtinBackendProviders(): BackendProvider[] {
         throw new SdxError("SDX_UNKNOWN_BACKEND", `${b.pkg} does not export createBackend()`, { fault: "internal", hint: `Reinstall ${b.pkg} at the same version as @sdx/sdk.` });
       }
       return mod.createBackend();
+    },
+    loadTarget: async () => {
+      const mod = await importBuiltin<{ targetKindSpec?: TargetKindSpec }>(`${b.pkg}/target`, `the ${b.kind} backend`);
+      if (!mod.targetKindSpec) {
+        throw new SdxError("SDX_UNKNOWN_BACKEND", `${b.pkg}/target does not export targetKindSpec`, { fault: "internal", hint: `Reinstall ${b.pkg} at the same version as @sdx/sdk.` });
+      }
+      return mod.targetKindSpec;
     },
   }));
 }

@@ -1,5 +1,8 @@
 import { Container, ContainerModule } from "inversify";
 import type { Backend } from "../backend/backend.js";
+import { sdxOf, type Sdx } from "../api/create-sdx.js";
+import type { LoadedPlugin } from "../api/sdx-plugin.js";
+import { servicesFromContainer } from "../api/sdx-services.js";
 import { builtinBackendProviders, builtinEstimatorProvider } from "./builtin-providers.js";
 import { TOKENS, type BackendProvider, type SdxRuntime } from "./tokens.js";
 
@@ -30,7 +33,7 @@ export function builtinsModule(): ContainerModule {
  * `createSdxContainer({ modules: [backendModule(myBackend)] })`.
  */
 export function backendModule(backend: Backend | BackendProvider): ContainerModule {
-  const provider: BackendProvider = "load" in backend ? backend : { kind: backend.kind, load: () => backend };
+  const provider: BackendProvider = "load" in backend ? backend : { kind: backend.kind, load: () => backend, loadTarget: () => backend.target };
   return new ContainerModule(({ bind }) => {
     bind(TOKENS.BackendProvider).toConstantValue(provider);
   });
@@ -55,5 +58,20 @@ export function createSdxContainer(options: CreateSdxContainerOptions = {}): Con
   container.bind(TOKENS.Runtime).toConstantValue(runtime);
   if (options.builtins !== false) container.load(builtinsModule());
   if (options.modules) container.load(...options.modules);
+  // Resolved on first API call, after every module above: the session shares loaded backends between calls.
+  container.bind(TOKENS.Session).toDynamicValue(() => sdxOf(servicesFromContainer(container))).inSingletonScope();
   return container;
+}
+
+/**
+ * The API bound to a container's backends, price sources and runtime, plus
+ * loaded plugins (`loadPlugins`): `sdxFromContainer(c).plan(file)`. Without
+ * plugins it is the container's own session.
+ */
+export function sdxFromContainer(container: Container, options: { readonly plugins?: readonly LoadedPlugin[] } = {}): Sdx {
+  if (!options.plugins?.length && container.isBound(TOKENS.Session)) {
+    const bound = container.get(TOKENS.Session);
+    return "plan" in bound ? (bound as Sdx) : sdxOf(bound.services);
+  }
+  return sdxOf(servicesFromContainer(container, options));
 }

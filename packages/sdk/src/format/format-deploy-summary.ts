@@ -29,7 +29,8 @@ export function formatDeploySummary(r: Pick<DeployResult, "status" | "target" | 
       if (a.remaining.length) out.push(`  not started: ${names(a.remaining)}`);
       const open = a.rollouts.filter((x) => x.status !== "succeeded");
       for (const x of open) out.push(`  rollout of ${x.service}: ${x.status}${x.reason ? ` (${x.reason})` : ""}`);
-      if (a.remaining.length || open.some((x) => x.status === "not-waited")) out.push("  Re-run deploy to converge: it re-plans from the live state and waits for unfinished rollouts.");
+      // A rollout nobody saw end (not waited, or the wait was aborted) is what a re-run waits for.
+      if (a.remaining.length || open.some((x) => x.status === "not-waited" || x.status === "aborted")) out.push("  Re-run deploy to converge: it re-plans from the live state and waits for unfinished rollouts.");
       return `${out.join("\n")}\n`;
     }
     default: {

@@ -21,15 +21,16 @@ export function formatUsd(n: number): string {
 }
 
 /**
- * The SkyPilot-style table of considered targets. `→` marks the target being
- * planned or deployed (the cheapest unless one was named); when a named
+ * The SkyPilot-style table of considered targets, backends by their display
+ * names (`backendNames`: target kind → name; a kind without one shows as is).
+ * `→` marks the target being planned or deployed (the cheapest unless one was named); when a named
  * target is not the cheapest, a line says what the cheapest would save.
  */
-export function formatEstimates(report: EstimateReport, selected?: string): string {
+export function formatEstimates(report: EstimateReport, selected?: string, backendNames: Readonly<Record<string, string>> = {}): string {
   const mark = selected ?? report.chosen;
   const rows = [...report.estimates]
     .sort((a, b) => a.monthlyUsd - b.monthlyUsd)
-    .map((e: CostEstimate) => [e.target === mark ? "→" : " ", e.target, e.backend, e.region, e.capacity, formatUsd(e.hourlyUsd), formatUsd(e.monthlyUsd), e.priceAsOf]);
+    .map((e: CostEstimate) => [e.target === mark ? "→" : " ", e.target, backendNames[e.backend] ?? e.backend, e.region, e.capacity, formatUsd(e.hourlyUsd), formatUsd(e.monthlyUsd), e.priceAsOf]);
   const out = [rows.length ? formatTable(["", "TARGET", "BACKEND", "REGION", "CAPACITY", "$/HOUR", "$/MONTH", "PRICES AS OF"], rows, { rightAlign: [5, 6] }) : "No target could be priced."];
   for (const r of report.rejected) out.push(`  ✗ ${r.target}: ${r.reason}`);
   const cheapest = report.estimates.find((e) => e.target === report.chosen);
@@ -53,7 +54,7 @@ export function formatFidelity(check: CheckReport): string {
 export function formatTargetPlan(tp: TargetPlan): string {
   const p = tp.plan;
   const out: string[] = [];
-  out.push(`Target ${tp.target} (${tp.backend}, ${p.mode === "live" ? "compared with the live state" : "render only: nothing was contacted"}):`);
+  out.push(`Target ${tp.target} (${tp.displayName}, ${p.mode === "live" ? "compared with the live state" : "render only: nothing was contacted"}):`);
   if (p.unreachable) out.push(`  ! ${p.unreachable.message}${p.unreachable.hint ? ` (${p.unreachable.hint})` : ""}; showing everything as a create.`);
   for (const a of p.actions) {
     if (a.kind === "no-op") continue;
@@ -86,7 +87,7 @@ export function formatPlanResult(r: PlanResult): string {
   const unresolved = r.images.filter((i) => i.status === "unresolved" && i.reason !== "offline");
   for (const i of resolved) out.push(`  image ${i.service}: ${i.ref} → ${i.digest}`);
   for (const i of unresolved) out.push(`  image ${i.service}: ${i.ref} not resolved (${i.reason}); the tag may point elsewhere at deploy time`);
-  if (r.estimates) out.push("", formatEstimates(r.estimates, r.target));
+  if (r.estimates) out.push("", formatEstimates(r.estimates, r.target, r.backendNames));
   for (const tp of r.plans) out.push("", formatTargetPlan(tp));
   return `${out.join("\n")}\n`;
 }

@@ -1,7 +1,8 @@
 import { dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { homedir } from "node:os";
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Pair } from "yaml";
-import type { App } from "../model/app.js";
+import type { TargetKindSpec } from "../backend/backend.js";
+import type { App, Target } from "../model/app.js";
 import { SdxError } from "../errors/sdx-error.js";
 import { hasErrors, sortDiagnostics, type Diagnostic } from "../validation/diagnostic.js";
 import { validateApp, type ValidateAppOptions } from "../validation/validate-app.js";
@@ -206,7 +207,7 @@ export async function loadApp(file: string, options: LoadAppOptions = {}): Promi
   diagnostics.push(...result.diagnostics);
   if (result.app) diagnostics.push(...checkSecretFiles(result.app, access).diagnostics);
   const located = sortDiagnostics(diagnostics.map((d) => (d.line !== undefined ? d : { ...d, ...locate(d.path) })));
-  return { ...(hasErrors(located) || !result.app ? {} : { app: resolveTargetPaths(result.app, baseDir) }), diagnostics: located, file, baseDir, sensitive: interp.sensitive };
+  return { ...(hasErrors(located) || !result.app ? {} : { app: resolveTargetPaths(result.app, baseDir, options.targetKinds) }), diagnostics: located, file, baseDir, sensitive: interp.sensitive };
 }
 
 /**
@@ -245,14 +246,19 @@ export function resolveUserPath(p: string, baseDir: string): string {
 }
 
 /**
- * Paths in built-in targets (a kubeconfig, a TLS directory) mean what they say
- * relative to the app file, wherever sdx is run from.
+ * Paths in targets (a kubeconfig, a TLS directory: each kind's
+ * `pathSettings`) mean what they say relative to the app file, wherever sdx is
+ * run from. They are not confined to the app's directory: they are credentials.
  */
-export function resolveTargetPaths(app: App, baseDir: string): App {
+export function resolveTargetPaths(app: App, baseDir: string, targetKinds: ReadonlyMap<string, TargetKindSpec> = new Map()): App {
   const targets = app.targets.map((t) => {
-    if (t.kind === "kubernetes" && "kubeconfig" in t && typeof t.kubeconfig === "string") return { ...t, kubeconfig: resolveUserPath(t.kubeconfig, baseDir) };
-    if (t.kind === "swarm" && "tlsDir" in t && typeof t.tlsDir === "string") return { ...t, tlsDir: resolveUserPath(t.tlsDir, baseDir) };
-    return t;
+    const settings: Record<string, unknown> = { ...t };
+    for (const key of targetKinds.get(t.kind)?.pathSettings ?? []) {
+      const v = settings[key];
+      if (typeof v === "string") settings[key] = resolveUserPath(v, baseDir);
+    }
+    // Same kind, same fields: only the values of string paths changed.
+    return settings as unknown as Target;
   });
   return { ...app, targets };
 }

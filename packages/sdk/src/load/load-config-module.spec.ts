@@ -6,6 +6,10 @@ import { join } from "node:path";
 import { isSdxError, type SdxError } from "../errors/sdx-error.js";
 import { loadApp } from "./load-app.js";
 import { loadConfigModule } from "./load-config-module.js";
+import { builtinTargetKinds } from "../testing/testing.js";
+
+// The built-in backends' target kinds: validation knows no kind by itself.
+const targetKinds = await builtinTargetKinds();
 
 const APP = `{ name: "cfg", services: { web: { image: "nginx:1.27@sha256:${"a".repeat(64)}" } } }`;
 
@@ -117,15 +121,15 @@ describe("loadConfigModule: a config module runs in a child process", () => {
 
   it("loadApp goes through the child, after the regular-file check: an exiting module is SDX_LOAD, a FIFO fails at once", async () => {
     const file = module(`process.exit(0);\nexport default ${APP};`);
-    const e = await rejection(loadApp(file));
+    const e = await rejection(loadApp(file, { targetKinds }));
     expect(e.code).toBe("SDX_LOAD");
-    const ok = await loadApp(module(`export default ${APP};`));
+    const ok = await loadApp(module(`export default ${APP};`), { targetKinds });
     expect(ok.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
     expect(ok.app?.name).toBe("cfg");
     const fifo = join(mkdtempSync(join(tmpdir(), "sdx-cfg-")), "sdx.config.ts");
     execFileSync("mkfifo", [fifo]);
     const t0 = performance.now();
-    expect((await rejection(loadApp(fifo, { configTimeoutMs: 20_000 }))).code).toBe("SDX_FILE_NOT_REGULAR");
+    expect((await rejection(loadApp(fifo, { targetKinds, configTimeoutMs: 20_000 }))).code).toBe("SDX_FILE_NOT_REGULAR");
     expect(performance.now() - t0).toBeLessThan(2000);
   });
 });

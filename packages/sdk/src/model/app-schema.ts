@@ -5,6 +5,7 @@
  * The same schemas produce the JSON Schema printed by `sdx schema`.
  */
 import { z } from "zod";
+import type { TargetKindSpec } from "../backend/backend.js";
 import { LIMITS, type LimitName } from "./limits.js";
 
 /** What a limit counts: a number's value, a list's items, a mapping's keys or a string's length. */
@@ -39,9 +40,10 @@ function measured(v: unknown, measure: Measure): number | undefined {
 
 /**
  * `schema` capped at `LIMITS[limit]`: a value past it is an issue carrying
- * {@link LimitIssueParams}, and the bound shows in the JSON Schema.
+ * {@link LimitIssueParams} (reported as `SDX_LIMIT_EXCEEDED`), and the bound
+ * shows in the JSON Schema. Exported for backends' target schemas.
  */
-function capped<T extends z.ZodType>(schema: T, limit: LimitName, measure: Measure, unit: string, hint: string): T {
+export function capped<T extends z.ZodType>(schema: T, limit: LimitName, measure: Measure, unit: string, hint: string): T {
   const max = LIMITS[limit];
   return schema
     .check((ctx) => {
@@ -60,13 +62,16 @@ function assertNever(x: never): never {
 const REPLICAS_HINT = `Use at most ${LIMITS.replicas} replicas per service (ECS's cap on tasks per service); split a larger workload into several services.`;
 const replicaCount = (min: number) => capped(z.number().int().min(min), "replicas", "value", "replicas per service", REPLICAS_HINT);
 
-const name = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, {
+/** A DNS-1123 label (names of apps, services, targets; a Kubernetes namespace). */
+export const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, {
   message: "must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit",
 });
+const name = dnsLabel;
 const stringMap = z.record(z.string(), z.string());
 const labelMap = capped(stringMap, "labels", "keys", "labels", `Keep at most ${LIMITS.labels} labels; every label is copied onto every object sdx creates.`);
 const quantity = z.union([z.string(), z.number()]);
-const duration = z.union([z.string(), z.number()]).describe('Duration such as "10s", "1m30s", or seconds as a number.');
+/** A duration as written: parse it with `parseDuration` (units.ts) in `normalize`. */
+export const duration = z.union([z.string(), z.number()]).describe('Duration such as "10s", "1m30s", or seconds as a number.');
 const port = z.number().int().min(1).max(65535);
 
 const secretInput = z
@@ -186,53 +191,38 @@ export const targetCommonShape = {
   overrides: capped(z.array(overrideInput), "overrides", "items", "overrides in one target", `Keep at most ${LIMITS.overrides} overrides per target; one override can patch several fields.`).optional(),
 };
 
-/** Built-in target kinds and their connection settings. */
-export const builtinTargetSchemas = {
-  kubernetes: z.strictObject({
-    ...targetCommonShape,
-    kind: z.literal("kubernetes"),
-    kubeconfig: z.string().optional(),
-    context: z.string().optional(),
-    namespace: capped(name, "nameLength", "length", "characters in a namespace name", `A Kubernetes namespace is a DNS-1123 label of at most ${LIMITS.nameLength} characters.`).optional(),
-    expose: z.enum(["load-balancer", "ingress", "node-port"]).optional(),
-    ingressClass: z.string().optional(),
-    spotLabels: z.array(z.strictObject({ key: z.string(), value: z.string(), onDemandValue: z.string() })).optional(),
-  }),
-  swarm: z.strictObject({
-    ...targetCommonShape,
-    kind: z.literal("swarm"),
-    host: z.string().optional(),
-    tlsDir: z.string().optional(),
-    spotLabel: z.string().optional(),
-    publishMode: z.enum(["ingress", "host"]).optional(),
-  }),
-  ecs: z.strictObject({
-    ...targetCommonShape,
-    kind: z.literal("ecs"),
-    region: z.string(),
-    cluster: z.string(),
-    createCluster: z.boolean().optional(),
-    subnets: z.array(z.string()).optional(),
-    securityGroups: z.array(z.string()).optional(),
-    assignPublicIp: z.boolean().optional(),
-    executionRoleArn: z.string().optional(),
-    taskRoleArn: z.string().optional(),
-    targetGroups: stringMap.optional(),
-    endpoint: z.string().optional(),
-    spotFallbackAfter: duration.optional(),
-    spotFallback: z.boolean().optional(),
-    keepRevisions: z.number().int().min(1).optional(),
-  }),
-} as const;
+const COMMON_TARGET_KEYS = ["kind", "pricing", "overrides", "name"] as const;
+const targetSchemas = new WeakMap<TargetKindSpec, z.ZodObject>();
 
-/** A target of a third-party kind: common fields plus anything its backend accepts. */
-export const customTargetSchema = z.looseObject(targetCommonShape);
+/**
+ * The whole schema of one target of `spec`'s kind: the common fields, `kind`
+ * fixed to the spec's, and the backend's settings; strict, so unknown keys are
+ * reported with did-you-mean over both. Built once per spec.
+ */
+export function targetSchemaOf(spec: TargetKindSpec): z.ZodObject {
+  let schema = targetSchemas.get(spec);
+  if (!schema) {
+    // A spec declaring a common field is refused by the registry (reservedTargetSettings); never let it replace one here.
+    const { kind: _k, pricing: _p, overrides: _o, name: _n, ...own } = spec.settings.shape;
+    schema = z.strictObject({ ...targetCommonShape, kind: z.literal(spec.kind), ...own });
+    if (spec.settings.description) schema = schema.describe(spec.settings.description);
+    targetSchemas.set(spec, schema);
+  }
+  return schema;
+}
+
+/** Settings a spec must not declare: every target has them, with the sdk's meaning. */
+export function reservedTargetSettings(spec: TargetKindSpec): string[] {
+  return COMMON_TARGET_KEYS.filter((k) => k in spec.settings.shape);
+}
 
 const appShape = {
   $schema: z.string().optional(),
   name: capped(name, "nameLength", "length", "characters in the app name", `Shorten the app name to at most ${LIMITS.nameLength} characters (a DNS-1123 label).`),
   labels: labelMap.optional(),
   defaultTarget: z.string().optional(),
+  plugins: z.array(z.string().min(1)).max(100).optional()
+    .describe("Modules that add backends (target kinds) or price sources, loaded by the sdx CLI before the app is validated: package names resolved from this file's directory, or paths relative to it. A plugin runs code: name only what you trust."),
   services: capped(z.record(name, serviceInput), "services", "keys", "services", `Keep at most ${LIMITS.services} services in one app; split it into several apps.`)
     .refine((s) => Object.keys(s).length > 0, { message: "an app needs at least one service" })
     .describe(`The app's services, at most ${LIMITS.services}; together at most ${LIMITS.filesPerApp} files and ${LIMITS.secretsPerApp} secrets.`),
@@ -267,21 +257,28 @@ export const appInputSchema = z
 
 /** The authoring type of one service, for `defineApp()`. */
 export type ServiceInput = z.input<typeof serviceInput>;
-/** The authoring type of one target, for `defineApp()`. */
-export type TargetInput =
-  | z.input<(typeof builtinTargetSchemas)["kubernetes"]>
-  | z.input<(typeof builtinTargetSchemas)["swarm"]>
-  | z.input<(typeof builtinTargetSchemas)["ecs"]>
-  | (z.input<typeof customTargetSchema> & Record<string, unknown>);
+/**
+ * The authoring type of one target, for `defineApp()`: the common fields and
+ * the settings of its kind (checked when the app is loaded; backends export
+ * their kind's input type, e.g. `z.input<typeof k8sTargetSpec.settings>`).
+ */
+export type TargetInput = z.input<z.ZodObject<typeof targetCommonShape>> & Record<string, unknown>;
 /** The authoring type of a whole app, for `defineApp()`. */
 export type AppInput = Omit<z.input<typeof appInputSchema>, "targets"> & { targets?: Record<string, TargetInput> };
 
-/** JSON Schema of the authoring format, for editors (`sdx schema`). */
-export function appJsonSchema(): Record<string, unknown> {
+/**
+ * JSON Schema of the authoring format, for editors (`sdx schema`): each target
+ * is one of the given kinds (the registered backends', third-party ones
+ * included), told apart by `kind`. Without kinds, targets are described by
+ * their common fields only.
+ */
+export function appJsonSchema(targetKinds: Iterable<TargetKindSpec>): Record<string, unknown> {
+  const kinds = [...targetKinds].map(targetSchemaOf);
+  const [first, ...rest] = kinds;
+  const target = first ? z.discriminatedUnion("kind", [first, ...rest]) : z.looseObject(targetCommonShape);
   const forEditors = z.strictObject({
     ...appShape,
-    targets: capped(z.record(name, z.discriminatedUnion("kind", [builtinTargetSchemas.kubernetes, builtinTargetSchemas.swarm, builtinTargetSchemas.ecs])), "targets", "keys", "targets", "")
-      .optional(),
+    targets: capped(z.record(name, target), "targets", "keys", "targets", "").optional(),
   });
   const schema = z.toJSONSchema(forEditors, { io: "input", unrepresentable: "any", target: "draft-2020-12" }) as Record<string, unknown>;
   return { ...schema, $id: "https://sdx.dev/schema/app.json", title: "sdx app" };

@@ -1,6 +1,6 @@
 /**
  * The backend-neutral app model, after validation and normalisation.
- * Pure data: no backend fields, no behaviour. Loaders turn `sdx.yaml` (see
+ * Pure data: no backend fields, no behaviour (target settings belong to backends). Loaders turn `sdx.yaml` (see
  * `app-schema.ts` for the authoring format) into this shape. Sizes and counts
  * are capped by the documented limits in `limits.ts` (`LIMITS`), enforced at validation.
  */
@@ -14,9 +14,15 @@ export interface App {
   /** Services in declaration order, at most `LIMITS.services` (1000). */
   readonly services: readonly Service[];
   /** Targets in declaration order, at most `LIMITS.targets` (100). */
-  readonly targets: readonly AnyTarget[];
+  readonly targets: readonly Target[];
   /** Target used when none is named. @default undefined (cheapest, or the first target) */
   readonly defaultTarget?: string;
+  /**
+   * Plugin modules the `sdx` CLI loads for this app (package names or paths
+   * relative to the app file), for target kinds and price sources that are not
+   * built in. The API loads none by itself: see `loadPlugins`. @default undefined (none)
+   */
+  readonly plugins?: readonly string[];
 }
 
 /** One long-running workload of the app. */
@@ -192,80 +198,20 @@ export interface Override {
   readonly patch: Readonly<Record<string, unknown>>;
 }
 
-/** Common to every target kind. */
-interface TargetBase {
+/**
+ * Where an app can be deployed: the fields every target kind has. Each backend
+ * extends it with its own settings (`K8sTarget` in @sdx/backend-k8s, say) and
+ * declares them in its {@link TargetKindSpec}: the sdk knows no kind by itself.
+ */
+export interface Target {
+  /** The target's key under `targets:`. */
   readonly name: string;
+  /** The kind of backend that deploys it, e.g. `kubernetes`; one registered backend serves each kind. */
+  readonly kind: string;
   readonly pricing?: PricingProfile;
   /** Backend-specific escape hatch, applied to rendered resources in order. */
   readonly overrides: readonly Override[];
 }
 
-/** A Kubernetes cluster, named by kubeconfig context. */
-export interface KubernetesTarget extends TargetBase {
-  readonly kind: "kubernetes";
-  /** Path to a kubeconfig. @default $KUBECONFIG, then ~/.kube/config */
-  readonly kubeconfig?: string;
-  /** @default the kubeconfig's current context */
-  readonly context?: string;
-  /** A DNS-1123 label, at most 63 characters. @default "default" */
-  readonly namespace: string;
-  /** How public ports are exposed. @default "load-balancer" */
-  readonly expose: "load-balancer" | "ingress" | "node-port";
-  /** Ingress class when `expose: ingress`. */
-  readonly ingressClass?: string;
-  /** Node labels that mark spot capacity, checked in order. @default the common cloud labels */
-  readonly spotLabels?: readonly { readonly key: string; readonly value: string; readonly onDemandValue: string }[];
-}
-
-/** A Docker Engine in swarm mode. */
-export interface SwarmTarget extends TargetBase {
-  readonly kind: "swarm";
-  /** `unix:///path`, `tcp://host:port` or `npipe://…`. @default $DOCKER_HOST, then the local socket */
-  readonly host?: string;
-  /** TLS material directory for tcp+TLS (ca.pem, cert.pem, key.pem). */
-  readonly tlsDir?: string;
-  /** Node label used for spot placement. @default "sdx.capacity" */
-  readonly spotLabel: string;
-  /** How ports are published. @default "ingress" */
-  readonly publishMode: "ingress" | "host";
-}
-
-/** An AWS ECS cluster running tasks on Fargate. */
-export interface EcsTarget extends TargetBase {
-  readonly kind: "ecs";
-  readonly region: string;
-  readonly cluster: string;
-  /** Create the cluster when missing. @default false */
-  readonly createCluster: boolean;
-  readonly subnets: readonly string[];
-  readonly securityGroups: readonly string[];
-  /** @default false */
-  readonly assignPublicIp: boolean;
-  readonly executionRoleArn?: string;
-  readonly taskRoleArn?: string;
-  /** Target group ARNs by service name, for load balancer attachment. */
-  readonly targetGroups: Readonly<Record<string, string>>;
-  /** Endpoint override, for local API emulators. */
-  readonly endpoint?: string;
-  /** Seconds FARGATE_SPOT tasks may stay unplaced before sdx reports it. @default 300 */
-  readonly spotFallbackSeconds: number;
-  /** Shift a service's strategy to FARGATE when spot cannot be placed. @default true */
-  readonly spotFallback: boolean;
-  /** Task-definition revisions to keep per service. @default 5 */
-  readonly keepRevisions: number;
-}
-
-/** A target of a kind provided by a third-party backend; settings are validated by that backend. */
-export interface CustomTarget extends TargetBase {
-  readonly kind: string;
-  readonly settings: Readonly<Record<string, unknown>>;
-}
-
-/** Where an app can be deployed. */
-export type Target = KubernetesTarget | SwarmTarget | EcsTarget;
-
-/** Any target, including third-party kinds. */
-export type AnyTarget = Target | CustomTarget;
-
-/** The target kinds sdx ships backends for. */
-export const BUILTIN_TARGET_KINDS = ["kubernetes", "swarm", "ecs"] as const;
+/** @deprecated Every target is a {@link Target} now (backends extend it); use `Target`. */
+export type AnyTarget = Target;

@@ -1,3 +1,4 @@
+import type { CostModel } from "../backend/backend.js";
 import type { AnyTarget, App } from "../model/app.js";
 import type { Diagnostic } from "../validation/diagnostic.js";
 
@@ -72,6 +73,14 @@ export interface ChoosePolicy {
 export interface EstimateOptions {
   /** Targets to price. @default every target of the app */
   readonly targets?: readonly AnyTarget[];
+  /**
+   * Each target's cost model by target name, as its backend declares it
+   * (`Backend.costModel`); the API fills it from the backend registry. The
+   * estimator never guesses a model from the kind: a target without one is
+   * reported unpriced.
+   * @default none: every target is unpriced
+   */
+  readonly costModels?: ReadonlyMap<string, CostModel>;
   readonly policy?: ChoosePolicy;
   /** Use only embedded prices. @default false */
   readonly offline?: boolean;

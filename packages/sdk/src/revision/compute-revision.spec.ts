@@ -3,6 +3,10 @@ import { validateApp } from "../validation/validate-app.js";
 import { resolveSecrets } from "../secrets/resolve-secrets.js";
 import { computeRevision } from "./compute-revision.js";
 import { boundedName, canonicalJson } from "./canonical-json.js";
+import { builtinTargetKinds } from "../testing/testing.js";
+
+// The built-in backends' target kinds: validation knows no kind by itself.
+const targetKinds = await builtinTargetKinds();
 
 const doc = (env: Record<string, string>, secret = true) => ({
   name: "shop",
@@ -12,7 +16,7 @@ const doc = (env: Record<string, string>, secret = true) => ({
   },
 });
 async function rev(d: unknown, env: Record<string, string> = { TOK: "s3cret-value" }) {
-  const app = validateApp(d).app!;
+  const app = validateApp(d, { targetKinds }).app!;
   const { secrets } = await resolveSecrets(app, { env });
   return computeRevision(app, secrets);
 }
@@ -35,7 +39,7 @@ describe("computeRevision", () => {
     const a = await rev(doc({}), { TOK: "one" });
     const b = await rev(doc({}), { TOK: "two" });
     expect(a.services.web).not.toBe(b.services.web);
-    const app = validateApp(doc({})).app!;
+    const app = validateApp(doc({}), { targetKinds }).app!;
     const { secrets } = await resolveSecrets(app, { env: { TOK: "s3cret-value" } });
     expect(canonicalJson([...secrets.values()])).not.toContain("s3cret-value");
     expect(JSON.stringify([...secrets.values()])).toContain("[redacted]");

@@ -6,12 +6,14 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { BackendContext } from "../backend/backend.js";
+import type { BackendContext, TargetKindSpec } from "../backend/backend.js";
 import { applyOverrides } from "../backend/apply-overrides.js";
 import type { Backend } from "../backend/backend.js";
+import { BackendRegistry } from "../backend/backend-registry.js";
+import { builtinBackendProviders } from "../di/builtin-providers.js";
 import { SdxError } from "../errors/sdx-error.js";
 import { loadApp } from "../load/load-app.js";
-import type { AnyTarget, App } from "../model/app.js";
+import type { App, Target } from "../model/app.js";
 import type { Resource } from "../plan/resource.js";
 import { computeRevision } from "../revision/compute-revision.js";
 import { resolveSecrets } from "../secrets/resolve-secrets.js";
@@ -30,25 +32,47 @@ export function exampleFile(name: string): string {
   return resolve(REPO_ROOT, "examples", name, "sdx.yaml");
 }
 
-/** Loads an app file and builds the backend context for one of its targets (by name, or the first of `kind`). */
-export async function exampleContext(nameOrFile: string, target: { name?: string; kind?: string }, env: Readonly<Record<string, string | undefined>> = EXAMPLE_SECRET_ENV): Promise<BackendContext> {
-  const file = nameOrFile.endsWith(".yaml") || nameOrFile.endsWith(".json") ? nameOrFile : exampleFile(nameOrFile);
-  const loaded = await loadApp(file, { env });
-  if (!loaded.app) throw new SdxError("SDX_VALIDATION", `${file} is invalid: ${JSON.stringify(loaded.diagnostics)}`);
-  return contextForApp(loaded.app, target, loaded.baseDir, env);
+let builtinKinds: Promise<ReadonlyMap<string, TargetKindSpec>> | undefined;
+
+/**
+ * The built-in backends' target kinds (loaded through `builtinBackendProviders`,
+ * from their light `/target` modules), for tests that call `validateApp` or
+ * `loadApp` directly: `loadApp(file, { targetKinds: await builtinTargetKinds() })`.
+ */
+export function builtinTargetKinds(): Promise<ReadonlyMap<string, TargetKindSpec>> {
+  builtinKinds ??= new BackendRegistry(builtinBackendProviders()).targetKinds();
+  return builtinKinds;
 }
 
-/** Backend context for an already-loaded app. */
-export async function contextForApp(app: App, target: { name?: string; kind?: string }, baseDir: string, env: Readonly<Record<string, string | undefined>> = EXAMPLE_SECRET_ENV): Promise<BackendContext> {
-  const t: AnyTarget | undefined = app.targets.find((x) => (target.name ? x.name === target.name : x.kind === target.kind));
+/**
+ * Loads an app file (with the built-in target kinds, plus `targetKinds` when
+ * given) and builds the backend context for one of its targets (by name, or the
+ * first of `kind`). `T` is the target type the test expects: the helper
+ * selects by kind and does not check it.
+ */
+export async function exampleContext<T extends Target = Target>(
+  nameOrFile: string, target: { name?: string; kind?: string }, env: Readonly<Record<string, string | undefined>> = EXAMPLE_SECRET_ENV,
+  targetKinds?: ReadonlyMap<string, TargetKindSpec>,
+): Promise<BackendContext<T>> {
+  const file = nameOrFile.endsWith(".yaml") || nameOrFile.endsWith(".json") ? nameOrFile : exampleFile(nameOrFile);
+  const loaded = await loadApp(file, { env, targetKinds: new Map([...(await builtinTargetKinds()), ...(targetKinds ?? [])]) });
+  if (!loaded.app) throw new SdxError("SDX_VALIDATION", `${file} is invalid: ${JSON.stringify(loaded.diagnostics)}`);
+  return contextForApp<T>(loaded.app, target, loaded.baseDir, env);
+}
+
+/** Backend context for an already-loaded app (see {@link exampleContext} for `T`). */
+export async function contextForApp<T extends Target = Target>(
+  app: App, target: { name?: string; kind?: string }, baseDir: string, env: Readonly<Record<string, string | undefined>> = EXAMPLE_SECRET_ENV,
+): Promise<BackendContext<T>> {
+  const t: Target | undefined = app.targets.find((x) => (target.name ? x.name === target.name : x.kind === target.kind));
   if (!t) throw new SdxError("SDX_UNKNOWN_TARGET", `no target ${JSON.stringify(target)} in ${app.name}`);
   const { secrets } = await resolveSecrets(app, { env, baseDir, missing: "error" });
-  return { app, target: t, revision: computeRevision(app, secrets), secrets, baseDir };
+  return { app, target: t as T, revision: computeRevision(app, secrets), secrets, baseDir };
 }
 
 /** Replaces the target's settings, e.g. to point it at the local test backend. */
-export function withTarget<T extends AnyTarget>(ctx: BackendContext, patch: Partial<T>): BackendContext {
-  return { ...ctx, target: { ...ctx.target, ...patch } as AnyTarget };
+export function withTarget<T extends Target>(ctx: BackendContext<T>, patch: Partial<T>): BackendContext<T> {
+  return { ...ctx, target: { ...ctx.target, ...patch } as T };
 }
 
 /** Renders with overrides, as the API does. */
@@ -62,11 +86,12 @@ export function testenvDir(): string {
 }
 
 /**
- * Reads `<testenvDir>/<name>.env` written by `scripts/testenv/<name>.sh up`.
+ * Reads `<testenvDir>/<name>.env` written by `scripts/testenv/<name>.sh up`
+ * (`name` is the backend's `TargetKindSpec.testenv`, e.g. `k8s`).
  * Returns undefined when the backend is not up. Values in the process
  * environment win, so the same tests can run against your own cluster.
  */
-export function readTestenv(name: "k8s" | "swarm" | "ecs"): Record<string, string> | undefined {
+export function readTestenv(name: string): Record<string, string> | undefined {
   let text: string;
   try {
     text = readFileSync(resolve(testenvDir(), `${name}.env`), "utf8");
@@ -90,10 +115,10 @@ export function readTestenv(name: "k8s" | "swarm" | "ecs"): Record<string, strin
  * under CI (CI=true) a missing backend is an error, so a suite can never pass
  * by skipping; elsewhere the suite is skipped with a banner saying how to start it.
  */
-export function requireTestenv(name: "k8s" | "swarm" | "ecs"): { env: Record<string, string> } | { env: undefined; skipReason: string } {
+export function requireTestenv(name: string): { env: Record<string, string> } | { env: undefined; skipReason: string } {
   const env = readTestenv(name);
   if (env) return { env };
-  const how = `bash scripts/testenv/${name === "k8s" ? "k8s" : name}.sh up`;
+  const how = `bash scripts/testenv/${name}.sh up`;
   const msg = `${name} test backend is NOT running (no ${resolve(testenvDir(), `${name}.env`)}). Start it with: ${how}`;
   if (process.env.CI === "true" || process.env.CI === "1") throw new Error(`[sdx] ${msg}. CI must run every integration suite.`);
   process.stderr.write(`\n${"!".repeat(78)}\n[sdx] SKIPPING ${name} integration tests: ${msg}\n${"!".repeat(78)}\n\n`);
@@ -101,3 +126,7 @@ export function requireTestenv(name: "k8s" | "swarm" | "ecs"): { env: Record<str
 }
 
 export { injectFaults, connectionReset, type FaultPlan, type FaultyClient } from "./fault-injection.js";
+export {
+  describeBackendConformance, exampleApps, spreadCalls,
+  type ConformanceFaults, type ConformanceGoldens, type ConformanceLive, type ConformanceSubject,
+} from "./describe-backend-conformance.js";

@@ -2,6 +2,10 @@ import { describe, expect, it } from "vitest";
 import { parseAppText } from "../load/load-app.js";
 import { interpolate } from "../load/interpolate.js";
 import { validateApp } from "./validate-app.js";
+import { builtinTargetKinds } from "../testing/testing.js";
+
+// The built-in backends' target kinds: validation knows no kind by itself.
+const targetKinds = await builtinTargetKinds();
 
 // Inputs that used to be read silently as something else (issue #16): each now
 // gives the value the user meant or an error at its path.
@@ -15,7 +19,7 @@ function fromYaml(text: string, env: Record<string, string> = {}) {
   const parsed = parseAppText(text);
   expect(parsed.diagnostics).toEqual([]);
   const interp = interpolate(parsed.doc, env);
-  const r = validateApp(interp.value);
+  const r = validateApp(interp.value, { targetKinds });
   return { ...r, diagnostics: [...interp.diagnostics, ...r.diagnostics] };
 }
 
@@ -64,7 +68,7 @@ services:
     const r = validateApp({
       ...svc({ labels }),
       targets: { k: { kind: "kubernetes", overrides: [{ match: { kind: "Deployment" }, patch }] } },
-    });
+    }, { targetKinds });
     expect(codes(r)).toEqual(expect.arrayContaining([
       "SDX_RESERVED_KEY services.web.labels.__proto__",
       "SDX_RESERVED_KEY targets.k.overrides[0].patch.metadata.__proto__",
@@ -73,7 +77,7 @@ services:
   });
 
   it("accepts keys that merely contain the words", () => {
-    const r = validateApp(svc({ env: { PROTO: "1", my_constructor: "2" }, labels: { "app.kubernetes.io/prototype": "x" } }));
+    const r = validateApp(svc({ env: { PROTO: "1", my_constructor: "2" }, labels: { "app.kubernetes.io/prototype": "x" } }), { targetKinds });
     expect(codes(r)).toEqual([]);
     expect(r.app!.services[0]!.env).toEqual({ PROTO: "1", my_constructor: "2" });
   });
@@ -121,15 +125,15 @@ describe("rollouts that can never progress", () => {
   it.each([
     [0, 0], ["0%", 0], [0, "0%"], ["0%", "0%"], ["00%", 0],
   ])("maxSurge %j with maxUnavailable %j is an error at the rollout", (maxSurge, maxUnavailable) => {
-    expect(codes(validateApp(svc({ rollout: { maxSurge, maxUnavailable } })))).toEqual(["SDX_ROLLOUT services.web.rollout"]);
+    expect(codes(validateApp(svc({ rollout: { maxSurge, maxUnavailable } }), { targetKinds }))).toEqual(["SDX_ROLLOUT services.web.rollout"]);
   });
   it("is fine with recreate, or when either side allows progress", () => {
-    expect(codes(validateApp(svc({ rollout: { strategy: "recreate", maxSurge: "0%", maxUnavailable: 0 } })))).toEqual([]);
-    expect(codes(validateApp(svc({ rollout: { maxSurge: "1%", maxUnavailable: 0 } })))).toEqual([]);
-    expect(codes(validateApp(svc({ rollout: { maxSurge: "0%", maxUnavailable: 1 } })))).toEqual([]);
+    expect(codes(validateApp(svc({ rollout: { strategy: "recreate", maxSurge: "0%", maxUnavailable: 0 } }), { targetKinds }))).toEqual([]);
+    expect(codes(validateApp(svc({ rollout: { maxSurge: "1%", maxUnavailable: 0 } }), { targetKinds }))).toEqual([]);
+    expect(codes(validateApp(svc({ rollout: { maxSurge: "0%", maxUnavailable: 1 } }), { targetKinds }))).toEqual([]);
   });
   it("refuses maxUnavailable above 100%", () => {
-    expect(codes(validateApp(svc({ rollout: { maxUnavailable: "150%" } })))).toEqual(["SDX_OUT_OF_RANGE services.web.rollout.maxUnavailable"]);
+    expect(codes(validateApp(svc({ rollout: { maxUnavailable: "150%" } }), { targetKinds }))).toEqual(["SDX_OUT_OF_RANGE services.web.rollout.maxUnavailable"]);
   });
 });
 
@@ -138,7 +142,7 @@ describe("NUL bytes and broken text in values that did not come from a file", ()
     const r = validateApp(svc({
       env: { A: "x\u0000y" }, command: ["sh", "-c\u0000"], args: "a\u0000b", labels: { k: "\u0000" },
       files: [{ path: "/etc/x", content: "a\u0000" }],
-    }));
+    }), { targetKinds });
     expect(codes(r).filter((c) => c.startsWith("SDX_INVALID_ENCODING")).sort()).toEqual([
       "SDX_INVALID_ENCODING services.web.args",
       "SDX_INVALID_ENCODING services.web.command[1]",
@@ -153,25 +157,25 @@ describe("NUL bytes and broken text in values that did not come from a file", ()
     expect(codes(r)).toEqual(["SDX_INVALID_ENCODING services.web.env.A"]);
     // The message never repeats the value (it may be a secret).
     expect(JSON.stringify(r.diagnostics)).not.toContain("a\\u0000b");
-    expect(codes(validateApp(svc({ env: { B: "\uD800" } })))).toEqual(["SDX_INVALID_ENCODING services.web.env.B"]);
+    expect(codes(validateApp(svc({ env: { B: "\uD800" } }), { targetKinds }))).toEqual(["SDX_INVALID_ENCODING services.web.env.B"]);
   });
   it("keeps newlines and tabs, which are ordinary in file content and env values", () => {
-    expect(codes(validateApp(svc({ env: { A: "a\tb\nc" }, files: [{ path: "/x", content: "line1\r\nline2\n" }] })))).toEqual([]);
+    expect(codes(validateApp(svc({ env: { A: "a\tb\nc" }, files: [{ path: "/x", content: "line1\r\nline2\n" }] }), { targetKinds }))).toEqual([]);
   });
 });
 
 describe("errors inside one option of a union", () => {
   it("points at the bad field of a port mapping instead of 'not accepted here'", () => {
-    const r = validateApp(svc({ ports: [{ port: 80, protocol: "sctp" }] }));
+    const r = validateApp(svc({ ports: [{ port: 80, protocol: "sctp" }] }), { targetKinds });
     expect(r.diagnostics).toEqual([expect.objectContaining({ code: "SDX_INVALID_VALUE", path: "services.web.ports[0].protocol" })]);
-    expect(codes(validateApp(svc({ ports: ["80"] })))).toEqual(["SDX_WRONG_TYPE services.web.ports[0]"]);
+    expect(codes(validateApp(svc({ ports: ["80"] }), { targetKinds }))).toEqual(["SDX_WRONG_TYPE services.web.ports[0]"]);
   });
 });
 
 describe("secret sources that can never resolve", () => {
   it("refuses a fromEnv name that no environment variable can have", () => {
     for (const name of ["A=B", ""]) {
-      expect(codes(validateApp(svc({ secrets: { db: { fromEnv: name, asEnv: "DB" } } }))), name).toEqual(["SDX_INVALID_ENV_NAME services.web.secrets.db.fromEnv"]);
+      expect(codes(validateApp(svc({ secrets: { db: { fromEnv: name, asEnv: "DB" } } }), { targetKinds })), name).toEqual(["SDX_INVALID_ENV_NAME services.web.secrets.db.fromEnv"]);
     }
   });
 });

@@ -1,9 +1,9 @@
 import type {
-  AnyTarget, App, ConfigFile, HealthCheck, HealthProbe, Override, Placement, Port, PricingProfile, Resources, Rollout, Scale,
-  SecretMount, SecretSource, Service, Volume,
+  App, ConfigFile, HealthCheck, HealthProbe, Override, Placement, Port, PricingProfile, Resources, Rollout, Scale,
+  SecretMount, SecretSource, Service, Target, Volume,
 } from "../model/app.js";
-import { BUILTIN_TARGET_KINDS } from "../model/app.js";
-import { appInputSchema, builtinTargetSchemas, customTargetSchema } from "../model/app-schema.js";
+import type { TargetKindSpec } from "../backend/backend.js";
+import { appInputSchema, targetSchemaOf } from "../model/app-schema.js";
 import { parseImageRef, isMutableImage } from "../model/image-ref.js";
 import { parseCpu, parseDuration, parseMemory, type Parsed } from "../model/units.js";
 import { didYouMean } from "../util/did-you-mean.js";
@@ -14,10 +14,14 @@ import { scanInput } from "./scan-input.js";
 
 /** Options for {@link validateApp}. */
 export interface ValidateAppOptions {
-  /** Target kinds that have a backend, beyond the built-in three (third-party backends). @default [] */
-  readonly extraTargetKinds?: readonly string[];
-  /** Validates the settings of a third-party target kind. */
-  readonly validateCustomTarget?: (kind: string, raw: Readonly<Record<string, unknown>>, path: string) => readonly Diagnostic[];
+  /**
+   * The target kinds that have a backend, by kind: each target is validated and
+   * normalised by its kind's spec. The API passes its registry's
+   * (`BackendRegistry.targetKinds()`); `builtinTargetKinds()` from
+   * `@sdx/sdk/testing` loads the built-in ones.
+   * @default none: every target is reported as `SDX_UNKNOWN_TARGET_KIND`
+   */
+  readonly targetKinds?: ReadonlyMap<string, TargetKindSpec>;
   /**
    * Reads a file referenced by `files[].fromFile`, relative to the app file. I/O is
    * injected to keep validation pure; an `SdxError` it throws (e.g. `SDX_PATH_OUTSIDE_APP`
@@ -69,7 +73,9 @@ export function validateApp(input: unknown, options: ValidateAppOptions = {}): V
   // Over a documented limit (model/limits.ts): stop before the per-service work those limits bound (reading files, units).
   if (diags.some((d) => d.code === "SDX_LIMIT_EXCEEDED")) return { diagnostics: sortDiagnostics(diags) };
 
-  const knownKinds = [...BUILTIN_TARGET_KINDS, ...(options.extraTargetKinds ?? [])];
+  const targetKinds = options.targetKinds ?? new Map<string, TargetKindSpec>();
+  const knownKinds = [...targetKinds.keys()];
+  const kindList = knownKinds.length ? knownKinds.join(", ") : "none (no backend is registered)";
   const appName = typeof input.name === "string" ? input.name : "";
 
   // Services: unit parsing and cross-field rules, run on whatever is well-formed
@@ -89,7 +95,7 @@ export function validateApp(input: unknown, options: ValidateAppOptions = {}): V
   }
 
   // Targets: each checked against its own kind's schema.
-  const targets: AnyTarget[] = [];
+  const targets: Target[] = [];
   const rawTargets = isObj(input.targets) ? input.targets : {};
   for (const [tName, raw] of Object.entries(rawTargets)) {
     const path = formatPath(["targets", tName]);
@@ -99,16 +105,17 @@ export function validateApp(input: unknown, options: ValidateAppOptions = {}): V
     }
     const kind = raw.kind;
     if (typeof kind !== "string") {
-      err("SDX_MISSING", `${path}.kind`, '"kind" is required', `Set kind to one of: ${knownKinds.join(", ")}.`);
+      err("SDX_MISSING", `${path}.kind`, '"kind" is required', `Set kind to one of: ${kindList}.`);
       continue;
     }
-    if (!knownKinds.includes(kind)) {
+    const spec = targetKinds.get(kind);
+    if (!spec) {
       const s = didYouMean(kind, knownKinds);
       err("SDX_UNKNOWN_TARGET_KIND", `${path}.kind`, `unknown target kind "${kind}"`,
-        s.length ? `Did you mean "${s[0]}"? Known kinds: ${knownKinds.join(", ")}.` : `Known kinds: ${knownKinds.join(", ")}. A third-party backend must be registered to use another kind.`, s);
+        s.length ? `Did you mean "${s[0]}"? Known kinds: ${kindList}.` : `Known kinds: ${kindList}. A third-party backend must be registered to use another kind.`, s);
       continue;
     }
-    const t = normalizeTarget(tName, kind, raw, path, diags, options);
+    const t = normalizeTarget(tName, spec, raw, path, diags);
     if (t) targets.push(t);
   }
   if (typeof input.defaultTarget === "string" && !(input.defaultTarget in rawTargets)) {
@@ -125,6 +132,7 @@ export function validateApp(input: unknown, options: ValidateAppOptions = {}): V
     services,
     targets,
     ...(parsed.data.defaultTarget === undefined ? {} : { defaultTarget: parsed.data.defaultTarget }),
+    ...(parsed.data.plugins?.length ? { plugins: parsed.data.plugins } : {}),
   };
   return { app, diagnostics };
 }
@@ -447,77 +455,23 @@ function normalizePricing(raw: unknown): PricingProfile | undefined {
   };
 }
 
-function normalizeTarget(name: string, kind: string, raw: Obj, path: string, diags: Diagnostic[], options: ValidateAppOptions): AnyTarget | undefined {
-  const segs = ["targets", name];
-  const before = diags.length;
-  const common = {
-    name,
-    overrides: (Array.isArray(raw.overrides) ? raw.overrides : []) as Override[],
-    ...(raw.pricing === undefined ? {} : { pricing: normalizePricing(raw.pricing)! }),
-  };
-  switch (kind) {
-    case "kubernetes":
-    case "swarm":
-    case "ecs": {
-      const schema = builtinTargetSchemas[kind];
-      const r = schema.safeParse(raw);
-      if (!r.success) {
-        diags.push(...zodIssuesToDiagnostics(r.error.issues, schema, raw, segs));
-        return undefined;
-      }
-      if (kind === "kubernetes") {
-        const d = r.data as Obj;
-        return {
-          ...common, kind,
-          namespace: (d.namespace as string | undefined) ?? "default",
-          expose: (d.expose as "load-balancer" | "ingress" | "node-port" | undefined) ?? "load-balancer",
-          ...pick(d, ["kubeconfig", "context", "ingressClass", "spotLabels"]),
-        } as AnyTarget;
-      }
-      if (kind === "swarm") {
-        const d = r.data as Obj;
-        return {
-          ...common, kind,
-          spotLabel: (d.spotLabel as string | undefined) ?? "sdx.capacity",
-          publishMode: (d.publishMode as "ingress" | "host" | undefined) ?? "ingress",
-          ...pick(d, ["host", "tlsDir"]),
-        } as AnyTarget;
-      }
-      const d = r.data as Obj;
-      let fallbackAfter = 300;
-      if (d.spotFallbackAfter !== undefined) {
-        const v = parseDuration(d.spotFallbackAfter as string | number);
-        if (v.ok) fallbackAfter = v.value;
-        else diags.push({ code: "SDX_INVALID_DURATION", severity: "error", path: `${path}.spotFallbackAfter`, message: v.message, hint: v.hint });
-      }
-      if (diags.length > before) return undefined;
-      return {
-        ...common, kind,
-        region: d.region as string, cluster: d.cluster as string,
-        createCluster: d.createCluster === true,
-        subnets: (d.subnets as string[] | undefined) ?? [],
-        securityGroups: (d.securityGroups as string[] | undefined) ?? [],
-        assignPublicIp: d.assignPublicIp === true,
-        targetGroups: (d.targetGroups as Record<string, string> | undefined) ?? {},
-        spotFallbackSeconds: fallbackAfter,
-        spotFallback: d.spotFallback !== false,
-        keepRevisions: (d.keepRevisions as number | undefined) ?? 5,
-        ...pick(d, ["executionRoleArn", "taskRoleArn", "endpoint"]),
-      } as AnyTarget;
-    }
-    default: {
-      const r = customTargetSchema.safeParse(raw);
-      if (!r.success) diags.push(...zodIssuesToDiagnostics(r.error.issues, customTargetSchema, raw, segs));
-      const { kind: _k, pricing: _p, overrides: _o, ...settings } = raw;
-      if (options.validateCustomTarget) diags.push(...options.validateCustomTarget(kind, settings, path));
-      if (diags.length > before) return undefined;
-      return { ...common, kind, settings };
-    }
+/** One target: the common fields here, the kind's settings by its spec (schema, then `normalize`). */
+function normalizeTarget(name: string, spec: TargetKindSpec, raw: Obj, path: string, diags: Diagnostic[]): Target | undefined {
+  const schema = targetSchemaOf(spec);
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    diags.push(...zodIssuesToDiagnostics(r.error.issues, schema, raw, ["targets", name]));
+    return undefined;
   }
-}
-
-function pick(o: Obj, keys: readonly string[]): Obj {
-  const out: Obj = {};
-  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
-  return out;
+  const { kind, pricing, overrides, ...settings } = r.data;
+  const common: Target = {
+    name,
+    kind: kind as string,
+    overrides: (Array.isArray(overrides) ? overrides : []) as Override[],
+    ...(pricing === undefined ? {} : { pricing: normalizePricing(pricing)! }),
+  };
+  const n = spec.normalize(settings, common, path);
+  diags.push(...(n.diagnostics ?? []));
+  // A spec that reports an error has no target, whatever it returned.
+  return n.ok && !hasErrors(n.diagnostics ?? []) ? n.target : undefined;
 }

@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import { EXAMPLE_SECRET_ENV, exampleFile } from "../testing/testing.js";
+import { builtinTargetKinds, EXAMPLE_SECRET_ENV, exampleFile } from "../testing/testing.js";
+import { memoryTargetSpec } from "../../test/memory-backend.js";
 import { loadApp } from "../load/load-app.js";
 import type { App } from "../model/app.js";
 import { validateNormalizedApp } from "./validate-normalized-app.js";
 
 const memshop = fileURLToPath(new URL("../../test/fixtures/memory-shop.yaml", import.meta.url));
-const memory = { extraTargetKinds: ["memory"], validateCustomTarget: () => [] };
+// The built-in kinds plus the test memory backend's, as a container registering it would have them.
+const memory = { targetKinds: new Map([...(await builtinTargetKinds()), ["memory", memoryTargetSpec]]) };
 
 async function loaded(file: string): Promise<App> {
   const r = await loadApp(file, { env: { ...EXAMPLE_SECRET_ENV, MEMSHOP_TOKEN: "t" }, ...memory });
@@ -35,7 +37,7 @@ describe("validateNormalizedApp", () => {
     services[0] = { ...services[0], name: "../web", env: { "BAD NAME": "x" } };
     evil.services = services;
     evil.targets = app.targets.map((t) => (t.kind === "kubernetes" ? { ...t, namespace: "../kube-system" } : t));
-    const r = validateNormalizedApp(evil);
+    const r = validateNormalizedApp(evil, memory);
     expect(r.app).toBeUndefined();
     expect(codes(r)).toEqual(expect.arrayContaining([
       "SDX_INVALID_FORMAT name",
@@ -86,13 +88,19 @@ describe("validateNormalizedApp", () => {
     expect(codes(validateNormalizedApp({ name: "a", services: { Web: { image: "nginx:1" } } }))).toEqual(["SDX_INVALID_NAME services.Web"]);
   });
 
-  it("checks third-party target settings through their backend", async () => {
+  it("checks third-party target settings through their kind's spec", async () => {
     const app = await loaded(memshop);
-    const r = validateNormalizedApp({ ...app, targets: [{ ...app.targets[0]!, settings: {} }] }, {
-      extraTargetKinds: ["memory"],
-      validateCustomTarget: (_k, raw, path) => (typeof raw.bucket === "string" ? [] : [{ code: "MEMORY_BUCKET", severity: "error", path: `${path}.bucket`, message: "bucket is required" }]),
-    });
-    expect(codes(r)).toEqual(["MEMORY_BUCKET targets.mem.bucket"]);
+    const { bucket: _b, ...noBucket } = app.targets[0] as { bucket?: string };
+    expect(codes(validateNormalizedApp({ ...app, targets: [noBucket] }, memory))).toEqual(["SDX_MISSING targets.mem.bucket"]);
+    expect(codes(validateNormalizedApp({ ...app, targets: [{ ...app.targets[0]!, bukket: "b" }] }, memory))).toEqual(["SDX_UNKNOWN_KEY targets.mem.bukket"]);
     expect(codes(validateNormalizedApp(app))).toEqual(["SDX_UNKNOWN_TARGET_KIND targets.mem.kind"]);
+  });
+
+  it("writes a normalised target back through its spec (ECS spotFallbackSeconds is authored as spotFallbackAfter)", async () => {
+    const app = await loaded(exampleFile("shop"));
+    const ecs = app.targets.find((t) => t.kind === "ecs")!;
+    const r = validateNormalizedApp({ ...app, targets: [{ ...ecs, spotFallbackSeconds: 90 }] }, memory);
+    expect(codes(r)).toEqual([]);
+    expect(r.app!.targets).toEqual([{ ...ecs, spotFallbackSeconds: 90 }]);
   });
 });

@@ -1,3 +1,4 @@
+import type { Target } from "../model/app.js";
 import { formatPath, sortDiagnostics, type Diagnostic } from "./diagnostic.js";
 import { validateApp, type ValidateAppOptions, type ValidateAppResult } from "./validate-app.js";
 
@@ -23,7 +24,8 @@ export function validateNormalizedApp(input: unknown, options: Omit<ValidateAppO
   const diags: Diagnostic[] = [];
   const { services, targets, ...rest } = input;
   const doc: Obj = { ...rest, services: toRecord(services, "services", diags, toServiceInput) };
-  if (targets !== undefined) doc.targets = Array.isArray(targets) ? toRecord(targets, "targets", diags, toTargetInput) : targets;
+  const toTarget = (t: Obj): Obj => toTargetInput(t, options.targetKinds);
+  if (targets !== undefined) doc.targets = Array.isArray(targets) ? toRecord(targets, "targets", diags, toTarget) : targets;
   const r = validateApp(doc, options);
   const diagnostics = sortDiagnostics([...diags, ...r.diagnostics]);
   if (!r.app || diags.some((d) => d.severity === "error")) return { diagnostics };
@@ -127,14 +129,17 @@ function toSecretsInput(secrets: readonly unknown[], path: string, diags: Diagno
   return out;
 }
 
-/** A normalised target written back as in sdx.yaml: only ECS renames a field, custom kinds spread their settings. */
-function toTargetInput(t: Obj): Obj {
-  const { name: _name, settings, ...rest } = t;
-  if (rest.kind === "ecs") {
-    const { spotFallbackSeconds, ...er } = rest;
-    return dropUndefined({ ...er, spotFallbackAfter: spotFallbackSeconds });
-  }
-  return isObj(settings) ? { ...settings, ...rest } : dropUndefined(rest);
+/**
+ * A normalised target written back as in sdx.yaml, by its kind's spec (which
+ * knows the fields its `normalize` renamed); an unknown kind passes through,
+ * for validation to report it.
+ */
+function toTargetInput(t: Obj, targetKinds: ValidateAppOptions["targetKinds"]): Obj {
+  const spec = typeof t.kind === "string" ? targetKinds?.get(t.kind) : undefined;
+  const { name: _name, ...rest } = t;
+  if (!spec?.toSettings) return dropUndefined(rest);
+  // The object came from the caller: it is only as typed as the validation that follows makes it.
+  return dropUndefined({ kind: t.kind, pricing: t.pricing, overrides: t.overrides, ...spec.toSettings(t as unknown as Target) });
 }
 
 const cpu = (m: unknown): unknown => (typeof m === "number" ? `${m}m` : m);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isSdxError } from "../errors/sdx-error.js";
-import { FARGATE_CPU_TIERS, fargateSize } from "./fargate-size.js";
+import { isSdxError } from "@sdx/sdk";
+import { billedFargateSize, FARGATE_CPU_TIERS, fargateSize } from "./fargate-size.js";
 
 describe("fargateSize", () => {
   // [cpuMillis, memoryMiB] → [billed vCPU, billed GB]; valid sizes from the AWS Fargate task-size table.
@@ -26,6 +26,8 @@ describe("fargateSize", () => {
     expect(s.billed.memoryGb).toBe(gb);
     expect(s.billed.cpuUnits).toBe(vcpu * 1024);
     expect(s.billed.memoryMiB).toBe(gb * 1024);
+    // What pricing is handed as CostModel.size: the same size in millicores and MiB.
+    expect(billedFargateSize(cpu, mem)).toEqual({ cpuMillis: vcpu * 1000, memoryMiB: gb * 1024 });
   });
 
   it("only ever returns a size from the valid table", () => {
