@@ -1,8 +1,8 @@
 import { secretKey, type BackendContext, type CheckReport, type Diagnostic, type FidelityEntry } from "@sdx/sdk";
 import type { EcsTarget } from "./ecs-target.js";
-import { parameterName, parameterPath } from "./ecs-names.js";
-import { formatFargateSize, nearestFargateSize, roundUpFargate } from "./fargate-size.js";
-import { healthCommand, isSecretArn, taskSize } from "./render-ecs.js";
+import { parameterName, parameterPath } from "./render/ecs-names.js";
+import { formatFargateSize, nearestFargateSize, roundUpFargate } from "./render/fargate-size.js";
+import { healthCommand, isSecretArn, taskSize } from "./render/render-ecs.js";
 
 const STORE_HINT =
   "ECS reads secrets itself from AWS Secrets Manager or SSM Parameter Store. Either give the value to sdx with " +

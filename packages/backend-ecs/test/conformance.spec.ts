@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { SdxError, type Resource } from "@sdx/sdk";
 import { REPO_ROOT, describeBackendConformance } from "@sdx/sdk/testing";
 import { EcsBackend } from "../src/ecs-backend.js";
-import type { EcsPort } from "../src/ecs-port.js";
+import type { EcsPort } from "../src/client/ecs-port.js";
 import { FakeEcs } from "./fake-ecs.js";
 
 /** A clock that moves only when a wait sleeps. */
@@ -61,7 +61,7 @@ describeBackendConformance<FakeEcs>({
   },
   live: {
     fake: accountWithNeighbour,
-    backendOn: (port: EcsPort) => new EcsBackend({ portFactory: () => port, clock: fakeClock(), pollMs: 5000 }),
+    backendOn: (port: EcsPort) => new EcsBackend({ portFactory: () => port, waitSeams: { clock: fakeClock(), pollMs: 5000 } }),
     foreign: (f, app) => f.foreign(app),
   },
 });

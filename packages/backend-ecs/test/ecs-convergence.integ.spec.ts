@@ -22,7 +22,7 @@ import { exampleContext, renderFor, testenvDir, withTarget } from "@sdx/sdk/test
 import type { BackendApplyResult, BackendContext, BackendPlan, SdxEvent } from "@sdx/sdk";
 import type { EcsTarget } from "../src/ecs-target.js";
 import { EcsBackend } from "../src/ecs-backend.js";
-import type { AwsClients } from "../src/aws-ecs-port.js";
+import type { AwsClients } from "../src/client/aws-ecs-port.js";
 
 /** requireTestenv's semantics for "ecs-tasks": a missing backend fails under CI and is skipped loudly elsewhere. */
 function requireEcsTasks(): Record<string, string> | undefined {
@@ -73,7 +73,7 @@ describe.skipIf(!env)("ECS backend convergence against ministack (tasks are real
     );
   };
   // 0.5 s polls instead of 5 s: same code path, shorter tests.
-  const backend = () => new EcsBackend({ credentials, configureClients: noAutoscaling, pollMs: 500, retryBaseDelayMs: 50 });
+  const backend = () => new EcsBackend({ credentials, configureClients: noAutoscaling, waitSeams: { pollMs: 500 }, retryBaseDelayMs: 50 });
 
   /** The app as last deployed; each test changes a copy and keeps it once deployed. */
   let app: Record<string, Record<string, unknown>> = {

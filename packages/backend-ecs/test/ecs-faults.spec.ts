@@ -3,7 +3,7 @@ import { hasChanges, SdxError, type BackendApplyResult, type BackendContext, typ
 import type { EcsTarget } from "../src/ecs-target.js";
 import { EXAMPLE_SECRET_ENV, exampleContext, injectFaults, renderFor } from "@sdx/sdk/testing";
 import { EcsBackend } from "../src/ecs-backend.js";
-import type { EcsPort } from "../src/ecs-port.js";
+import type { EcsPort } from "../src/client/ecs-port.js";
 import { FakeEcs } from "./fake-ecs.js";
 
 // Fault injection: a full deploy of the shop into an in-memory AWS account,
@@ -26,7 +26,7 @@ function fakeClock() {
   };
 }
 
-const backendOn = (port: EcsPort): EcsBackend => new EcsBackend({ portFactory: () => port, clock: fakeClock(), pollMs: 5000 });
+const backendOn = (port: EcsPort): EcsBackend => new EcsBackend({ portFactory: () => port, waitSeams: { clock: fakeClock(), pollMs: 5000 } });
 
 /** An account with another app's service, task definition and parameter in the same cluster. */
 async function accountWithNeighbour(rolloutPolls = 3): Promise<FakeEcs> {

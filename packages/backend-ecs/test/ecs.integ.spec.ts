@@ -9,7 +9,7 @@ import { EXAMPLE_SECRET_ENV, REPO_ROOT, contextForApp, exampleContext, renderFor
 import type { App, BackendContext, BackendPlan, SdxEvent } from "@sdx/sdk";
 import type { EcsTarget } from "../src/ecs-target.js";
 import { EcsBackend, type EcsBackendOptions } from "../src/ecs-backend.js";
-import { AwsEcsPort, type AwsClients } from "../src/aws-ecs-port.js";
+import { AwsEcsPort, type AwsClients } from "../src/client/aws-ecs-port.js";
 
 const te = requireTestenv("ecs");
 const FIXTURE = resolve(REPO_ROOT, "packages/backend-ecs/test/fixtures/shop-ecs/sdx.yaml");

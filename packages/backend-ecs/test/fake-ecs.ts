@@ -12,15 +12,15 @@
 import type { Cluster, Deployment, Service, TaskDefinition } from "@aws-sdk/client-ecs";
 import type { ScalableTarget, ScalingPolicy } from "@aws-sdk/client-application-auto-scaling";
 import type { LogGroup } from "@aws-sdk/client-cloudwatch-logs";
-import type { EcsPort, EcsTags, ParameterInfo, PutParameterInput } from "../src/ecs-port.js";
-import { mapAwsError } from "../src/map-aws-error.js";
+import type { EcsPort, EcsTags, ParameterInfo, PutParameterInput } from "../src/client/ecs-port.js";
+import { mapEcsError } from "../src/client/map-ecs-error.js";
 
 type Obj = Record<string, unknown>;
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
 const clone = <T>(x: T): T => structuredClone(x);
 const awsError = (name: string, message: string, operation: string, status = 400): Error =>
-  mapAwsError(Object.assign(new Error(message), { name, $fault: status >= 500 ? "server" : "client", $metadata: { httpStatusCode: status } }), { operation, target: "ecs", region: REGION });
+  mapEcsError(Object.assign(new Error(message), { name, $fault: status >= 500 ? "server" : "client", $metadata: { httpStatusCode: status } }), { operation, target: "ecs", region: REGION });
 
 
 interface Svc {

@@ -42,7 +42,7 @@ describeBackendConformance<FakeK8s>({
   },
   live: {
     fake: freshCluster,
-    backendOn: (client: K8sClient) => new K8sBackend({ clientFor: () => client, apply: { minPollMs: 1, maxPollMs: 2 } }),
+    backendOn: (client: K8sClient) => new K8sBackend({ clientFor: () => client, waitSeams: { minPollMs: 1, maxPollMs: 2 } }),
     foreign,
   },
 });

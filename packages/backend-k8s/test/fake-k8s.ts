@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { revealDeep, SdxError } from "@sdx/sdk";
 import type { ApplyOptions, K8sClient, KubeObject } from "../src/client/k8s-client.js";
-import { K8sApiError, mapK8sError, type K8sRequest } from "../src/client/k8s-error.js";
+import { K8sApiError, mapK8sError, type K8sRequest } from "../src/client/map-k8s-error.js";
 import { kindInfo } from "../src/k8s-kinds.js";
 
 type Obj = Record<string, any>;

@@ -2,7 +2,7 @@ import { hasChanges, isSdxError, resourceKey, type BackendApplyResult, type Back
 import { connectionReset, exampleContext, injectFaults, renderFor } from "@sdx/sdk/testing";
 import { describe, expect, it } from "vitest";
 import type { K8sClient } from "../src/client/k8s-client.js";
-import { mapK8sError } from "../src/client/k8s-error.js";
+import { mapK8sError } from "../src/client/map-k8s-error.js";
 import { K8sBackend } from "../src/index.js";
 import { configReferences } from "../src/plan/config-references.js";
 import { FakeK8s } from "./fake-k8s.js";
@@ -36,7 +36,7 @@ function freshCluster(): FakeK8s {
 const FOREIGN = [FakeK8s.key("ConfigMap", NS, "foreign-settings"), FakeK8s.key("Secret", NS, "api-secrets-foreign"), FakeK8s.key("Deployment", NS, "cache")];
 
 function backendFor(client: K8sClient): K8sBackend {
-  return new K8sBackend({ clientFor: () => client, apply: { minPollMs: 1, maxPollMs: 2 } });
+  return new K8sBackend({ clientFor: () => client, waitSeams: { minPollMs: 1, maxPollMs: 2 } });
 }
 
 async function deployOnce(client: K8sClient, signal?: AbortSignal): Promise<{ plan: BackendPlan; result: BackendApplyResult }> {

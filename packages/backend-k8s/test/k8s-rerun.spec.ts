@@ -21,7 +21,7 @@ function cluster(): FakeK8s {
 }
 
 const backendFor = (c: K8sClient): K8sBackend =>
-  new K8sBackend({ clientFor: () => c, apply: { minPollMs: 1, maxPollMs: 2, failFastAfterMs: 30, stallCheckEveryMs: 5 } });
+  new K8sBackend({ clientFor: () => c, waitSeams: { minPollMs: 1, maxPollMs: 2, failFastAfterMs: 30, stallCheckEveryMs: 5 } });
 
 async function deploy(c: K8sClient, ctx: BackendContext<K8sTarget>, opts: { signal?: AbortSignal; onEvent?: (e: SdxEvent) => void } = {}): Promise<{ plan: BackendPlan; result: BackendApplyResult }> {
   const b = backendFor(c);

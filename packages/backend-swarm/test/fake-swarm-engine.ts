@@ -10,7 +10,7 @@
  * short leaves it "updating" with tasks not yet running, as on a real engine.
  */
 import type { SwarmClient, SwarmNetwork, SwarmObject, SwarmService, SwarmTask, SwarmUpdateStatus, TaskFilter } from "../src/client/swarm-client.js";
-import { mapDockerError } from "../src/client/docker-error.js";
+import { mapSwarmError } from "../src/client/map-swarm-error.js";
 
 type Spec = Record<string, unknown> & { Name: string; Labels?: Record<string, string> };
 interface Svc {
@@ -41,7 +41,7 @@ interface Obj {
 
 const WHERE = "fake://swarm";
 const clone = <T>(x: T): T => structuredClone(x);
-const fail = (status: number, message: string, doing: string): Error => mapDockerError({ statusCode: status, json: { message } }, doing, WHERE);
+const fail = (status: number, message: string, doing: string): Error => mapSwarmError({ statusCode: status, json: { message } }, doing, WHERE);
 
 /** Steps (inspects) a rollout takes to converge. */
 const ROLLOUT_STEPS = 2;

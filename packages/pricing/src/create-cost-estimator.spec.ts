@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isSdxError, loadApp, type AnyTarget, type App, type CostModel, type PriceSource } from "@sdx/sdk";
+import { isSdxError, loadApp, type Target, type App, type CostModel, type PriceSource } from "@sdx/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeApp, svc } from "./__fixtures__/make-app.js";
 import { KUBERNETES_RESERVE, withBackendCostModels } from "./__fixtures__/backend-cost-models.js";
@@ -148,9 +148,9 @@ describe("createCostEstimator: targets it cannot price", () => {
 describe("createCostEstimator: dispatch on the declared cost model, never on the kind", () => {
   const bare = () => createCostEstimator({ cacheDir: false, now: () => NOW });
   // Targets as plain data, of any kind: the estimator must not care what the kind is called.
-  const appOn = (targets: readonly Omit<AnyTarget, "overrides">[], services: Record<string, unknown> = { api: svc(1, "2Gi", { replicas: 2 }) }): App => ({
+  const appOn = (targets: readonly Omit<Target, "overrides">[], services: Record<string, unknown> = { api: svc(1, "2Gi", { replicas: 2 }) }): App => ({
     ...makeApp(services),
-    targets: targets.map((t) => ({ ...t, overrides: [], settings: {} }) as AnyTarget),
+    targets: targets.map((t) => ({ ...t, overrides: [], settings: {} }) as Target),
   });
   const nodes = { provider: "aws", region: "us-east-1", nodeTypes: ["m6i.large"], spot: false, dedicatedCluster: false, controlPlane: "none" } as const;
 

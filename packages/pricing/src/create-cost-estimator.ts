@@ -3,7 +3,7 @@ import {
   isSdxError,
   SdxError,
   throwIfAborted,
-  type AnyTarget,
+  type Target,
   type App,
   type BilledTaskSize,
   type ChoosePolicy,
@@ -121,7 +121,7 @@ interface TargetContext {
   readonly clock: Date;
 }
 
-async function priceTarget(ctx: TargetContext, target: AnyTarget, model: CostModel | undefined): Promise<Candidate> {
+async function priceTarget(ctx: TargetContext, target: Target, model: CostModel | undefined): Promise<Candidate> {
   try {
     // The backend's declared model decides how a target is priced; its kind never does.
     if (!model) return unpriced(target.name, `target ${target.name} (${target.kind}) cannot be priced: no cost model was given for it (the sdk passes each backend's costModel() to estimate())`);
@@ -143,7 +143,7 @@ async function priceTarget(ctx: TargetContext, target: AnyTarget, model: CostMod
   }
 }
 
-async function priceNodeTarget(ctx: TargetContext, target: AnyTarget, reserve: NodeReserve): Promise<Candidate> {
+async function priceNodeTarget(ctx: TargetContext, target: Target, reserve: NodeReserve): Promise<Candidate> {
   const pricing = target.pricing;
   if (!pricing) {
     return unpriced(target.name, `target ${target.name} (${target.kind}) has no pricing profile: add pricing: { provider: aws, region: us-east-1, nodeTypes: [m6i.large] } (its cloud, region and node types) to price it`);
@@ -154,7 +154,7 @@ async function priceNodeTarget(ctx: TargetContext, target: AnyTarget, reserve: N
   return priceNodes(ctx, target, pricing, reserve);
 }
 
-async function priceTasks(ctx: TargetContext, target: AnyTarget, model: Extract<CostModel, { kind: "tasks" }>): Promise<Candidate> {
+async function priceTasks(ctx: TargetContext, target: Target, model: Extract<CostModel, { kind: "tasks" }>): Promise<Candidate> {
   // The catalog and the price sources know one per-task rate family: AWS Fargate.
   if (model.rates !== "fargate" || model.provider !== "aws") {
     return unpriced(target.name, `target ${target.name} (${target.kind}) is billed per task at ${model.provider} "${model.rates}" rates, which no price source or catalog has (they have aws "fargate")`);
@@ -163,7 +163,7 @@ async function priceTasks(ctx: TargetContext, target: AnyTarget, model: Extract<
 }
 
 /** One line: the backend's declared monthly price. Nothing to look up, so nothing goes stale. */
-function priceFlat(ctx: TargetContext, target: AnyTarget, model: Extract<CostModel, { kind: "flat" }>): PricedCandidate {
+function priceFlat(ctx: TargetContext, target: Target, model: Extract<CostModel, { kind: "flat" }>): PricedCandidate {
   const replicas = planReplicas(ctx.app, target.name, { spotAvailable: false });
   const hourlyUsd = model.monthlyUsd / HOURS_PER_MONTH;
   const provenance = { source: `declared by the ${target.kind} backend`, asOf: ctx.clock.toISOString().slice(0, 10) };
@@ -189,7 +189,7 @@ function priceFlat(ctx: TargetContext, target: AnyTarget, model: Extract<CostMod
   };
 }
 
-async function priceFargate(ctx: TargetContext, target: AnyTarget, region: string, spotAvailable: boolean, size: (cpuMillis: number, memoryMiB: number) => BilledTaskSize): Promise<Candidate> {
+async function priceFargate(ctx: TargetContext, target: Target, region: string, spotAvailable: boolean, size: (cpuMillis: number, memoryMiB: number) => BilledTaskSize): Promise<Candidate> {
   const arches = [...new Set(ctx.app.services.map((s) => s.placement.arch))];
   const rates: Partial<Record<Arch, FargateRates>> = {};
   for (const arch of arches) {
@@ -217,7 +217,7 @@ async function priceFargate(ctx: TargetContext, target: AnyTarget, region: strin
   return estimateFargate({ app: ctx.app, target: target.name, backend: target.kind, region, rates, spotAvailable, size, policy: ctx.policy });
 }
 
-async function priceNodes(ctx: TargetContext, target: AnyTarget, pricing: PricingProfile, reserve: NodeReserve): Promise<Candidate> {
+async function priceNodes(ctx: TargetContext, target: Target, pricing: PricingProfile, reserve: NodeReserve): Promise<Candidate> {
   const { provider, region } = pricing;
   const nodeTypes: NodeType[] = [];
   const missing: string[] = [];
@@ -277,7 +277,7 @@ async function priceNodes(ctx: TargetContext, target: AnyTarget, pricing: Pricin
   });
 }
 
-function unknownRegion(ctx: TargetContext, target: AnyTarget, provider: PriceProvider, region: string, known: readonly string[], path: string): UnpricedCandidate {
+function unknownRegion(ctx: TargetContext, target: Target, provider: PriceProvider, region: string, known: readonly string[], path: string): UnpricedCandidate {
   const suggestions = didYouMean(region, known);
   const message = `unknown ${provider} region "${region}"${suggestions.length ? `; did you mean ${suggestions.join(", ")}?` : ""}`;
   ctx.diagnostics.push({

@@ -23,7 +23,7 @@ import { ANNOTATION_INITIAL_REPLICAS } from "../render/render-k8s.js";
 import { initialScale, SEED_MANAGER } from "./initial-scale.js";
 import {
   diagnoseRollout, previousOf, rollbackDeployment, stallCheckFor, waitForRollout, type PreviousDeployment, type WaitOutcome, type WaitRolloutOptions,
-} from "./wait-rollout.js";
+} from "./wait-rollouts.js";
 
 /** Objects applied at once within a rank. */
 const APPLY_CONCURRENCY = 8;
@@ -31,7 +31,7 @@ const APPLY_CONCURRENCY = 8;
 const DEADLINE_GRACE_SECONDS = 15;
 
 /** Test seams for {@link applyK8s}. */
-export interface ApplyK8sDeps {
+export interface ApplyK8sSeams {
   /** Poll delays of the rollout wait. @default 150 / 1000 ms */
   readonly minPollMs?: number;
   readonly maxPollMs?: number;
@@ -110,12 +110,12 @@ interface WaitItem extends ApplyWatch {
  * deleted last, only for services whose rollout went through, and only when
  * nothing still uses them. It never throws.
  */
-export async function applyK8s(client: K8sClient, ctx: BackendContext<K8sTarget>, plan: BackendPlan, options: BackendApplyOptions, deps: ApplyK8sDeps = {}): Promise<BackendApplyResult> {
-  return applyPlan(ctx, plan, options, k8sApplyHooks(client, ctx, options, deps));
+export async function applyK8s(client: K8sClient, ctx: BackendContext<K8sTarget>, plan: BackendPlan, options: BackendApplyOptions, seams: ApplyK8sSeams = {}): Promise<BackendApplyResult> {
+  return applyPlan(ctx, plan, options, k8sApplyHooks(client, ctx, options, seams));
 }
 
 /** The Kubernetes hooks for {@link applyPlan}. */
-export function k8sApplyHooks(client: K8sClient, ctx: BackendContext<K8sTarget>, options: BackendApplyOptions, deps: ApplyK8sDeps = {}): ApplyHooks<WaitItem> {
+export function k8sApplyHooks(client: K8sClient, ctx: BackendContext<K8sTarget>, options: BackendApplyOptions, seams: ApplyK8sSeams = {}): ApplyHooks<WaitItem> {
   const ns = ctx.target.namespace;
   const force = options.forceConflicts === true;
   // The Deployment as the failed wait last saw it: the rollback starts from there.
@@ -125,8 +125,8 @@ export function k8sApplyHooks(client: K8sClient, ctx: BackendContext<K8sTarget>,
     const seconds = options.timeoutSeconds ?? body.spec?.progressDeadlineSeconds ?? rolloutSettings(ctx, item.service, options).timeoutSeconds;
     return {
       target: ctx.target.name, service: item.service, seconds, timeoutMs: (seconds + DEADLINE_GRACE_SECONDS) * 1000,
-      onEvent: options.onEvent, signal, minPollMs: deps.minPollMs, maxPollMs: deps.maxPollMs,
-      failFastAfterMs: deps.failFastAfterMs, stallCheckEveryMs: deps.stallCheckEveryMs,
+      onEvent: options.onEvent, signal, minPollMs: seams.minPollMs, maxPollMs: seams.maxPollMs,
+      failFastAfterMs: seams.failFastAfterMs, stallCheckEveryMs: seams.stallCheckEveryMs,
     };
   };
 

@@ -2,7 +2,7 @@ import type { SdxEvent } from "@sdx/sdk";
 import { describe, expect, it } from "vitest";
 import type { K8sClient, KubeObject } from "../client/k8s-client.js";
 import { classifyFailure, evaluateRollout, schedulerVerdict, unconvergedReason, unresolvableCause, type StallEvidence } from "./rollout-state.js";
-import { waitForRollout } from "./wait-rollout.js";
+import { waitForRollout } from "./wait-rollouts.js";
 
 // Status sequences in the shape the apps/v1 Deployment controller writes them
 // (captured field for field from a real cluster, times shortened). KWOK fakes

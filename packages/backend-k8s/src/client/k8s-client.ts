@@ -5,7 +5,7 @@ import { IsomorphicFetchHttpLibrary, KubeConfig, RequestContext, type HttpMethod
 import { SdxError, revealDeep, withRetry } from "@sdx/sdk";
 import type { K8sTarget } from "../k8s-target.js";
 import { kindInfo } from "../k8s-kinds.js";
-import { isRetryableK8sError, K8sApiError, mapK8sError, type K8sRequest, type K8sStatus } from "./k8s-error.js";
+import { isRetryableK8sError, K8sApiError, mapK8sError, type K8sRequest, type K8sStatus } from "./map-k8s-error.js";
 
 import { FIELD_MANAGER } from "./field-manager.js";
 

@@ -1,6 +1,6 @@
 import { diffValues, isRedacted } from "@sdx/sdk";
 import { describe, expect, it } from "vitest";
-import { pricingFromNodes } from "../pricing/pricing-from-nodes.js";
+import { pricingFromNodes } from "./pricing-from-nodes.js";
 import { projectObject } from "./plan-k8s.js";
 
 describe("projectObject", () => {

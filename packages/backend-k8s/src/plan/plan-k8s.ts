@@ -26,7 +26,7 @@ import { unconvergedReason } from "../apply/rollout-state.js";
 import type { K8sClient, KubeObject } from "../client/k8s-client.js";
 import { KIND_ORDER, MANAGED_KINDS } from "../k8s-kinds.js";
 import type { K8sTarget } from "../k8s-target.js";
-import { mapBounded } from "../util/map-bounded.js";
+import { mapBounded } from "./map-bounded.js";
 import { deletedDeploymentUids, liveConfigReferences } from "./config-references.js";
 import { deployedServices } from "./deployed-services.js";
 

@@ -2,7 +2,7 @@ import { isRedacted, type Resource } from "@sdx/sdk";
 import type { K8sTarget } from "../k8s-target.js";
 import { EXAMPLE_SECRET_ENV, exampleContext } from "@sdx/sdk/testing";
 import { describe, expect, it } from "vitest";
-import { checkK8s } from "./check-k8s.js";
+import { checkK8s } from "../check-k8s.js";
 import { renderK8s } from "./render-k8s.js";
 
 function byKind(rs: readonly Resource[], kind: string, name?: string): Record<string, any> {

@@ -2,7 +2,7 @@ import {
   applyPlan, isOwnedBy, revealDeep, rolloutSettings, SdxError, sleep,
   type ApplyHooks, type BackendApplyOptions, type BackendApplyResult, type BackendContext, type BackendPlan, type PlannedAction,
 } from "@sdx/sdk";
-import { dockerStatusOf } from "../client/docker-error.js";
+import { dockerStatusOf } from "../client/map-swarm-error.js";
 import type { SwarmClient } from "../client/swarm-client.js";
 import { adaptSpecToApi } from "../render/adapt-spec-to-api.js";
 import { referencedNow, refKey } from "../plan/referenced-objects.js";

@@ -4,7 +4,7 @@ import Docker from "dockerode";
 import { SdxError, withRetry } from "@sdx/sdk";
 import type { SwarmTarget } from "../swarm-target.js";
 import { BASE_API_VERSION, compareApiVersions, MAX_API_VERSION } from "./api-version.js";
-import { dockerStatus, isRetryableDockerError, mapDockerError } from "./docker-error.js";
+import { dockerStatus, isRetryableDockerError, mapSwarmError } from "./map-swarm-error.js";
 import type { SwarmClient, SwarmNetwork, SwarmObject, SwarmService, SwarmTask, TaskFilter } from "./swarm-client.js";
 
 /** Options for {@link connectSwarm}. */
@@ -64,7 +64,7 @@ export async function connectSwarm(target: Pick<SwarmTarget, "host" | "tlsDir">,
     engineApi = v.ApiVersion;
     minApi = v.MinAPIVersion ?? "1.12";
   } catch (e) {
-    throw mapDockerError(e, "report its version", where);
+    throw mapSwarmError(e, "report its version", where);
   }
   const pinned = options.apiVersion ?? env.DOCKER_API_VERSION;
   if (!pinned && compareApiVersions(engineApi, BASE_API_VERSION) < 0) {
@@ -85,7 +85,7 @@ export async function connectSwarm(target: Pick<SwarmTarget, "host" | "tlsDir">,
         hint: pinned ? `Unset DOCKER_API_VERSION (or the pinned apiVersion) to negotiate, or pin one between ${minApi} and ${engineApi}.` : "Upgrade the engine.",
       });
     }
-    throw mapDockerError(e, "report its state", where);
+    throw mapSwarmError(e, "report its state", where);
   }
   const swarm = info.Swarm;
   if (swarm?.LocalNodeState !== "active") {
@@ -115,7 +115,7 @@ export class DockerodeSwarmClient implements SwarmClient {
     try {
       return idempotent ? await withRetry(fn, { retryable: isRetryableDockerError, attempts: 3, ...(this.signal ? { signal: this.signal } : {}) }) : await fn();
     } catch (e) {
-      throw mapDockerError(e, doing, this.where);
+      throw mapSwarmError(e, doing, this.where);
     }
   }
 
@@ -129,7 +129,7 @@ export class DockerodeSwarmClient implements SwarmClient {
       return (await this.docker.getService(idOrName).inspect()) as SwarmService;
     } catch (e) {
       if (dockerStatus(e) === 404) return undefined;
-      throw mapDockerError(e, `inspect service ${idOrName}`, this.where);
+      throw mapSwarmError(e, `inspect service ${idOrName}`, this.where);
     }
   }
 

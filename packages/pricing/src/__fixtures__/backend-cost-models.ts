@@ -1,7 +1,7 @@
 // The built-in backends' declared cost models, for tests: what the sdk passes
 // to estimate() (`EstimateOptions.costModels`), taken from the backends
 // themselves so that pricing tests check the models they really declare.
-import type { AnyTarget, App, Backend, CostEstimator, CostModel, NodeReserve } from "@sdx/sdk";
+import type { Target, App, Backend, CostEstimator, CostModel, NodeReserve } from "@sdx/sdk";
 import { billedFargateSize, EcsBackend } from "@sdx/backend-ecs";
 import { K8sBackend } from "@sdx/backend-k8s";
 import { SwarmBackend } from "@sdx/backend-swarm";
@@ -9,7 +9,7 @@ import { SwarmBackend } from "@sdx/backend-swarm";
 const BACKENDS: readonly Backend[] = [new K8sBackend(), new SwarmBackend(), new EcsBackend()];
 
 /** Each target's model as its built-in backend declares it; targets of other kinds get none. */
-export function costModelsOf(targets: readonly AnyTarget[]): Map<string, CostModel> {
+export function costModelsOf(targets: readonly Target[]): Map<string, CostModel> {
   const out = new Map<string, CostModel>();
   for (const t of targets) {
     const model = BACKENDS.find((b) => b.kind === t.kind)?.costModel?.(t);
@@ -24,7 +24,7 @@ export function withBackendCostModels(estimator: CostEstimator): CostEstimator {
 }
 
 const reserveOf = (kind: string): NodeReserve => {
-  const m = BACKENDS.find((b) => b.kind === kind)!.costModel!({ name: "x", kind, overrides: [] } as unknown as AnyTarget);
+  const m = BACKENDS.find((b) => b.kind === kind)!.costModel!({ name: "x", kind, overrides: [] } as unknown as Target);
   if (m.kind !== "nodes") throw new Error(`${kind} is not node-packed`);
   return m.reserve;
 };

@@ -2,7 +2,7 @@ import type { Container } from "inversify";
 import type { Backend, CostModel } from "../backend/backend.js";
 import type { BackendRegistry } from "../backend/backend-registry.js";
 import { toSdxError } from "../errors/sdx-error.js";
-import type { AnyTarget, App } from "../model/app.js";
+import type { Target, App } from "../model/app.js";
 import { sdxServices, type SdxSession } from "./sdx-services.js";
 
 /**
@@ -11,7 +11,7 @@ import { sdxServices, type SdxSession } from "./sdx-services.js";
  * fails to answer yields `unpriced` with the reason: pricing never falls back
  * to another kind's model.
  */
-export async function resolveCostModels(targets: readonly AnyTarget[], registry: BackendRegistry): Promise<Map<string, CostModel>> {
+export async function resolveCostModels(targets: readonly Target[], registry: BackendRegistry): Promise<Map<string, CostModel>> {
   const models = await Promise.all(targets.map(async (t): Promise<CostModel> => {
     let backend: Backend;
     try {

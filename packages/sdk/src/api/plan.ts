@@ -3,7 +3,7 @@ import type { CheckReport, CostModel } from "../backend/backend.js";
 import { checkTarget } from "../backend/fidelity-from-capabilities.js";
 import { SdxError, isSdxError, toSdxError } from "../errors/sdx-error.js";
 import { emit, type EventListener } from "../events/sdx-event.js";
-import type { AnyTarget, PricingProfile } from "../model/app.js";
+import type { Target, PricingProfile } from "../model/app.js";
 import { summarize, type BackendPlan } from "../plan/plan.js";
 import type { ChoosePolicy, CostEstimator, EstimateReport, RejectedCandidate } from "../pricing/pricing-contract.js";
 import { diffEstimates, type ServiceCostDelta } from "../pricing/diff-estimates.js";
@@ -110,7 +110,7 @@ export function selectedPlan(result: PlanResult): TargetPlan {
 }
 
 interface Selection {
-  readonly targets: AnyTarget[];
+  readonly targets: Target[];
   readonly reason: string;
   readonly estimates?: EstimateReport;
 }
@@ -130,7 +130,7 @@ function providerFromTypes(types: readonly string[]): PricingProfile["provider"]
  * unreachable backend just keeps the profile as written.
  */
 export async function discoverPricing(app: App, services: SdxServices, opts: { signal?: AbortSignal; onEvent?: EventListener }): Promise<App> {
-  const targets = await Promise.all(app.targets.map(async (t): Promise<AnyTarget> => {
+  const targets = await Promise.all(app.targets.map(async (t): Promise<Target> => {
     if (t.pricing && t.pricing.nodeTypes.length > 0) return t;
     const backend = await services.registry.get(t.kind).catch(() => undefined);
     if (!backend?.discoverPricing) return t;
@@ -231,7 +231,7 @@ async function refusedTargets(p: PreparedApp, services: SdxServices): Promise<Re
 
 /** Plans one target: check, render with overrides, and diff against live state unless offline. */
 export async function planTarget(
-  p: PreparedApp, target: AnyTarget, services: SdxServices,
+  p: PreparedApp, target: Target, services: SdxServices,
   opts: { offline: boolean; fallback: boolean; onEvent?: EventListener; signal?: AbortSignal; forceConflicts?: boolean },
 ): Promise<TargetPlan> {
   const backend = await services.registry.get(target.kind);
@@ -350,7 +350,7 @@ export function deployedApp(app: App, deployed: readonly DeployedService[]): App
 }
 
 async function costDeltaFor(
-  estimator: CostEstimator, app: App, target: AnyTarget, deployed: readonly DeployedService[], report: EstimateReport | undefined,
+  estimator: CostEstimator, app: App, target: Target, deployed: readonly DeployedService[], report: EstimateReport | undefined,
   options: PlanOptions & { costModels: ReadonlyMap<string, CostModel> },
 ): Promise<readonly ServiceCostDelta[] | undefined> {
   try {

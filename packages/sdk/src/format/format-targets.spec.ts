@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { CostModel } from "../backend/backend.js";
-import type { AnyTarget } from "../model/app.js";
+import type { Target } from "../model/app.js";
 import { pricingBasis } from "./format-targets.js";
 
-const target = (pricing?: AnyTarget["pricing"]): AnyTarget => ({ name: "t", kind: "acme", overrides: [], settings: {}, ...(pricing ? { pricing } : {}) }) as AnyTarget;
+const target = (pricing?: Target["pricing"]): Target => ({ name: "t", kind: "acme", overrides: [], settings: {}, ...(pricing ? { pricing } : {}) }) as Target;
 const aws = { provider: "aws", region: "us-east-1", nodeTypes: ["m6i.large"], spot: false, dedicatedCluster: false, controlPlane: "none" } as const;
 
 describe("pricingBasis", () => {
-  it.each<[string, AnyTarget, CostModel | undefined, string]>([
+  it.each<[string, Target, CostModel | undefined, string]>([
     ["nodes with a profile", target(aws), { kind: "nodes", reserve: { kind: "fixed", cpuMillis: 100, memoryMiB: 256 } }, "aws us-east-1 m6i.large (nodes)"],
     ["nodes without node types", target({ ...aws, nodeTypes: [] }), { kind: "nodes", reserve: { kind: "fixed", cpuMillis: 0, memoryMiB: 0 } }, "aws us-east-1 (nodes)"],
     ["nodes without a profile", target(), { kind: "nodes", reserve: { kind: "fixed", cpuMillis: 0, memoryMiB: 0 } }, "nodes: no pricing profile"],

@@ -1,6 +1,6 @@
 import type { CostModel } from "../backend/backend.js";
 import { SdxError } from "../errors/sdx-error.js";
-import type { AnyTarget, App } from "../model/app.js";
+import type { Target, App } from "../model/app.js";
 import { formatUsd } from "./format-plan.js";
 import { formatTable } from "./table.js";
 
@@ -9,7 +9,7 @@ import { formatTable } from "./table.js";
  * declares: `aws us-east-1 m6i.large (nodes)`, `aws fargate us-east-1`,
  * `flat $40.00/month`, or why it is not priced. Pure.
  */
-export function pricingBasis(target: AnyTarget, model: CostModel | undefined): string {
+export function pricingBasis(target: Target, model: CostModel | undefined): string {
   if (!model) return "not priced: no cost model";
   switch (model.kind) {
     case "nodes": {
@@ -34,7 +34,7 @@ export interface TargetRow {
   readonly kind: string;
   readonly default: boolean;
   /** The target's `pricing` profile as written, or null. */
-  readonly pricing: AnyTarget["pricing"] | null;
+  readonly pricing: Target["pricing"] | null;
   /** {@link pricingBasis} of the target. */
   readonly basis: string;
 }

@@ -212,6 +212,3 @@ export interface Target {
   /** Backend-specific escape hatch, applied to rendered resources in order. */
   readonly overrides: readonly Override[];
 }
-
-/** @deprecated Every target is a {@link Target} now (backends extend it); use `Target`. */
-export type AnyTarget = Target;

@@ -1,5 +1,5 @@
 import type { CostModel } from "../backend/backend.js";
-import type { AnyTarget, App } from "../model/app.js";
+import type { Target, App } from "../model/app.js";
 import type { Diagnostic } from "../validation/diagnostic.js";
 
 /** Where a price came from. Every figure sdx shows carries one. */
@@ -72,7 +72,7 @@ export interface ChoosePolicy {
 /** Options for {@link CostEstimator.estimate}. */
 export interface EstimateOptions {
   /** Targets to price. @default every target of the app */
-  readonly targets?: readonly AnyTarget[];
+  readonly targets?: readonly Target[];
   /**
    * Each target's cost model by target name, as its backend declares it
    * (`Backend.costModel`); the API fills it from the backend registry. The

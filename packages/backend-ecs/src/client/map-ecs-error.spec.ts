@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { isRetryableAwsError, mapAwsError } from "./map-aws-error.js";
+import { isRetryableAwsError, mapEcsError } from "./map-ecs-error.js";
 
 const ctx = { operation: "DescribeServices", target: "ecs", cluster: "shop", region: "us-east-1" };
 const aws = (name: string, fault: "client" | "server", status: number) => Object.assign(new Error(`${name} happened`), { name, $fault: fault, $metadata: { httpStatusCode: status } });
 
-describe("mapAwsError", () => {
+describe("mapEcsError", () => {
   it.each([
     ["ClusterNotFoundException", "client", 400, "SDX_BACKEND_REJECTED", "user"],
     ["InvalidParameterException", "client", 400, "SDX_BACKEND_REJECTED", "user"],
@@ -15,22 +15,22 @@ describe("mapAwsError", () => {
     ["ServerException", "server", 500, "SDX_BACKEND_ERROR", "backend"],
     ["SomethingNew", "client", 403, "SDX_BACKEND_FORBIDDEN", "user"],
   ] as const)("%s → %s", (name, fault, status, code, who) => {
-    const e = mapAwsError(aws(name, fault, status), ctx);
+    const e = mapEcsError(aws(name, fault, status), ctx);
     expect([e.code, e.fault]).toEqual([code, who]);
     expect(e.hint).toBeTruthy();
   });
 
   it("tells how to fix an unknown cluster", () => {
-    const e = mapAwsError(aws("ClusterNotFoundException", "client", 400), ctx);
+    const e = mapEcsError(aws("ClusterNotFoundException", "client", 400), ctx);
     expect(e.message).toBe('cluster "shop" does not exist in us-east-1');
     expect(e.hint).toContain("createCluster: true");
   });
 
   it("maps missing credentials and socket errors", () => {
     const noCreds = Object.assign(new Error("Could not load credentials"), { name: "CredentialsProviderError" });
-    expect(mapAwsError(noCreds, ctx).code).toBe("SDX_BACKEND_AUTH");
+    expect(mapEcsError(noCreds, ctx).code).toBe("SDX_BACKEND_AUTH");
     const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
-    expect(mapAwsError(refused, { ...ctx, endpoint: "http://127.0.0.1:1" })).toMatchObject({ code: "SDX_BACKEND_UNREACHABLE", message: "cannot reach ECS at http://127.0.0.1:1 (ECONNREFUSED)" });
+    expect(mapEcsError(refused, { ...ctx, endpoint: "http://127.0.0.1:1" })).toMatchObject({ code: "SDX_BACKEND_UNREACHABLE", message: "cannot reach ECS at http://127.0.0.1:1 (ECONNREFUSED)" });
   });
 
   it("retries throttling and 5xx only", () => {

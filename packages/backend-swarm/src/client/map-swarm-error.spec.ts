@@ -1,22 +1,22 @@
 import { describe, expect, it } from "vitest";
 import { adaptSpecToApi } from "../render/adapt-spec-to-api.js";
 import { compareApiVersions } from "./api-version.js";
-import { mapDockerError } from "./docker-error.js";
+import { mapSwarmError } from "./map-swarm-error.js";
 import { connectSwarm, dockerOptionsFor } from "./dockerode-swarm-client.js";
 
 const httpError = (statusCode: number, message: string) => Object.assign(new Error(`(HTTP code ${statusCode})`), { statusCode, json: { message } });
 
-describe("mapDockerError", () => {
+describe("mapSwarmError", () => {
   it("classifies by socket code and HTTP status", () => {
-    expect(mapDockerError(Object.assign(new Error("x"), { code: "ENOENT" }), "list", "unix:///nope").code).toBe("SDX_BACKEND_UNREACHABLE");
-    expect(mapDockerError(Object.assign(new Error("x"), { code: "ECONNREFUSED" }), "list", "tcp://127.0.0.1:1").code).toBe("SDX_BACKEND_UNREACHABLE");
-    expect(mapDockerError(Object.assign(new Error("x"), { code: "EACCES" }), "list", "unix:///s").code).toBe("SDX_BACKEND_AUTH");
-    const notManager = mapDockerError(httpError(503, "This node is not a swarm manager."), "list services", "unix:///s");
+    expect(mapSwarmError(Object.assign(new Error("x"), { code: "ENOENT" }), "list", "unix:///nope").code).toBe("SDX_BACKEND_UNREACHABLE");
+    expect(mapSwarmError(Object.assign(new Error("x"), { code: "ECONNREFUSED" }), "list", "tcp://127.0.0.1:1").code).toBe("SDX_BACKEND_UNREACHABLE");
+    expect(mapSwarmError(Object.assign(new Error("x"), { code: "EACCES" }), "list", "unix:///s").code).toBe("SDX_BACKEND_AUTH");
+    const notManager = mapSwarmError(httpError(503, "This node is not a swarm manager."), "list services", "unix:///s");
     expect(notManager).toMatchObject({ code: "SDX_BACKEND_UNSUPPORTED", fault: "user" });
     expect(notManager.hint).toContain("docker swarm init");
-    expect(mapDockerError(httpError(400, "bad spec"), "create", "u").code).toBe("SDX_BACKEND_REJECTED");
-    expect(mapDockerError(httpError(409, "name conflicts"), "create", "u").code).toBe("SDX_BACKEND_CONFLICT");
-    expect(mapDockerError(httpError(500, "oops"), "create", "u")).toMatchObject({ code: "SDX_BACKEND_ERROR", details: { status: 500 } });
+    expect(mapSwarmError(httpError(400, "bad spec"), "create", "u").code).toBe("SDX_BACKEND_REJECTED");
+    expect(mapSwarmError(httpError(409, "name conflicts"), "create", "u").code).toBe("SDX_BACKEND_CONFLICT");
+    expect(mapSwarmError(httpError(500, "oops"), "create", "u")).toMatchObject({ code: "SDX_BACKEND_ERROR", details: { status: 500 } });
   });
 });
 

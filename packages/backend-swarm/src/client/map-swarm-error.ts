@@ -24,7 +24,7 @@ function engineMessage(e: unknown): string | undefined {
  * Maps a dockerode / docker-modem failure to an SdxError, by socket error code
  * or HTTP status only. The engine's own message is kept for people to read.
  */
-export function mapDockerError(e: unknown, doing: string, where: string): SdxError {
+export function mapSwarmError(e: unknown, doing: string, where: string): SdxError {
   if (isSdxError(e)) return e;
   if (e instanceof Error && e.name === "AbortError") return new SdxError("SDX_ABORTED", "The operation was aborted.", { fault: "user", cause: e });
   const status = dockerStatus(e);

@@ -3,10 +3,10 @@ import {
   SdxError, applyPlan, revealDeep, rolloutSettings,
   type ApplyHooks, type BackendApplyOptions, type BackendApplyResult, type BackendContext, type BackendPlan, type PlannedAction,
 } from "@sdx/sdk";
-import type { EcsTarget } from "./ecs-target.js";
-import { comparableService } from "./comparable.js";
-import { ECS_KIND_ORDER, familyName, ownershipTags, scalingResourceId } from "./ecs-names.js";
-import type { EcsPort, PutParameterInput } from "./ecs-port.js";
+import type { EcsTarget } from "../ecs-target.js";
+import { comparableService } from "../plan/comparable.js";
+import { ECS_KIND_ORDER, familyName, ownershipTags, scalingResourceId } from "../render/ecs-names.js";
+import type { EcsPort, PutParameterInput } from "../client/ecs-port.js";
 import { waitForRollouts, type Clock, type RolloutWatch } from "./wait-rollouts.js";
 
 type Obj = Record<string, unknown>;

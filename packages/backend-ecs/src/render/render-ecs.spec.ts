@@ -2,8 +2,8 @@ import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { EXAMPLE_SECRET_ENV, REPO_ROOT, exampleContext, renderFor, withTarget } from "@sdx/sdk/testing";
 import { isRedacted, revealDeep, type Service } from "@sdx/sdk";
-import type { EcsTarget } from "./ecs-target.js";
-import { EcsBackend } from "./ecs-backend.js";
+import type { EcsTarget } from "../ecs-target.js";
+import { EcsBackend } from "../ecs-backend.js";
 import { capacityStrategy, deploymentConfiguration, healthCommand } from "./render-ecs.js";
 import { isValidFargateSize, nearestFargateSize, roundUpFargate } from "./fargate-size.js";
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { EXAMPLE_SECRET_ENV, exampleContext, renderFor } from "@sdx/sdk/testing";
 import type { BackendContext } from "@sdx/sdk";
-import type { EcsTarget } from "./ecs-target.js";
-import { EcsBackend } from "./ecs-backend.js";
-import type { EcsPort, ParameterInfo } from "./ecs-port.js";
+import type { EcsTarget } from "../ecs-target.js";
+import { EcsBackend } from "../ecs-backend.js";
+import type { EcsPort, ParameterInfo } from "../client/ecs-port.js";
 import { planEcs } from "./plan-ecs.js";
 
 // planEcs over a fake port that speaks the SSM/ECS response shapes: how the

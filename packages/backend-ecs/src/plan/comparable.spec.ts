@@ -2,9 +2,9 @@ import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT, exampleContext } from "@sdx/sdk/testing";
 import { diffValues, type BackendContext } from "@sdx/sdk";
-import type { EcsTarget } from "./ecs-target.js";
+import type { EcsTarget } from "../ecs-target.js";
 import { comparableService, comparableTaskDefinition } from "./comparable.js";
-import { renderService, renderTaskDefinition } from "./render-ecs.js";
+import { renderService, renderTaskDefinition } from "../render/render-ecs.js";
 
 const FIXTURE = resolve(REPO_ROOT, "packages/backend-ecs/test/fixtures/shop-ecs/sdx.yaml");
 

@@ -1,5 +1,5 @@
 import type { BackendContext, CheckReport, Diagnostic, FidelityEntry } from "@sdx/sdk";
-import type { K8sTarget } from "../k8s-target.js";
+import type { K8sTarget } from "./k8s-target.js";
 
 // IANA_SVC_NAME, which Kubernetes requires for container and Service port names.
 const PORT_NAME = /^(?=.{1,15}$)(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { EcsTarget } from "./ecs-target.js";
+import type { EcsTarget } from "../ecs-target.js";
 import { AwsEcsPort, type AwsClients } from "./aws-ecs-port.js";
 
 // The port's own behaviour, with the SSM client short-circuited by middleware (no network).

@@ -6,7 +6,7 @@ import { exampleContext, renderFor } from "@sdx/sdk/testing";
 import { describe, expect, it } from "vitest";
 import { K8sBackend } from "../k8s-backend.js";
 import { HttpK8sClient, loadKubeConfig } from "./k8s-client.js";
-import { conflictManagers, K8sApiError, mapK8sError } from "./k8s-error.js";
+import { conflictManagers, K8sApiError, mapK8sError } from "./map-k8s-error.js";
 import type { K8sTarget } from "../k8s-target.js";
 
 const req = { verb: "patch" as const, kind: "Deployment", name: "api", namespace: "shop" };

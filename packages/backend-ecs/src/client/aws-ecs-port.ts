@@ -14,12 +14,12 @@ import {
 } from "@aws-sdk/client-ssm";
 import { randomUUID } from "node:crypto";
 import { withRetry } from "@sdx/sdk";
-import type { EcsTarget } from "./ecs-target.js";
-import { comparableTaskDefinition } from "./comparable.js";
-import { TAG_DIGEST, TAG_REVISION, tagRecord } from "./ecs-names.js";
+import type { EcsTarget } from "../ecs-target.js";
+import { comparableTaskDefinition } from "../plan/comparable.js";
+import { TAG_DIGEST, TAG_REVISION, tagRecord } from "../render/ecs-names.js";
 import { safeCredentialChain, type AwsCredentials } from "./aws-credentials.js";
 import type { EcsPort, EcsTags, ParameterInfo, PutParameterInput } from "./ecs-port.js";
-import { isNetworkError, isRetryableAwsError, mapAwsError } from "./map-aws-error.js";
+import { isNetworkError, isRetryableAwsError, mapEcsError } from "./map-ecs-error.js";
 
 /** The AWS clients behind an {@link AwsEcsPort}, exposed so tests and embedders can add middleware. */
 export interface AwsClients {
@@ -103,7 +103,7 @@ export class AwsEcsPort implements EcsPort {
       });
     } catch (e) {
       if (opts.ignore?.includes((e as { name?: string }).name ?? "")) return undefined;
-      throw mapAwsError(opts.scrub ? scrubbed(e, opts.scrub) : e, {
+      throw mapEcsError(opts.scrub ? scrubbed(e, opts.scrub) : e, {
         operation, target: this.#target.name, region: this.#target.region,
         ...(opts.cluster ? { cluster: opts.cluster } : {}), ...(opts.service ? { service: opts.service } : {}), ...(this.#target.endpoint ? { endpoint: this.#target.endpoint } : {}),
       });

@@ -50,7 +50,7 @@ export interface AwsCallContext {
  * HTTP status, never by message text. AWS's own message is kept in the
  * message because it carries no secrets and names the offending input.
  */
-export function mapAwsError(e: unknown, c: AwsCallContext): SdxError {
+export function mapEcsError(e: unknown, c: AwsCallContext): SdxError {
   if (isSdxError(e)) return e;
   const s = shape(e);
   const name = s.name ?? "Error";

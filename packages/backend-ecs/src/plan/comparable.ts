@@ -5,8 +5,8 @@
  * sdx never sent. Pure.
  */
 import type { ScalableTarget, ScalingPolicy } from "@aws-sdk/client-application-auto-scaling";
-import { TAG_DIGEST, familyOf, ownershipTags, tagRecord } from "./ecs-names.js";
-import type { ParameterInfo } from "./ecs-port.js";
+import { TAG_DIGEST, familyOf, ownershipTags, tagRecord } from "../render/ecs-names.js";
+import type { ParameterInfo } from "../client/ecs-port.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -4,12 +4,12 @@ import {
   type BackendContext, type BackendPlan, type Diagnostic, type LiveResource, type PlannedAction, type Resource,
   type DeployedService, type UnconvergedRollout,
 } from "@sdx/sdk";
-import type { EcsTarget } from "./ecs-target.js";
+import type { EcsTarget } from "../ecs-target.js";
 import { comparableLiveParameter, comparableLiveScaling, comparableParameter, comparableScaling, comparableService, comparableTaskDefinition } from "./comparable.js";
-import { ECS_KIND_ORDER, TAG_SERVICE, logGroupName, parameterPath, scalingPolicyName, scalingResourceId, tagRecord } from "./ecs-names.js";
-import type { EcsPort } from "./ecs-port.js";
-import { formatFargateSize, isValidFargateSize, nearestFargateSize } from "./fargate-size.js";
-import { taskSize } from "./render-ecs.js";
+import { ECS_KIND_ORDER, TAG_SERVICE, logGroupName, parameterPath, scalingPolicyName, scalingResourceId, tagRecord } from "../render/ecs-names.js";
+import type { EcsPort } from "../client/ecs-port.js";
+import { formatFargateSize, isValidFargateSize, nearestFargateSize } from "../render/fargate-size.js";
+import { taskSize } from "../render/render-ecs.js";
 
 type Obj = Record<string, unknown>;
 

@@ -1,5 +1,5 @@
 import { secretKey, type BackendContext, type HealthCheck, type Resource, type Rollout, type SecretMount, type Service } from "@sdx/sdk";
-import type { EcsTarget } from "./ecs-target.js";
+import type { EcsTarget } from "../ecs-target.js";
 import { cpuUnitsOf, roundUpFargate, type FargateTaskSize } from "./fargate-size.js";
 import {
   SECRET_DIGEST_LABEL, TAG_DIGEST, familyName, logGroupName, ownershipTags, parameterName, scalingPolicyName, scalingResourceId, tagList,

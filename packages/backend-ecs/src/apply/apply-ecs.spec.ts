@@ -3,9 +3,9 @@ import { describe, expect, it } from "vitest";
 import type { Deployment, Service } from "@aws-sdk/client-ecs";
 import { EXAMPLE_SECRET_ENV, REPO_ROOT, exampleContext } from "@sdx/sdk/testing";
 import { summarize, type BackendContext, type BackendPlan, type PlannedAction, type SdxEvent } from "@sdx/sdk";
-import type { EcsTarget } from "./ecs-target.js";
-import { EcsBackend } from "./ecs-backend.js";
-import type { EcsPort } from "./ecs-port.js";
+import type { EcsTarget } from "../ecs-target.js";
+import { EcsBackend } from "../ecs-backend.js";
+import type { EcsPort } from "../client/ecs-port.js";
 
 // apply end to end over a fake port: an image update whose deployment the
 // circuit breaker fails and rolls back must end "rolled-back" with the reason.
@@ -53,7 +53,7 @@ describe("EcsBackend.apply", () => {
     const ctx = (await exampleContext<EcsTarget>(FIXTURE, { kind: "ecs" })) as BackendContext<EcsTarget>;
     const port = fakePort();
     let t = 0;
-    const backend = new EcsBackend({ portFactory: () => port, clock: { now: () => t, sleep: async (ms) => { t += ms; } } });
+    const backend = new EcsBackend({ portFactory: () => port, waitSeams: { clock: { now: () => t, sleep: async (ms) => { t += ms; } } } });
     const rendered = backend.render({ ...ctx, target: { ...ctx.target, keepRevisions: 1 } });
     const td = rendered.find((r) => r.kind === "task-definition" && r.service === "api")!;
     const sv = rendered.find((r) => r.kind === "service" && r.name === "api")!;
@@ -82,7 +82,7 @@ describe("EcsBackend.apply with sdx-stored secrets", () => {
     const ctx = (await exampleContext<EcsTarget>("shop", { kind: "ecs" }, { ...EXAMPLE_SECRET_ENV, SHOP_DB_PASSWORD: "rotated-password" })) as BackendContext<EcsTarget>;
     const port = fakePort("completed");
     let t = 0;
-    const backend = new EcsBackend({ portFactory: () => port, clock: { now: () => t, sleep: async (ms) => { t += ms; } } });
+    const backend = new EcsBackend({ portFactory: () => port, waitSeams: { clock: { now: () => t, sleep: async (ms) => { t += ms; } } } });
     const rendered = backend.render(ctx);
     const param = (n: string) => rendered.find((r) => r.kind === "ssm-parameter" && r.name.endsWith(n))!;
     const td = rendered.find((r) => r.kind === "task-definition" && r.service === "api")!;

@@ -1,7 +1,7 @@
 import type { Deployment, Service as EcsService, Task } from "@aws-sdk/client-ecs";
 import { emit, sleep as defaultSleep, throwIfAborted, type EventListener, type RolloutOutcome } from "@sdx/sdk";
-import type { EcsPort } from "./ecs-port.js";
-import { ON_DEMAND_STRATEGY } from "./render-ecs.js";
+import type { EcsPort } from "../client/ecs-port.js";
+import { ON_DEMAND_STRATEGY } from "../render/render-ecs.js";
 
 /** One service whose rollout apply waits for. */
 export interface RolloutWatch {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Deployment, Service, Task } from "@aws-sdk/client-ecs";
 import type { SdxEvent } from "@sdx/sdk";
-import type { EcsPort } from "./ecs-port.js";
+import type { EcsPort } from "../client/ecs-port.js";
 import { stoppedReasons, waitForRollouts, type Clock, type RolloutWatch } from "./wait-rollouts.js";
 
 // DescribeServices / DescribeTasks responses in the API reference's shapes
