@@ -3,12 +3,11 @@ import type {
   BackendDestroyResult, BackendPlan, BackendPlanOptions, BackendStatus, BackendTargetContext, CheckReport,
   CostModel, PricingProfile, Resource,
 } from "@sdx/sdk";
-import { ecsTargetSpec, type EcsTarget } from "./ecs-target.js";
+import { ECS_CAPABILITIES, ECS_DISPLAY_NAME, ECS_SIZE_LIMITS, ecsTargetSpec, type EcsTarget } from "./ecs-target.js";
 import { applyEcs, type ApplyEcsSeams } from "./apply/apply-ecs.js";
 import type { AwsCredentials } from "./client/aws-credentials.js";
 import type { AwsClients } from "./client/aws-ecs-port.js";
 import { checkEcs } from "./check-ecs.js";
-import { billedFargateSize } from "./render/fargate-size.js";
 import type { EcsPort } from "./client/ecs-port.js";
 import { planEcs } from "./plan/plan-ecs.js";
 import { renderEcs } from "./render/render-ecs.js";
@@ -32,26 +31,13 @@ export interface EcsBackendOptions {
 }
 
 
-/**
- * Files travel base64-encoded (4/3 the size) in the init container's environment,
- * inside the task definition, which AWS caps at 64 KiB: 40 KiB of files leaves
- * room for the rest of it. Env and file secrets are SSM SecureString parameters
- * of the Standard tier (renderParameters), which hold at most 4 KB.
- */
-export const ECS_SIZE_LIMITS = {
-  filesPerService: { bytes: 40 * 1024, holder: "the task definition (base64-encoded in the init container's environment; AWS caps a task definition at 64 KiB)" },
-  secret: { bytes: 4096, holder: "an SSM Parameter Store SecureString parameter of the Standard tier" },
-} as const satisfies SizeLimits;
 
 /** Deploys apps to AWS ECS on Fargate. */
 export class EcsBackend implements Backend<EcsTarget> {
   readonly kind = "ecs";
   readonly target = ecsTargetSpec;
-  readonly displayName = "AWS ECS (Fargate)";
-  readonly capabilities: BackendCapabilities = {
-    spot: true, autoscale: true, nativeProbes: ["exec"], volumes: ["ephemeral"], rollback: true, liveDiff: true,
-    sizeLimits: ECS_SIZE_LIMITS,
-  };
+  readonly displayName = ECS_DISPLAY_NAME;
+  readonly capabilities: BackendCapabilities = ECS_CAPABILITIES;
   readonly #opts: EcsBackendOptions;
 
   constructor(options: EcsBackendOptions = {}) {
@@ -127,6 +113,8 @@ export class EcsBackend implements Backend<EcsTarget> {
 
   /** Each replica is a Fargate task billed at the size its request rounds up to; Fargate Spot unless the pricing profile says otherwise. */
   costModel(t: EcsTarget): CostModel {
-    return { kind: "tasks", rates: "fargate", provider: "aws", region: t.region, spot: t.pricing?.spot ?? true, size: billedFargateSize };
+    return ecsTargetSpec.costModel!(t);
   }
 }
+
+export { ECS_SIZE_LIMITS };

@@ -1,7 +1,8 @@
 // @sdx/backend-ecs/target: the `ecs` target kind alone (zod and @sdx/sdk/target
 // only), for validation and `sdx schema` without the backend or the AWS SDK.
 import { z } from "zod";
-import { defineTargetKind, duration, parseDuration, type Target } from "@sdx/sdk/target";
+import { billedFargateSize } from "./render/fargate-size.js";
+import { defineTargetKind, duration, parseDuration, type Target, type BackendCapabilities, type CostModel, type SizeLimits } from "@sdx/sdk/target";
 
 /** An AWS ECS cluster running tasks on Fargate. */
 export interface EcsTarget extends Target {
@@ -48,10 +49,38 @@ const settings = z.strictObject({
   keepRevisions: z.number().int().min(1).default(5).describe("Task-definition revisions to keep per service."),
 }).describe("An AWS ECS cluster running tasks on Fargate.");
 
+/**
+ * Files travel base64-encoded (4/3 the size) in the init container's environment,
+ * inside the task definition, which AWS caps at 64 KiB: 40 KiB of files leaves
+ * room for the rest of it. Env and file secrets are SSM SecureString parameters
+ * of the Standard tier (renderParameters), which hold at most 4 KB.
+ */
+export const ECS_SIZE_LIMITS = {
+  filesPerService: { bytes: 40 * 1024, holder: "the task definition (base64-encoded in the init container's environment; AWS caps a task definition at 64 KiB)" },
+  secret: { bytes: 4096, holder: "an SSM Parameter Store SecureString parameter of the Standard tier" },
+} as const satisfies SizeLimits;
+
+/** What the AWS ECS (Fargate) backend can do (see `BackendCapabilities`). */
+export const ECS_CAPABILITIES: BackendCapabilities = {
+  spot: true, autoscale: true, nativeProbes: ["exec"], volumes: ["ephemeral"], rollback: true, liveDiff: true,
+  sizeLimits: ECS_SIZE_LIMITS,
+};
+
+/** The name tables show for this backend. */
+export const ECS_DISPLAY_NAME = "AWS ECS (Fargate)";
+
+/** Each replica billed as a Fargate task of the size its request rounds up to, in the target's region; Fargate Spot unless `pricing.spot: false`. */
+function ecsCostModel(t: EcsTarget): CostModel {
+  return { kind: "tasks", rates: "fargate", provider: "aws", region: t.region, spot: t.pricing?.spot ?? true, size: billedFargateSize };
+}
+
 /** The `ecs` target kind: its settings and defaults; `spotFallbackAfter` becomes `spotFallbackSeconds`. */
 export const ecsTargetSpec = defineTargetKind<EcsTarget, typeof settings>({
   kind: "ecs",
   settings,
+  displayName: ECS_DISPLAY_NAME,
+  capabilities: ECS_CAPABILITIES,
+  costModel: ecsCostModel,
   normalize: ({ spotFallbackAfter, ...s }, common, path) => {
     const after = parseDuration(spotFallbackAfter);
     if (!after.ok) return { ok: false, diagnostics: [{ code: "SDX_INVALID_DURATION", severity: "error", path: `${path}.spotFallbackAfter`, message: after.message, hint: after.hint }] };

@@ -8,7 +8,7 @@ import { planK8s } from "./plan/plan-k8s.js";
 import { pricingFromNodes } from "./plan/pricing-from-nodes.js";
 import { checkK8s } from "./check-k8s.js";
 import { destroyK8s } from "./destroy-k8s.js";
-import { k8sTargetSpec, type K8sTarget } from "./k8s-target.js";
+import { K8S_CAPABILITIES, K8S_DISPLAY_NAME, K8S_SIZE_LIMITS, k8sTargetSpec, type K8sTarget } from "./k8s-target.js";
 import { renderK8s } from "./render/render-k8s.js";
 import { statusK8s } from "./status-k8s.js";
 import { DEFAULT_SPOT_LABELS } from "./render/spot-placement.js";
@@ -21,32 +21,13 @@ export interface K8sBackendOptions {
   readonly waitSeams?: ApplyK8sSeams;
 }
 
-/**
- * The API server refuses a ConfigMap or Secret with more than 1 MiB of data, and
- * render puts all of a service's files in one ConfigMap and its env/file secrets
- * in one Secret.
- */
-export const K8S_SIZE_LIMITS = {
-  file: { bytes: 1024 * 1024, holder: "a ConfigMap" },
-  filesPerService: { bytes: 1024 * 1024, holder: "one ConfigMap" },
-  secret: { bytes: 1024 * 1024, holder: "a Secret" },
-  secretsPerService: { bytes: 1024 * 1024, holder: "one Secret" },
-} as const satisfies SizeLimits;
 
 /** The Kubernetes backend: Deployments and friends, applied with server-side apply as field manager `sdx`. */
 export class K8sBackend implements Backend<K8sTarget> {
   readonly kind = "kubernetes";
   readonly target = k8sTargetSpec;
-  readonly displayName = "Kubernetes";
-  readonly capabilities: BackendCapabilities = {
-    spot: true,
-    autoscale: true,
-    nativeProbes: ["http", "tcp", "exec"],
-    volumes: ["ephemeral", "persistent"],
-    rollback: true,
-    liveDiff: true,
-    sizeLimits: K8S_SIZE_LIMITS,
-  };
+  readonly displayName = K8S_DISPLAY_NAME;
+  readonly capabilities: BackendCapabilities = K8S_CAPABILITIES;
   readonly #clientFor: (target: K8sTarget) => K8sClient | Promise<K8sClient>;
   readonly #waitSeams: ApplyK8sSeams;
 
@@ -88,9 +69,9 @@ export class K8sBackend implements Backend<K8sTarget> {
   }
 
   /** Replicas packed onto the pricing profile's nodes, each keeping the kubelet reservation and ~100m / 200 MiB for per-node daemons (kube-proxy, CNI, log agent). */
-  costModel(): CostModel {
-    return K8S_COST_MODEL;
+  costModel(t: K8sTarget): CostModel {
+    return k8sTargetSpec.costModel!(t);
   }
 }
 
-const K8S_COST_MODEL: CostModel = { kind: "nodes", reserve: { kind: "kubernetes-tiered", daemonCpuMillis: 100, daemonMemoryMiB: 200 } };
+export { K8S_SIZE_LIMITS };

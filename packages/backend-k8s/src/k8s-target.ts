@@ -1,7 +1,7 @@
 // @sdx/backend-k8s/target: the `kubernetes` target kind alone (zod and
 // @sdx/sdk/target only), for validation and `sdx schema` without the backend.
 import { z } from "zod";
-import { capped, defineTargetKind, dnsLabel, LIMITS, type Target } from "@sdx/sdk/target";
+import { capped, defineTargetKind, dnsLabel, LIMITS, type Target, type BackendCapabilities, type CostModel, type SizeLimits } from "@sdx/sdk/target";
 
 /** A node label that marks spot capacity: its key, the value on spot nodes and the value on on-demand nodes. */
 export interface SpotLabel {
@@ -38,10 +38,44 @@ const settings = z.strictObject({
     .describe("Node labels that mark spot capacity, checked in order. Default: the labels of Karpenter, EKS, GKE and AKS."),
 }).describe("A Kubernetes cluster, named by kubeconfig context.");
 
+/**
+ * The API server refuses a ConfigMap or Secret with more than 1 MiB of data, and
+ * render puts all of a service's files in one ConfigMap and its env/file secrets
+ * in one Secret.
+ */
+export const K8S_SIZE_LIMITS = {
+  file: { bytes: 1024 * 1024, holder: "a ConfigMap" },
+  filesPerService: { bytes: 1024 * 1024, holder: "one ConfigMap" },
+  secret: { bytes: 1024 * 1024, holder: "a Secret" },
+  secretsPerService: { bytes: 1024 * 1024, holder: "one Secret" },
+} as const satisfies SizeLimits;
+
+/** What the Kubernetes backend can do (see `BackendCapabilities`). */
+export const K8S_CAPABILITIES: BackendCapabilities = {
+  spot: true,
+  autoscale: true,
+  nativeProbes: ["http", "tcp", "exec"],
+  volumes: ["ephemeral", "persistent"],
+  rollback: true,
+  liveDiff: true,
+  sizeLimits: K8S_SIZE_LIMITS,
+};
+
+/** The name tables show for this backend. */
+export const K8S_DISPLAY_NAME = "Kubernetes";
+
+/** Node-packed, each node keeping the kubelet reservation (GKE's tiered formula) plus 100m / 200 MiB of per-node daemons. */
+function k8sCostModel(): CostModel {
+  return { kind: "nodes", reserve: { kind: "kubernetes-tiered", daemonCpuMillis: 100, daemonMemoryMiB: 200 } };
+}
+
 /** The `kubernetes` target kind: its settings, defaults, and the kubeconfig path. */
 export const k8sTargetSpec = defineTargetKind<K8sTarget, typeof settings>({
   kind: "kubernetes",
   settings,
+  displayName: K8S_DISPLAY_NAME,
+  capabilities: K8S_CAPABILITIES,
+  costModel: k8sCostModel,
   normalize: (s, common) => ({ ok: true, target: { ...common, kind: "kubernetes", ...s } }),
   pathSettings: ["kubeconfig"],
   testenv: "k8s",

@@ -11,7 +11,7 @@ import { destroySwarm } from "./destroy-swarm.js";
 import { planSwarm } from "./plan/plan-swarm.js";
 import { renderSwarm } from "./render/render-swarm.js";
 import { statusSwarm } from "./status-swarm.js";
-import { swarmTargetSpec, type SwarmTarget } from "./swarm-target.js";
+import { SWARM_CAPABILITIES, SWARM_DISPLAY_NAME, SWARM_SIZE_LIMITS, swarmTargetSpec, type SwarmTarget } from "./swarm-target.js";
 
 /** Options for {@link SwarmBackend}. */
 export interface SwarmBackendOptions {
@@ -27,11 +27,6 @@ export interface SwarmBackendOptions {
   readonly waitSeams?: ApplySwarmSeams;
 }
 
-/** Docker caps a config and a secret at 500 KiB each (500 * 1024 bytes); render makes one per file and per secret. */
-export const SWARM_SIZE_LIMITS = {
-  file: { bytes: 500 * 1024, holder: "a Swarm config" },
-  secret: { bytes: 500 * 1024, holder: "a Swarm secret" },
-} as const satisfies SizeLimits;
 
 /**
  * Docker Swarm backend: an app becomes an overlay network, content-named
@@ -40,16 +35,8 @@ export const SWARM_SIZE_LIMITS = {
 export class SwarmBackend implements Backend<SwarmTarget> {
   readonly kind = "swarm";
   readonly target = swarmTargetSpec;
-  readonly displayName = "Docker Swarm";
-  readonly capabilities: BackendCapabilities = {
-    spot: true,
-    autoscale: false,
-    nativeProbes: ["exec"],
-    volumes: ["ephemeral", "persistent"],
-    rollback: true,
-    liveDiff: true,
-    sizeLimits: SWARM_SIZE_LIMITS,
-  };
+  readonly displayName = SWARM_DISPLAY_NAME;
+  readonly capabilities: BackendCapabilities = SWARM_CAPABILITIES;
 
   constructor(private readonly options: SwarmBackendOptions = {}) {}
 
@@ -101,9 +88,9 @@ export class SwarmBackend implements Backend<SwarmTarget> {
   }
 
   /** Replicas packed onto the pricing profile's nodes, each keeping 100m / 256 MiB for the OS and dockerd. */
-  costModel(): CostModel {
-    return SWARM_COST_MODEL;
+  costModel(t: SwarmTarget): CostModel {
+    return swarmTargetSpec.costModel!(t);
   }
 }
 
-const SWARM_COST_MODEL: CostModel = { kind: "nodes", reserve: { kind: "fixed", cpuMillis: 100, memoryMiB: 256 } };
+export { SWARM_SIZE_LIMITS };

@@ -1,7 +1,7 @@
 // @sdx/backend-swarm/target: the `swarm` target kind alone (zod and
 // @sdx/sdk/target only), for validation and `sdx schema` without the backend.
 import { z } from "zod";
-import { defineTargetKind, type Target } from "@sdx/sdk/target";
+import { defineTargetKind, type Target, type BackendCapabilities, type CostModel, type SizeLimits } from "@sdx/sdk/target";
 
 /** A Docker Engine in swarm mode. */
 export interface SwarmTarget extends Target {
@@ -23,10 +23,38 @@ const settings = z.strictObject({
   publishMode: z.enum(["ingress", "host"]).default("ingress").describe("How public ports are published: through the routing mesh, or on the node running the task."),
 }).describe("A Docker Engine in swarm mode.");
 
+/** Docker caps a config and a secret at 500 KiB each (500 * 1024 bytes); render makes one per file and per secret. */
+export const SWARM_SIZE_LIMITS = {
+  file: { bytes: 500 * 1024, holder: "a Swarm config" },
+  secret: { bytes: 500 * 1024, holder: "a Swarm secret" },
+} as const satisfies SizeLimits;
+
+/** What the Docker Swarm backend can do (see `BackendCapabilities`). */
+export const SWARM_CAPABILITIES: BackendCapabilities = {
+  spot: true,
+  autoscale: false,
+  nativeProbes: ["exec"],
+  volumes: ["ephemeral", "persistent"],
+  rollback: true,
+  liveDiff: true,
+  sizeLimits: SWARM_SIZE_LIMITS,
+};
+
+/** The name tables show for this backend. */
+export const SWARM_DISPLAY_NAME = "Docker Swarm";
+
+/** Node-packed, each node keeping a fixed 100m CPU / 256 MiB for the OS and dockerd. */
+function swarmCostModel(): CostModel {
+  return { kind: "nodes", reserve: { kind: "fixed", cpuMillis: 100, memoryMiB: 256 } };
+}
+
 /** The `swarm` target kind: its settings, defaults, and the TLS directory path. */
 export const swarmTargetSpec = defineTargetKind<SwarmTarget, typeof settings>({
   kind: "swarm",
   settings,
+  displayName: SWARM_DISPLAY_NAME,
+  capabilities: SWARM_CAPABILITIES,
+  costModel: swarmCostModel,
   // An empty spot label names no node label: it has always meant the default one.
   normalize: (s, common) => ({ ok: true, target: { ...common, kind: "swarm", ...s, spotLabel: s.spotLabel || "sdx.capacity" } }),
   pathSettings: ["tlsDir"],

@@ -1,5 +1,5 @@
 import type { Container } from "inversify";
-import type { Backend, CostModel } from "../backend/backend.js";
+import type { Backend, CostModel, TargetKindSpec } from "../backend/backend.js";
 import type { BackendRegistry } from "../backend/backend-registry.js";
 import { toSdxError } from "../errors/sdx-error.js";
 import type { Target, App } from "../model/app.js";
@@ -12,7 +12,18 @@ import { sdxServices, type SdxSession } from "./sdx-services.js";
  * to another kind's model.
  */
 export async function resolveCostModels(targets: readonly Target[], registry: BackendRegistry): Promise<Map<string, CostModel>> {
+  // A kind's spec (loaded for validation already) usually declares the model: pricing
+  // every target of the cost table then loads no backend it will not plan.
+  const specs = await registry.targetKinds().catch(() => new Map<string, TargetKindSpec>());
   const models = await Promise.all(targets.map(async (t): Promise<CostModel> => {
+    const spec = specs.get(t.kind);
+    if (spec?.costModel) {
+      try {
+        return spec.costModel(t);
+      } catch (e) {
+        return { kind: "unpriced", reason: `the ${t.kind} backend has no cost model for target ${t.name}: ${toSdxError(e).message}` };
+      }
+    }
     let backend: Backend;
     try {
       backend = await registry.get(t.kind);

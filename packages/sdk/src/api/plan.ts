@@ -1,6 +1,6 @@
 import type { Container } from "inversify";
-import type { CheckReport, CostModel } from "../backend/backend.js";
-import { checkTarget } from "../backend/fidelity-from-capabilities.js";
+import type { CheckReport, CostModel, TargetKindSpec } from "../backend/backend.js";
+import { checkTarget, fidelityFromCapabilities } from "../backend/fidelity-from-capabilities.js";
 import { SdxError, isSdxError, toSdxError } from "../errors/sdx-error.js";
 import { emit, type EventListener } from "../events/sdx-event.js";
 import type { Target, PricingProfile } from "../model/app.js";
@@ -215,11 +215,17 @@ export async function selectTargets(
  */
 async function refusedTargets(p: PreparedApp, services: SdxServices): Promise<RejectedCandidate[]> {
   const out: RejectedCandidate[] = [];
+  const specs = await services.registry.targetKinds().catch(() => new Map<string, TargetKindSpec>());
   for (const t of p.app.targets) {
+    // Capabilities declared by the kind's spec are enough to refuse what the backend cannot
+    // carry, without loading a backend that is never planned (start-up of `sdx plan`).
+    const spec = specs.get(t.kind);
+    const declared = spec?.capabilities && spec.displayName ? { kind: t.kind, displayName: spec.displayName, capabilities: spec.capabilities } : undefined;
     // A kind nobody registered is reported by validation and when planned; it is not this filter's to explain.
-    const backend = await services.registry.get(t.kind).catch(() => undefined);
+    const backend = declared ?? (await services.registry.get(t.kind).catch(() => undefined));
     if (!backend) continue;
-    const errors = checkTarget(backend, contextFor(p, t)).diagnostics.filter((d) => d.severity === "error");
+    const report = "check" in backend ? checkTarget(backend, contextFor(p, t)) : fidelityFromCapabilities(p.app, t, backend);
+    const errors = report.diagnostics.filter((d) => d.severity === "error");
     const first = errors[0];
     if (first) {
       const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : "";
@@ -299,10 +305,12 @@ export async function plan(app: AppSource, options: PlanOptions = {}): Promise<P
     plans.push(costDelta ? { ...tp, costDelta } : tp);
   }
   const backendNames: Record<string, string> = Object.fromEntries(plans.map((tp) => [tp.backend, tp.displayName]));
+  const kinds = await services.registry.targetKinds().catch(() => new Map<string, TargetKindSpec>());
   for (const e of sel.estimates?.estimates ?? []) {
     if (backendNames[e.backend] === undefined) {
-      const b = await services.registry.get(e.backend).catch(() => undefined);
-      if (b) backendNames[e.backend] = b.displayName;
+      // The spec's name first: the cost table must not load backends it does not plan.
+      const b = kinds.get(e.backend)?.displayName ?? (await services.registry.get(e.backend).catch(() => undefined))?.displayName;
+      if (b) backendNames[e.backend] = b;
     }
   }
   return {

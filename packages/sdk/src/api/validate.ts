@@ -1,3 +1,4 @@
+import type { TargetKindSpec } from "../backend/backend.js";
 import { existsSync, statSync } from "node:fs";
 import type { Container } from "inversify";
 import { checkSizeLimits } from "../backend/check-size-limits.js";
@@ -50,9 +51,13 @@ async function sizeLimitDiagnostics(
     }
   }
   const out: Diagnostic[] = [];
+  const kinds = await services.registry.targetKinds().catch(() => new Map<string, TargetKindSpec>());
   for (const t of app.targets) {
+    // The spec's declared capabilities first: validating must not load every backend.
+    const spec = kinds.get(t.kind);
+    const declared = spec?.capabilities && spec.displayName ? { kind: t.kind, displayName: spec.displayName, capabilities: spec.capabilities } : undefined;
     // A kind without a registered backend is reported by validation already.
-    const backend = await services.registry.get(t.kind).catch(() => undefined);
+    const backend = declared ?? (await services.registry.get(t.kind).catch(() => undefined));
     if (backend) out.push(...checkSizeLimits(app, t, backend, bytes));
   }
   return out;

@@ -118,6 +118,17 @@ export interface TargetKindSpec<T extends Target = Target, S extends z.ZodObject
   toSettings?(target: T): Record<string, unknown>;
   /** Name of its local test backend: `scripts/testenv/<testenv>.sh` writes `<testenvDir>/<testenv>.env`. @default none */
   readonly testenv?: string;
+  /**
+   * The backend's static facts, declared here so that pricing every target and
+   * choosing the cheapest (which needs each target's cost model and
+   * capabilities) never loads a backend it will not plan. The backend object
+   * exposes the same values. @default read from the loaded backend
+   */
+  readonly displayName?: string;
+  /** See {@link TargetKindSpec.displayName}. @default read from the loaded backend */
+  readonly capabilities?: BackendCapabilities;
+  /** See {@link TargetKindSpec.displayName}. @default read from the loaded backend */
+  costModel?(target: T): CostModel;
 }
 
 /** Everything a backend needs to render and plan one app for one target. Pure data. */
