@@ -1,22 +1,10 @@
 import { resolve } from "node:path";
-import { SdxError, type Resource } from "@sdx/sdk";
-import { REPO_ROOT, describeBackendConformance } from "@sdx/sdk/testing";
+import type { Resource } from "@sdx/sdk";
+import { REPO_ROOT, describeBackendConformance, fakeClock } from "@sdx/sdk/testing";
 import { EcsBackend } from "../src/ecs-backend.js";
 import type { EcsPort } from "../src/client/ecs-port.js";
 import { FakeEcs } from "./fake-ecs.js";
 
-/** A clock that moves only when a wait sleeps. */
-function fakeClock() {
-  let t = 0;
-  return {
-    now: () => t,
-    sleep: async (ms: number, signal?: AbortSignal): Promise<void> => {
-      if (signal?.aborted) throw new SdxError("SDX_ABORTED", "The operation was aborted.", { fault: "user" });
-      t += ms;
-      await Promise.resolve();
-    },
-  };
-}
 
 /** An account with another app's service, task definition and parameter in the shop's cluster. */
 async function accountWithNeighbour(): Promise<FakeEcs> {

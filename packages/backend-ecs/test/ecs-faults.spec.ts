@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { hasChanges, SdxError, type BackendApplyResult, type BackendContext, type BackendPlan, type PlannedAction } from "@sdx/sdk";
 import type { EcsTarget } from "../src/ecs-target.js";
-import { EXAMPLE_SECRET_ENV, exampleContext, injectFaults, renderFor } from "@sdx/sdk/testing";
+import { EXAMPLE_SECRET_ENV, exampleContext, fakeClock, injectFaults, renderFor } from "@sdx/sdk/testing";
 import { EcsBackend } from "../src/ecs-backend.js";
 import type { EcsPort } from "../src/client/ecs-port.js";
 import { FakeEcs } from "./fake-ecs.js";
@@ -13,18 +13,6 @@ import { FakeEcs } from "./fake-ecs.js";
 // touched; no deployment reads a deleted parameter; and a re-run converges:
 // 0 changes, no unfinished rollout.
 
-/** A clock that moves only when a wait sleeps. */
-function fakeClock() {
-  let t = 0;
-  return {
-    now: () => t,
-    sleep: async (ms: number, signal?: AbortSignal): Promise<void> => {
-      if (signal?.aborted) throw new SdxError("SDX_ABORTED", "The operation was aborted.", { fault: "user" });
-      t += ms;
-      await Promise.resolve();
-    },
-  };
-}
 
 const backendOn = (port: EcsPort): EcsBackend => new EcsBackend({ portFactory: () => port, waitSeams: { clock: fakeClock(), pollMs: 5000 } });
 

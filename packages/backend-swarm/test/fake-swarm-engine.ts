@@ -306,3 +306,20 @@ export class FakeSwarmEngine implements SwarmClient {
     });
   }
 }
+
+/** An engine holding another app's service (mounting its secret), secret and network, and a hand-made secret: sdx must never touch them. */
+export async function engineWithNeighbour(): Promise<FakeSwarmEngine> {
+  const e = new FakeSwarmEngine();
+  const labels = { "sdx.dev/app": "other", "app.kubernetes.io/managed-by": "sdx" };
+  await e.createNetwork({ Name: "other_default", Driver: "overlay", Labels: labels });
+  const sid = await e.createSecret({ Name: "other_api_db-password-12345678", Labels: labels, data: "other-secret" });
+  await e.createService({
+    Name: "other_api", Labels: labels, Mode: { Replicated: { Replicas: 1 } },
+    TaskTemplate: { ContainerSpec: { Image: "busybox", Secrets: [{ SecretID: sid, SecretName: "other_api_db-password-12345678", File: { Name: "/run/secrets/x" } }] }, Networks: [{ Target: "other_default" }] },
+  });
+  // An unlabelled (hand-made) secret too.
+  await e.createSecret({ Name: "hand-made", Labels: {}, data: "x" });
+  await e.inspectService("other_api");
+  await e.inspectService("other_api");
+  return e;
+}

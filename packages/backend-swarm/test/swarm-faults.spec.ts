@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { hasChanges, SdxError, type BackendApplyResult, type BackendContext, type BackendPlan, type PlannedAction } from "@sdx/sdk";
-import { EXAMPLE_SECRET_ENV, exampleContext, injectFaults, renderFor } from "@sdx/sdk/testing";
+import { EXAMPLE_SECRET_ENV, exampleContext, fakeClock, injectFaults, renderFor } from "@sdx/sdk/testing";
 import { SwarmBackend } from "../src/index.js";
 import type { SwarmClient } from "../src/client/swarm-client.js";
-import { FakeSwarmEngine } from "./fake-swarm-engine.js";
+import { engineWithNeighbour, FakeSwarmEngine } from "./fake-swarm-engine.js";
 import type { SwarmTarget } from "../src/swarm-target.js";
 
 // Fault injection: a full deploy of the shop into an in-memory engine, then
@@ -13,42 +13,13 @@ import type { SwarmTarget } from "../src/swarm-target.js";
 // touched; no spec or task is left mounting a removed secret; and a re-run
 // converges: 0 changes and no unfinished rollout.
 
-/** A clock that moves only when a wait sleeps, so rollout waits take no real time. */
-function fakeTime() {
-  let t = 0;
-  return {
-    now: () => t,
-    sleep: async (ms: number, signal?: AbortSignal): Promise<void> => {
-      if (signal?.aborted) throw new SdxError("SDX_ABORTED", "The operation was aborted.", { fault: "user" });
-      t += ms;
-      await Promise.resolve();
-    },
-    pollMs: 500,
-  };
-}
 
-/** An engine with another app's service, secret and network on it, which sdx must never touch. */
-async function engineWithNeighbour(): Promise<FakeSwarmEngine> {
-  const e = new FakeSwarmEngine();
-  const labels = { "sdx.dev/app": "other", "app.kubernetes.io/managed-by": "sdx" };
-  await e.createNetwork({ Name: "other_default", Driver: "overlay", Labels: labels });
-  const sid = await e.createSecret({ Name: "other_api_db-password-12345678", Labels: labels, data: "other-secret" });
-  await e.createService({
-    Name: "other_api", Labels: labels, Mode: { Replicated: { Replicas: 1 } },
-    TaskTemplate: { ContainerSpec: { Image: "busybox", Secrets: [{ SecretID: sid, SecretName: "other_api_db-password-12345678", File: { Name: "/run/secrets/x" } }] }, Networks: [{ Target: "other_default" }] },
-  });
-  // An unlabelled (hand-made) secret too.
-  await e.createSecret({ Name: "hand-made", Labels: {}, data: "x" });
-  await e.inspectService("other_api");
-  await e.inspectService("other_api");
-  return e;
-}
 
 const rotated = { ...EXAMPLE_SECRET_ENV, SHOP_DB_PASSWORD: "rotated-password" };
 const shop = (env: Readonly<Record<string, string>> = EXAMPLE_SECRET_ENV): Promise<BackendContext<SwarmTarget>> => exampleContext<SwarmTarget>("shop", { kind: "swarm" }, env);
 
 function backendOn(client: SwarmClient): SwarmBackend {
-  return new SwarmBackend({ connect: async () => client, waitSeams: fakeTime() });
+  return new SwarmBackend({ connect: async () => client, waitSeams: { ...fakeClock(), pollMs: 500 } });
 }
 
 async function planOn(engine: SwarmClient, ctx: BackendContext<SwarmTarget>): Promise<BackendPlan> {

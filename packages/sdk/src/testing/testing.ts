@@ -130,3 +130,4 @@ export {
   describeBackendConformance, exampleApps, spreadCalls,
   type ConformanceFaults, type ConformanceGoldens, type ConformanceLive, type ConformanceSubject,
 } from "./describe-backend-conformance.js";
+export { fakeClock, type FakeClock } from "./fake-clock.js";
