@@ -203,7 +203,7 @@ export async function selectTargets(
     return { targets: [findTarget(app, estimates.chosen)], reason: estimates.reason ?? `cheapest: ${estimates.chosen}`, estimates };
   }
   if (sel !== undefined) {
-    return { targets: [findTarget(app, sel)], reason: sel === app.defaultTarget && selector === undefined ? "the app's defaultTarget" : "named", ...(estimates ? { estimates } : {}) };
+    return { targets: [findTarget(app, sel)], reason: sel === app.defaultTarget && selector === undefined ? "the app's defaultTarget" : "requested by name", ...(estimates ? { estimates } : {}) };
   }
   return { targets: [app.targets[0]!], reason: "the app's first target (name one with --target)", ...(estimates ? { estimates } : {}) };
 }
