@@ -1,4 +1,5 @@
 import { formatPath, type Diagnostic } from "../validation/diagnostic.js";
+import { matchingBrace } from "../load/interpolate.js";
 
 /** Variables for interpolation; `undefined` means unset. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -104,15 +105,6 @@ function expand(s: string, sc: Scope): Piece {
   return out;
 }
 
-/** Index of the `}` closing the `{` at `open`, counting nested `${…}`. */
-function matchingBrace(s: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < s.length; i++) {
-    if (s[i] === "{") depth++;
-    else if (s[i] === "}" && --depth === 0) return i;
-  }
-  return -1;
-}
 
 /** The value of a variable and how sdx.yaml refers to it. */
 function ref(name: string, sc: Scope): { val: string | undefined; ref: Piece } {

@@ -150,8 +150,8 @@ function expand(s: string, ctx: Ctx, depth: number): string {
   return out;
 }
 
-/** Index of the `}` closing the `{` at `open`, counting nested braces. */
-function matchingBrace(s: string, open: number): number {
+/** Index of the `}` closing the `{` at `open`, counting nested braces; -1 when it is never closed. Shared with the Compose interpolation. */
+export function matchingBrace(s: string, open: number): number {
   let depth = 0;
   for (let i = open; i < s.length; i++) {
     if (s[i] === "{") depth++;
