@@ -1,9 +1,9 @@
 import type {
-  Backend, BackendApplyOptions, BackendApplyResult, BackendCallOptions, BackendCapabilities, BackendContext, SizeLimits,
+  Backend, BackendApplyOptions, BackendApplyResult, BackendCallOptions, BackendCapabilities, BackendContext,
   BackendDestroyResult, BackendPlan, BackendPlanOptions, BackendStatus, BackendTargetContext, CheckReport,
   CostModel, PricingProfile, Resource,
 } from "@sdx/sdk";
-import { ECS_CAPABILITIES, ECS_DISPLAY_NAME, ECS_SIZE_LIMITS, ecsTargetSpec, type EcsTarget } from "./ecs-target.js";
+import { ECS_CAPABILITIES, ECS_DISPLAY_NAME, ecsTargetSpec, type EcsTarget } from "./ecs-target.js";
 import { applyEcs, type ApplyEcsSeams } from "./apply/apply-ecs.js";
 import type { AwsCredentials } from "./client/aws-credentials.js";
 import type { AwsClients } from "./client/aws-ecs-port.js";
@@ -117,4 +117,3 @@ export class EcsBackend implements Backend<EcsTarget> {
   }
 }
 
-export { ECS_SIZE_LIMITS };

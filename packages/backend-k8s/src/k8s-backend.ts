@@ -1,6 +1,6 @@
 import type {
   Backend, BackendApplyOptions, BackendApplyResult, BackendCallOptions, BackendCapabilities, BackendContext, BackendDestroyResult,
-  BackendPlan, BackendPlanOptions, BackendStatus, BackendTargetContext, CheckReport, CostModel, PricingProfile, Resource, SizeLimits,
+  BackendPlan, BackendPlanOptions, BackendStatus, BackendTargetContext, CheckReport, CostModel, PricingProfile, Resource,
 } from "@sdx/sdk";
 import { applyK8s, type ApplyK8sSeams } from "./apply/apply-k8s.js";
 import type { K8sClient } from "./client/k8s-client.js";
@@ -8,7 +8,7 @@ import { planK8s } from "./plan/plan-k8s.js";
 import { pricingFromNodes } from "./plan/pricing-from-nodes.js";
 import { checkK8s } from "./check-k8s.js";
 import { destroyK8s } from "./destroy-k8s.js";
-import { K8S_CAPABILITIES, K8S_DISPLAY_NAME, K8S_SIZE_LIMITS, k8sTargetSpec, type K8sTarget } from "./k8s-target.js";
+import { K8S_CAPABILITIES, K8S_DISPLAY_NAME, k8sTargetSpec, type K8sTarget } from "./k8s-target.js";
 import { renderK8s } from "./render/render-k8s.js";
 import { statusK8s } from "./status-k8s.js";
 import { DEFAULT_SPOT_LABELS } from "./render/spot-placement.js";
@@ -74,4 +74,3 @@ export class K8sBackend implements Backend<K8sTarget> {
   }
 }
 
-export { K8S_SIZE_LIMITS };

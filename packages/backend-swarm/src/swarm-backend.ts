@@ -1,7 +1,6 @@
-import { toSdxError } from "@sdx/sdk";
 import type {
   Backend, BackendApplyOptions, BackendApplyResult, BackendCallOptions, BackendCapabilities, BackendContext, BackendDestroyResult,
-  BackendPlan, BackendPlanOptions, BackendStatus, BackendTargetContext, CheckReport, CostModel, Resource, SizeLimits,
+  BackendPlan, BackendPlanOptions, BackendStatus, BackendTargetContext, CheckReport, CostModel, Resource,
 } from "@sdx/sdk";
 import { applySwarm, type ApplySwarmSeams } from "./apply/apply-swarm.js";
 import { checkSwarm } from "./check-swarm.js";
@@ -11,7 +10,7 @@ import { destroySwarm } from "./destroy-swarm.js";
 import { planSwarm } from "./plan/plan-swarm.js";
 import { renderSwarm } from "./render/render-swarm.js";
 import { statusSwarm } from "./status-swarm.js";
-import { SWARM_CAPABILITIES, SWARM_DISPLAY_NAME, SWARM_SIZE_LIMITS, swarmTargetSpec, type SwarmTarget } from "./swarm-target.js";
+import { SWARM_CAPABILITIES, SWARM_DISPLAY_NAME, swarmTargetSpec, type SwarmTarget } from "./swarm-target.js";
 
 /** Options for {@link SwarmBackend}. */
 export interface SwarmBackendOptions {
@@ -68,15 +67,8 @@ export class SwarmBackend implements Backend<SwarmTarget> {
   }
 
   async apply(ctx: BackendContext<SwarmTarget>, plan: BackendPlan, options: BackendApplyOptions): Promise<BackendApplyResult> {
-    let client: SwarmClient;
-    try {
-      client = await this.connect(ctx.target, options.signal);
-    } catch (e) {
-      // Nothing was changed: the result says so, with every change remaining.
-      const error = toSdxError(e, "SDX_BACKEND_UNREACHABLE", "backend").toJSON();
-      return { status: error.code === "SDX_ABORTED" ? "aborted" : "failed", completed: [], failed: [], remaining: plan.actions.filter((a) => a.kind !== "no-op"), rollouts: [], error };
-    }
-    return applySwarm(client, ctx, plan, options, this.options.waitSeams);
+    // A connection that fails before any change is reported by deploy() like any apply that throws: every change remaining.
+    return applySwarm(await this.connect(ctx.target, options.signal), ctx, plan, options, this.options.waitSeams);
   }
 
   async status(ctx: BackendTargetContext<SwarmTarget>, options: BackendCallOptions): Promise<BackendStatus> {
@@ -93,4 +85,3 @@ export class SwarmBackend implements Backend<SwarmTarget> {
   }
 }
 
-export { SWARM_SIZE_LIMITS };

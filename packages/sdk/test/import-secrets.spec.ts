@@ -14,7 +14,7 @@ import { parse } from "yaml";
 import { runCli } from "../src/cli/run-cli.js";
 import { SdxError } from "../src/errors/sdx-error.js";
 import { interpolate } from "../src/load/interpolate.js";
-import { importCompose, toSdxYaml, type ImportResult } from "../src/import/index.js";
+import { importCompose, importScore, toSdxYaml, type ImportResult } from "../src/import/index.js";
 import { looksCredential, looksSecretValue, urlPassword } from "../src/import/secret-like.js";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -220,7 +220,8 @@ describe("import reads only inside the Compose file's directory", () => {
 describe("what looks like a credential", () => {
   it("URLs with a password, PEM keys, token formats; not references or plain URLs", () => {
     expect(urlPassword("postgres://app:pw@db/app")).toEqual({ start: 15, end: 17 });
-    expect(urlPassword("redis://:p@ss@cache:6379/0")).toBeDefined();
+    // The last "@" before the host ends the userinfo: the password is "p@ss" (characters 9 to 13).
+    expect(urlPassword("redis://:p@ss@cache:6379/0")).toEqual({ start: 9, end: 13 });
     expect(urlPassword("postgres://app:${DB_PASSWORD}@db/app")).toBeUndefined();
     expect(urlPassword("http://localhost:8000/healthz")).toBeUndefined();
     expect(urlPassword("https://user@example.com")).toBeUndefined();
@@ -230,5 +231,27 @@ describe("what looks like a credential", () => {
     expect(looksSecretValue("Zx8!kQ2#pL9@vT4$mN7^rB1&")).toBe(true);
     expect(looksSecretValue("hello world this is long enough")).toBe(false);
     expect(looksSecretValue("2.1.0")).toBe(false);
+  });
+});
+
+describe("Score import keeps passwords in URLs out of sdx.yaml", () => {
+  it("reads a password in args and in file content from a variable, with a warning at the container", () => {
+    const r = importScore([
+      "apiVersion: score.dev/v1b1",
+      "metadata: { name: shop }",
+      "containers:",
+      "  api:",
+      "    image: ghcr.io/acme/api:1.0",
+      "    args: [\"--db=postgres://app:zz-score-pw-91@db/app\"]",
+      "    files:",
+      "      - target: /etc/api.conf",
+      "        content: \"url = postgres://app:zz-score-pw-91@db/app\"",
+      "",
+    ].join("\n"), { fileName: "score.yaml" });
+    const written = toSdxYaml(r, { source: "score.yaml" });
+    expect(written).not.toContain("zz-score-pw-91");
+    expect(written).toContain("postgres://app:${URL_PASSWORD}@db/app");
+    expect(r.diagnostics).toContainEqual(expect.objectContaining({ code: "SDX_IMPORT_CREDENTIAL", path: "containers.api" }));
+    expect(JSON.stringify(r.report) + JSON.stringify(r.diagnostics)).not.toContain("zz-score-pw-91");
   });
 });

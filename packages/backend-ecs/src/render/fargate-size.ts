@@ -2,7 +2,8 @@
 // the size it is billed at (the ECS backend's cost model hands it to pricing as
 // `CostModel.size`), and the task-definition side: checking a cpu/memory pair
 // as sent (after overrides) and naming the nearest valid one.
-import { isSdxError, SdxError, type BilledTaskSize } from "@sdx/sdk";
+// @sdx/sdk/target, not the main entry: the light ecs-target module (loaded to validate) imports this table.
+import { isSdxError, SdxError, type BilledTaskSize } from "@sdx/sdk/target";
 
 /** One Fargate CPU size and the task memory sizes allowed with it, in MiB. */
 export interface FargateCpuTier {

@@ -4,7 +4,7 @@ import { deploy, type DeployOptions, type DeployResult } from "./deploy.js";
 import { importFile, writeImport, type ImportFileOptions, type ImportFileResult } from "./import-file.js";
 import { plan, type PlanOptions, type PlanResult } from "./plan.js";
 import type { AppSource } from "./prepare-app.js";
-import { composeServices, sdxServices, type ComposeServicesOptions, type SdxServices, type SdxSession } from "./sdx-services.js";
+import { composeServices, type ComposeServicesOptions, type SdxServices, type SdxSession } from "./sdx-services.js";
 import { destroy, status, type DestroyResult, type StatusResult, type TargetOperationOptions } from "./status.js";
 import { validate, type ValidateOptions } from "./validate.js";
 
@@ -59,9 +59,3 @@ export function createSdx(options: CreateSdxOptions = {}): Sdx {
   return sdxOf(composeServices(options));
 }
 
-let fallback: Sdx | undefined;
-
-/** The session the plain functions (`plan`, `deploy`, ...) use when given none: the built-ins, process.env. */
-export function defaultSdx(): Sdx {
-  return (fallback ??= sdxOf(sdxServices()));
-}

@@ -83,6 +83,7 @@ export function servicesFromContainer(container: Container, extra: { readonly pl
 }
 
 let defaultServices: SdxServices | undefined;
+const byContainer = new WeakMap<Container, SdxServices>();
 
 /** Where an API call gets its services: the one it names, else a container's, else the default session's. */
 export interface ServicesFrom {
@@ -100,7 +101,13 @@ export interface ServicesFrom {
 export function sdxServices(from: ServicesFrom | Container = {}): SdxServices {
   const f: ServicesFrom = isContainer(from) ? { container: from } : from;
   if (f.session) return f.session.services;
-  if (f.container) return f.container.isBound(TOKENS.Session) ? f.container.get(TOKENS.Session).services : servicesFromContainer(f.container);
+  if (f.container) {
+    if (f.container.isBound(TOKENS.Session)) return f.container.get(TOKENS.Session).services;
+    // A container built by hand has no session: compose one per container, once, so loaded backends are kept.
+    let s = byContainer.get(f.container);
+    if (!s) byContainer.set(f.container, (s = servicesFromContainer(f.container)));
+    return s;
+  }
   return (defaultServices ??= composeServices());
 }
 

@@ -30,7 +30,7 @@ export async function validate(path: string, options: ValidateOptions = {}): Pro
     ...(options.allowOutside ? { allowOutside: options.allowOutside } : {}),
   });
   if (!r.app) return r;
-  const limits = await sizeLimitDiagnostics(r.app, services, { baseDir: r.baseDir, allowOutside: options.allowOutside ?? [] }, env);
+  const limits = await sizeLimitDiagnostics(r.app, services, r.secretFileBytes ?? checkSecretFiles(r.app, { baseDir: r.baseDir, allowOutside: options.allowOutside ?? [] }).bytes, env);
   if (limits.length === 0) return r;
   const diagnostics = sortDiagnostics([...r.diagnostics, ...limits]);
   const { app: _invalid, ...rest } = r;
@@ -39,11 +39,11 @@ export async function validate(path: string, options: ValidateOptions = {}): Pro
 
 /** Every target's backend size limits, checked against the files and the secrets whose size is known without a deploy. */
 async function sizeLimitDiagnostics(
-  app: App, services: SdxServices, access: { baseDir: string; allowOutside: readonly string[] }, env: Readonly<Record<string, string | undefined>>,
+  app: App, services: SdxServices, secretFileBytes: ReadonlyMap<string, number>, env: Readonly<Record<string, string | undefined>>,
 ): Promise<Diagnostic[]> {
   // Loading a backend costs an import; an app with no files or secrets needs none.
   if (!app.services.some((s) => s.files.length > 0 || s.secrets.length > 0)) return [];
-  const bytes = checkSecretFiles(app, access).bytes;
+  const bytes = new Map(secretFileBytes);
   for (const svc of app.services) {
     for (const s of svc.secrets) {
       const v = s.source.kind === "env" ? env[s.source.name] : undefined;

@@ -26,3 +26,5 @@ export type { Diagnostic } from "../validation/diagnostic.js";
 export { capped, dnsLabel, duration } from "../model/app-schema.js";
 export { parseDuration } from "../model/units.js";
 export { LIMITS } from "../model/limits.js";
+export { SdxError, isSdxError } from "../errors/sdx-error.js";
+export type { BilledTaskSize } from "./backend.js";

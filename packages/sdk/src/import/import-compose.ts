@@ -11,6 +11,8 @@ import type { ImportOptions, ImportResult } from "./import-result.js";
 import { parseSourceYaml } from "./parse-source.js";
 import { looksCredential, looksSecret, looksSecretValue, urlPassword } from "./secret-like.js";
 import { splitShellWords } from "./shell-words.js";
+import { maskString } from "../secrets/sensitive-values.js";
+import { guardUrlPasswords } from "./guard-url-passwords.js";
 import { Split, splitDocument } from "./split-value.js";
 
 /** Options for {@link importCompose}. */
@@ -352,7 +354,7 @@ function guardSecrets(ctx: Ctx, result: ImportResult): ImportResult {
   const secrets = [...ctx.secretValues].sort((a, b) => b.length - a.length);
   if (secrets.length === 0) return result;
   const hit = (s: string): boolean => secrets.some((v) => s.includes(v));
-  const redact = (s: string): string => secrets.reduce((acc, v) => acc.split(v).join("[redacted]"), s);
+  const redact = (s: string): string => maskString(s, secrets);
   const leaks: Diagnostic[] = [];
   const walk = (v: unknown, path: (string | number)[]): unknown => {
     if (typeof v === "string" && hit(v)) {
@@ -471,45 +473,16 @@ function importService(ctx: Ctx, name: string, sdxName: string, svc: Obj, consum
     const aliases = isObj(svc.networks) && Object.values(svc.networks).some((n) => isObj(n) && Array.isArray(n.aliases) && n.aliases.length > 0);
     r.ignored(p("networks"), `sdx gives each app one network on which services reach each other by service name${aliases ? "; network aliases are not kept, so use the service name as the host name" : ""}`);
   }
-  return guardUrlPasswords(ctx, name, out) as Record<string, unknown>;
-}
-
-/**
- * Passwords written in URLs (`postgres://app:pw@db/app`) in commands, labels,
- * health checks or file content: sdx.yaml reads each from a variable instead
- * (`postgres://app:${WEB_URL_PASSWORD}@db/app`). Env vars were handled already.
- */
-function guardUrlPasswords(ctx: Ctx, service: string, v: unknown, field: (string | number)[] = []): unknown {
-  const replace = (written: string): string | undefined => {
-    const at = urlPassword(written);
-    if (!at) return undefined;
-    const password = written.slice(at.start, at.end);
-    const variable = credentialVariable(ctx, service, "URL_PASSWORD", password.replace(/\$\$/g, "$"));
-    if (password.length >= 4) ctx.secretValues.add(password.replace(/\$\$/g, "$"));
-    const where = formatPath(["services", service]);
-    const sdxField = formatPath(field);
-    ctx.r.approximated(where, `${sdxField} holds a password in a URL: sdx.yaml reads it from \${${variable}} instead, so set ${variable} to the value`);
-    ctx.r.warning("SDX_IMPORT_CREDENTIAL", where, `a URL in ${sdxField} holds a password; sdx.yaml reads it from $${variable} at deploy time instead`,
-      `Set ${variable} before deploying the written sdx.yaml, and keep the value out of version control.`);
-    return `${written.slice(0, at.start)}\${${variable}}${written.slice(at.end)}`;
-  };
-  if (typeof v === "string") {
-    const w = replace(v.replace(/\$/g, "$$$$"));
-    return w === undefined ? v : new Split(v, w);
-  }
-  if (v instanceof Split) {
-    if (typeof v.written !== "string" || typeof v.value !== "string") return v;
-    const w = replace(v.written);
-    return w === undefined ? v : new Split(v.value, w);
-  }
-  if (Array.isArray(v)) return v.map((x, i) => guardUrlPasswords(ctx, service, x, [...field, i]));
-  if (isObj(v)) {
-    const out: Obj = {};
-    // env is judged entry by entry (a credential there becomes a secret); image references hold no passwords.
-    for (const [k, x] of Object.entries(v)) out[k] = field.length === 0 && (k === "env" || k === "secrets" || k === "image") ? x : guardUrlPasswords(ctx, service, x, [...field, k]);
-    return out;
-  }
-  return v;
+  return guardUrlPasswords(out, {
+    variable: (password) => credentialVariable(ctx, name, "URL_PASSWORD", password),
+    secret: (password) => ctx.secretValues.add(password),
+    report: (field, variable) => {
+      const where = formatPath(["services", name]);
+      ctx.r.approximated(where, `${field} holds a password in a URL: sdx.yaml reads it from \${${variable}} instead, so set ${variable} to the value`);
+      ctx.r.warning("SDX_IMPORT_CREDENTIAL", where, `a URL in ${field} holds a password; sdx.yaml reads it from $${variable} at deploy time instead`,
+        `Set ${variable} before deploying the written sdx.yaml, and keep the value out of version control.`);
+    },
+  }) as Record<string, unknown>;
 }
 
 /** `command` / `entrypoint` as a list of words. */

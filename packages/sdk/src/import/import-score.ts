@@ -8,6 +8,8 @@ import type { ImportOptions, ImportResult } from "./import-result.js";
 import { parseSourceYaml } from "./parse-source.js";
 import { SdxError } from "../errors/sdx-error.js";
 import { looksCredential, looksSecret } from "./secret-like.js";
+import { maskString } from "../secrets/sensitive-values.js";
+import { guardUrlPasswords } from "./guard-url-passwords.js";
 import { Split, splitDocument } from "./split-value.js";
 
 /** Options for {@link importScore}. */
@@ -39,6 +41,8 @@ interface Ctx {
   readonly matchedRoutes: Set<string>;
   /** Credential values kept out of sdx.yaml, redacted from messages. */
   readonly credentials: Set<string>;
+  /** Variables that passwords found in URLs are read from, with their values. */
+  readonly urlPasswords: Map<string, string>;
 }
 
 /** Result of expanding the placeholders of one string. */
@@ -83,7 +87,7 @@ export function importScore(text: string, options: ImportScoreOptions = {}): Imp
     else r.ignored(formatPath(["metadata", k]), "extra metadata is only available to placeholders");
   }
 
-  const ctx: Ctx = { r, opts: options, workload: rawName ?? workload, metadata, resources: isObj(doc.resources) ? doc.resources : {}, usedResources: new Set(), matchedRoutes: new Set(), credentials: new Set() };
+  const ctx: Ctx = { r, opts: options, workload: rawName ?? workload, metadata, resources: isObj(doc.resources) ? doc.resources : {}, usedResources: new Set(), matchedRoutes: new Set(), credentials: new Set(), urlPasswords: new Map() };
   const containers = isObj(doc.containers) ? doc.containers : {};
   const names = Object.keys(containers);
   if (names.length === 0) r.error("SDX_MISSING", "containers", "the workload has no containers", "Add one: containers: { main: { image: … } }.");
@@ -115,7 +119,7 @@ export function importScore(text: string, options: ImportScoreOptions = {}): Imp
   const targets = options.targets ?? { kubernetes: { kind: "kubernetes" } };
   const split = splitDocument({ name: workload, services, ...(Object.keys(targets).length ? { targets } : {}) });
   // Credential literals are not written into sdx.yaml; messages never repeat them either.
-  const redact = (t: string): string => [...ctx.credentials].sort((a, b) => b.length - a.length).reduce((acc, v) => acc.split(v).join("[redacted]"), t);
+  const redact = (t: string): string => maskString(t, [...ctx.credentials]);
   return {
     document: split.document, template: split.template,
     report: r.notes.map((n) => ({ ...n, reason: redact(n.reason) })),
@@ -234,7 +238,25 @@ function importContainer(ctx: Ctx, cName: string, sName: string, c: Obj, ports: 
 
   if (c.before !== undefined) r.dropped(p("before"), "sdx starts services independently; each must retry until the others are reachable");
   for (const k of Object.keys(c)) if (!CONTAINER_KEYS.includes(k)) r.dropped(p(k), "not part of the Score container specification");
-  return out;
+  return guardUrlPasswords(out, {
+    variable: (password) => urlPasswordVariable(ctx, sName, password),
+    secret: (password) => ctx.credentials.add(password),
+    report: (field, variable) => {
+      r.approximated(p(), `${field} holds a password in a URL: sdx.yaml reads it from \${${variable}} instead, so set ${variable} to the value`);
+      r.warning("SDX_IMPORT_CREDENTIAL", p(), `a URL in ${field} holds a password; sdx.yaml reads it from $${variable} at deploy time instead`,
+        `Set ${variable} before deploying the written sdx.yaml, and keep the value out of version control.`);
+    },
+  }) as Obj;
+}
+
+/** `URL_PASSWORD`, unless another password already has that name (then prefixed with the service, then numbered). */
+function urlPasswordVariable(ctx: Ctx, service: string, password: string): string {
+  const taken = (n: string): boolean => ctx.urlPasswords.has(n) && ctx.urlPasswords.get(n) !== password;
+  let name = "URL_PASSWORD";
+  if (taken(name)) name = `${service}_URL_PASSWORD`.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
+  for (let i = 2; taken(name); i++) name = `${service}_URL_PASSWORD_${i}`.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
+  ctx.urlPasswords.set(name, password);
+  return name;
 }
 
 function reportPlaceholders(ctx: Ctx, path: string, e: Expanded): void {

@@ -1,17 +1,10 @@
 import { formatPath, type Diagnostic } from "../validation/diagnostic.js";
 import { LIMITS } from "../model/limits.js";
-import { looksSecret, looksSecretValue } from "../import/secret-like.js";
 
 /** Result of {@link interpolate}. */
 export interface InterpolateResult {
   readonly value: unknown;
   readonly diagnostics: readonly Diagnostic[];
-  /**
-   * Values substituted from variables whose name or value looks secret
-   * (`${DB_PASSWORD}` inside `postgres://app:${DB_PASSWORD}@db`): they end up in
-   * plain settings, so plans and errors must mask them wherever they appear.
-   */
-  readonly sensitive: readonly string[];
 }
 
 /**
@@ -21,7 +14,6 @@ export interface InterpolateResult {
  */
 export function interpolate(doc: unknown, env: Readonly<Record<string, string | undefined>>): InterpolateResult {
   const diagnostics: Diagnostic[] = [];
-  const sensitive = new Set<string>();
   // An explicit stack, not recursion: a deep or self-referencing document (a YAML
   // anchor aliased inside itself, a cyclic config-module object) must end in a
   // diagnostic, never a stack overflow or an endless walk.
@@ -36,7 +28,7 @@ export function interpolate(doc: unknown, env: Readonly<Record<string, string | 
     }
     const { v, path, set } = task;
     if (typeof v === "string") {
-      const r = interpolateString(v, env, formatPath(path), sensitive);
+      const r = interpolateString(v, env, formatPath(path));
       diagnostics.push(...r.diagnostics);
       set(r.value);
       continue;
@@ -74,7 +66,7 @@ export function interpolate(doc: unknown, env: Readonly<Record<string, string | 
     // Reversed, so children are visited (and diagnostics reported) in document order.
     for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
   }
-  return { value, diagnostics, sensitive: [...sensitive] };
+  return { value, diagnostics };
 }
 
 /** Result of {@link interpolateString}. */
@@ -100,27 +92,16 @@ const MAX_NESTING = 10;
  * (`${}`, `${!X}`, `${1X}`, an unknown operator, no closing `}`) is `SDX_INTERPOLATION`.
  * Diagnostics carry `path` and the offending text, never a variable's value.
  */
-export function interpolateString(s: string, env: Env, path: string, sensitive?: Set<string>): InterpolateStringResult {
+export function interpolateString(s: string, env: Env, path: string): InterpolateStringResult {
   const diagnostics: Diagnostic[] = [];
   if (!s.includes("$")) return { value: s, diagnostics };
-  return { value: expand(s, { env, path, diagnostics, ...(sensitive ? { sensitive } : {}) }, 0), diagnostics };
+  return { value: expand(s, { env, path, diagnostics }, 0), diagnostics };
 }
 
 interface Ctx {
   readonly env: Env;
   readonly path: string;
   readonly diagnostics: Diagnostic[];
-  /** Collects substituted values that look secret (see {@link InterpolateResult.sensitive}). */
-  readonly sensitive?: Set<string>;
-}
-
-/** Shorter values would mask ordinary words in plans; a real credential is longer. */
-const MIN_SENSITIVE_LENGTH = 4;
-
-/** Records a substituted value when its variable's name or the value itself looks secret. */
-function use(ctx: Ctx, name: string, val: string): string {
-  if (ctx.sensitive && val.length >= MIN_SENSITIVE_LENGTH && (looksSecret(name) || looksSecretValue(val))) ctx.sensitive.add(val);
-  return val;
 }
 
 function expand(s: string, ctx: Ctx, depth: number): string {
@@ -175,7 +156,7 @@ function braced(ref: string, ctx: Ctx, depth: number): string {
   const rest = body.slice(name.length);
   const val = ctx.env[name];
   if (rest === "") {
-    if (val !== undefined) return use(ctx, name, val);
+    if (val !== undefined) return val;
     ctx.diagnostics.push({
       code: "SDX_ENV_UNSET", severity: "error", path: ctx.path,
       message: `environment variable ${name} is not set`,
@@ -193,16 +174,16 @@ function braced(ref: string, ctx: Ctx, depth: number): string {
   const empty = unset || val === "";
   switch (op) {
     case ":-":
-      return empty ? expand(word, ctx, depth + 1) : use(ctx, name, val!);
+      return empty ? expand(word, ctx, depth + 1) : val!;
     case "-":
-      return unset ? expand(word, ctx, depth + 1) : use(ctx, name, val!);
+      return unset ? expand(word, ctx, depth + 1) : val!;
     case ":+":
       return empty ? "" : expand(word, ctx, depth + 1);
     case "+":
       return unset ? "" : expand(word, ctx, depth + 1);
     default: {
       // :? and ?
-      if (op === ":?" ? !empty : !unset) return use(ctx, name, val!);
+      if (op === ":?" ? !empty : !unset) return val!;
       // The message is shown as written: expanding it could print another variable's (secret) value.
       const msg = word;
       ctx.diagnostics.push({

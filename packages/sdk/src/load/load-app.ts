@@ -56,6 +56,8 @@ export interface LoadAppResult {
    * @default []
    */
   readonly sensitive?: readonly string[];
+  /** Sizes of the `fromFile` secrets checked while loading, by `service/secret`, for size limits. @default undefined (not checked) */
+  readonly secretFileBytes?: ReadonlyMap<string, number>;
 }
 
 /** Candidate names when a directory is given. */
@@ -205,9 +207,10 @@ export async function loadApp(file: string, options: LoadAppOptions = {}): Promi
   const access = fileAccess(baseDir, options);
   const result = validateApp(interp.value, { ...options, readFile: containedTextReader(access) });
   diagnostics.push(...result.diagnostics);
-  if (result.app) diagnostics.push(...checkSecretFiles(result.app, access).diagnostics);
+  const secretFiles = result.app ? checkSecretFiles(result.app, access) : undefined;
+  if (secretFiles) diagnostics.push(...secretFiles.diagnostics);
   const located = sortDiagnostics(diagnostics.map((d) => (d.line !== undefined ? d : { ...d, ...locate(d.path) })));
-  return { ...(hasErrors(located) || !result.app ? {} : { app: resolveTargetPaths(result.app, baseDir, options.targetKinds) }), diagnostics: located, file, baseDir, sensitive: interp.sensitive };
+  return { ...(hasErrors(located) || !result.app ? {} : { app: resolveTargetPaths(result.app, baseDir, options.targetKinds) }), diagnostics: located, file, baseDir, sensitive: sensitiveValuesIn(interp.value, env), ...(secretFiles ? { secretFileBytes: secretFiles.bytes } : {}) };
 }
 
 /**
@@ -228,10 +231,11 @@ function loadImported(text: string, format: "compose" | "score", file: string, b
   if (hasErrors(imported.diagnostics)) return { diagnostics: sortDiagnostics(diagnostics), ...base };
   const result = validateApp(imported.document, { ...options, readFile: read });
   diagnostics.push(...result.diagnostics);
-  if (result.app) diagnostics.push(...checkSecretFiles(result.app, access).diagnostics);
+  const secretFiles = result.app ? checkSecretFiles(result.app, access) : undefined;
+  if (secretFiles) diagnostics.push(...secretFiles.diagnostics);
   const sorted = sortDiagnostics(diagnostics);
   // The importer substituted the variables already: find their secret-looking values afterwards.
-  return { ...(hasErrors(sorted) || !result.app ? {} : { app: result.app }), diagnostics: sorted, ...base, sensitive: sensitiveValuesIn(imported.document, env) };
+  return { ...(hasErrors(sorted) || !result.app ? {} : { app: result.app }), diagnostics: sorted, ...base, sensitive: sensitiveValuesIn(imported.document, env), ...(secretFiles ? { secretFileBytes: secretFiles.bytes } : {}) };
 }
 
 /** Files an app may read: its own directory, plus the explicitly allowed ones. */

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { statSync } from "node:fs";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SdxError } from "../errors/sdx-error.js";
@@ -35,6 +36,21 @@ const HINT = "The module must `export default defineApp({...})` (or a function r
  * when `signal` aborts; `SDX_USAGE` for a bad `SDX_CONFIG_TIMEOUT_MS`.
  */
 export async function loadConfigModule(file: string, options: LoadConfigModuleOptions = {}): Promise<unknown> {
+  // The CLI reads `plugins:` before it loads the app: one evaluation of an unchanged
+  // module serves both, so the user's code (and its side effects) runs once.
+  const st = statSync(file, { throwIfNoEntry: false });
+  const key = st ? `${file}\0${st.ino}\0${st.size}\0${st.mtimeMs}\0${st.ctimeMs}` : undefined;
+  const known = key === undefined ? undefined : evaluated.get(key);
+  if (known !== undefined) return structuredClone(known);
+  const doc = await evaluate(file, options);
+  if (key !== undefined) evaluated.set(key, doc);
+  return structuredClone(doc);
+}
+
+/** Successful evaluations in this process, by file identity and modification time. */
+const evaluated = new Map<string, unknown>();
+
+async function evaluate(file: string, options: LoadConfigModuleOptions): Promise<unknown> {
   const timeoutMs = options.timeoutMs ?? configTimeout(options.env ?? process.env);
   const fail = (message: string, hint: string, cause?: unknown): SdxError =>
     new SdxError("SDX_LOAD", message, { fault: "user", hint, ...(cause === undefined ? {} : { cause }), details: { file } });

@@ -4,7 +4,7 @@ import { SdxError } from "../errors/sdx-error.js";
 import { LIMITS } from "../model/limits.js";
 
 /** Largest file or secret sdx reads for an app (`files[].fromFile`, `secrets.*.fromFile`, Compose `env_file`, ...): 1 MiB. Backends may allow less. */
-export const MAX_FILE_BYTES = 1024 * 1024;
+export const MAX_FILE_BYTES: number = LIMITS.fileBytes;
 
 /** Largest app file (sdx.yaml, sdx.json, a Compose or Score file) sdx reads: 4 MiB. */
 export const MAX_APP_FILE_BYTES: number = LIMITS.appFileBytes;

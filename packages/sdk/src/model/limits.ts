@@ -9,6 +9,8 @@
 export const LIMITS = {
   /** Bytes of an app file (`sdx.yaml`, `sdx.json`, a Compose file) and of a config module's output. */
   appFileBytes: 4 * 1024 * 1024,
+  /** Bytes of any one file or secret an app names (`files[].fromFile`, `secrets.*.fromFile`, Compose `env_file`, ...); backends may allow less. */
+  fileBytes: 1024 * 1024,
   /** Services in one app. Validation, plan and import of this many stay under 2 s. */
   services: 1000,
   /** Targets in one app. */

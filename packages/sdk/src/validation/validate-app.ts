@@ -1,3 +1,4 @@
+import { LIMITS } from "../model/limits.js";
 import type {
   App, ConfigFile, HealthCheck, HealthProbe, Override, Placement, Port, PricingProfile, Resources, Rollout, Scale,
   SecretMount, SecretSource, Service, Target, Volume,
@@ -85,10 +86,10 @@ export function validateApp(input: unknown, options: ValidateAppOptions = {}): V
   for (const [svcName, raw] of Object.entries(rawServices)) {
     if (!isObj(raw)) continue;
     const p = (...rest: (string | number)[]): string => formatPath(["services", svcName, ...rest]);
-    if (appName && `${appName}-${svcName}`.length > 63) {
-      err("SDX_NAME_TOO_LONG", p(), `"${appName}-${svcName}" is ${appName.length + svcName.length + 1} characters; backends name objects <app>-<service> and the limit is 63`, "Shorten the app or service name.");
-    } else if (svcName.length > 63) {
-      err("SDX_NAME_TOO_LONG", p(), `service name is ${svcName.length} characters; the limit is 63`, "Shorten the service name.");
+    if (appName && `${appName}-${svcName}`.length > LIMITS.nameLength) {
+      err("SDX_NAME_TOO_LONG", p(), `"${appName}-${svcName}" is ${appName.length + svcName.length + 1} characters; backends name objects <app>-<service> and the limit is ${LIMITS.nameLength}`, "Shorten the app or service name.");
+    } else if (svcName.length > LIMITS.nameLength) {
+      err("SDX_NAME_TOO_LONG", p(), `service name is ${svcName.length} characters; the limit is ${LIMITS.nameLength}`, "Shorten the service name.");
     }
     const svc = normalizeService(svcName, raw, p, err, warn, options);
     if (svc) services.push(svc);
