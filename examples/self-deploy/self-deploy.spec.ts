@@ -40,8 +40,20 @@ describe("self-deploy example", () => {
     expect(c.stdout).not.toBe(a.stdout);
   });
 
-  it("serves its revision over HTTP", async () => {
-    const child = spawn(process.execPath, [server, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+  it("is built from its own directory, not a placeholder image", () => {
+    const { app } = validateApp(definition(), { targetKinds });
+    const web = app!.services[0]!;
+    expect(web.build).toMatchObject({ context: ".", entry: "server.js", include: ["server.js", "package.json"], dependencies: "none" });
+    expect(web.image.digest).toBeUndefined();
+    expect(app!.build?.registry).toBe("ghcr.io/sdx-dev");
+  });
+
+  it("serves, with nothing but Node, the source revision and image sdx gives it", async () => {
+    const child = spawn(process.execPath, [server, "--port", "0"], {
+      stdio: ["ignore", "ignore", "pipe"],
+      // Not even @sdx/sdk may be loaded to serve: the image carries no node_modules.
+      env: { ...process.env, SDX_SOURCE_REVISION: "0123456789ab", SDX_IMAGE: "127.0.0.1:5000/self-deploy-web@sha256:" + "a".repeat(64), NODE_OPTIONS: "--import=data:text/javascript,import{registerHooks}from'node:module';registerHooks({resolve(s,c,n){if(s.startsWith('@sdx/'))throw(Error('sdx-loaded-while-serving'));return(n(s,c))}})" },
+    });
     try {
       const port = await new Promise<number>((resolve, reject) => {
         let buf = "";
@@ -52,8 +64,8 @@ describe("self-deploy example", () => {
         });
         child.on("exit", (code) => reject(new Error(`server exited ${code}: ${buf}`)));
       });
-      const body = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { revision: string };
-      expect(body.revision).toBe(run("--revision").stdout.trim());
+      const body = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { revision: string; image: string };
+      expect(body).toMatchObject({ app: "self-deploy", revision: "0123456789ab", image: `127.0.0.1:5000/self-deploy-web@sha256:${"a".repeat(64)}` });
       expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).text()).toBe("ok\n");
     } finally {
       child.kill();
@@ -66,5 +78,7 @@ describe("self-deploy example", () => {
     expect(r.stdout).toMatch(/→\s+swarm\s+Docker Swarm\s/);
     expect(r.stdout).toContain("Chosen: swarm");
     expect(r.stdout).toContain("+ create  service self-deploy_web");
+    // Offline, the source is not built (the base is not fetched): the plan says so.
+    expect(r.stdout).toMatch(/build web: ghcr\.io\/sdx-dev\/self-deploy-web: will be built at deploy \(offline/);
   });
 });

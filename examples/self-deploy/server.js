@@ -2,7 +2,7 @@
 // A program that deploys itself. Its app definition lives here, next to the
 // code it describes, so `node server.js --deploy` ships exactly this program:
 //
-//   node server.js                                   serve on $PORT (default 8080)
+//   node server.js                                   serve on $PORT (default 8080); needs nothing but Node
 //   node server.js --plan [--target t] [--replicas n] preview: cost table + changes
 //   node server.js --deploy --target cheapest --replicas 5
 //   node server.js --destroy [--target t]
@@ -13,6 +13,7 @@ import { createServer } from "node:http";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { dirname } from "node:path";
 
 const env = process.env;
 
@@ -48,11 +49,18 @@ export function definition({ replicas = 2, targets } = {}) {
   return {
     name: "self-deploy",
     labels: { example: "self-deploy" },
+    // Where sdx pushes what it builds: <registry>/self-deploy-web@sha256:…
+    build: { registry: env.SELF_DEPLOY_REGISTRY ?? "ghcr.io/sdx-dev", ...(env.SELF_DEPLOY_BASE ? { base: env.SELF_DEPLOY_BASE } : {}) },
     services: {
       web: {
-        // Built from this directory's Dockerfile and pinned by digest (see README).
-        image: env.SELF_DEPLOY_IMAGE ?? "ghcr.io/sdx-dev/self-deploy:1.0.0@sha256:5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592",
-        command: ["node", "server.js"],
+        // sdx builds this very directory into an image (no Docker), pushes it and deploys it by digest.
+        build: {
+          context: ".",
+          entry: "server.js",
+          include: ["server.js", "package.json"],
+          // The container only serves; sdx itself is needed only by the one who deploys.
+          dependencies: "none",
+        },
         env: { PORT: "8080" },
         ports: [{ port: 8080, appProtocol: "http", public: true }],
         health: { http: { path: "/healthz", port: 8080 }, interval: "10s", timeout: "2s" },
@@ -100,10 +108,27 @@ async function load(args) {
   return { sdk, app, revision: sdk.computeRevision(app, secrets) };
 }
 
+/** Serving needs nothing but Node: no sdx in the image. */
+function serve(port) {
+  // Set by sdx: the image's source hash (SDX_SOURCE_REVISION, in the image) and the image it runs (SDX_IMAGE, at deploy).
+  const report = { app: "self-deploy", revision: env.SDX_SOURCE_REVISION ?? "dev", image: env.SDX_IMAGE ?? null, host: hostname() };
+  const server = createServer((req, res) => {
+    if (req.url === "/healthz") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+    res.writeHead(200, { "content-type": "application/json" }).end(`${JSON.stringify(report)}\n`);
+  });
+  server.listen(port, () => process.stderr.write(`self-deploy ${report.revision} listening on :${server.address().port}\n`));
+  // Swarm, Kubernetes and ECS stop containers with SIGTERM: stop at once.
+  process.once("SIGTERM", () => server.close(() => process.exit(0)));
+  return new Promise(() => {}); // serve until stopped
+}
+
 async function main(argv) {
   const args = parseSelfDeployArgs(argv);
+  if (args.mode === "serve") return serve(args.port);
   const { sdk, app, revision } = await load(args);
   const out = (s) => process.stdout.write(s);
+  // The definition's paths (the build context) are relative to this file, wherever it is run from.
+  const baseDir = dirname(fileURLToPath(import.meta.url));
   const progress = (e) => {
     const line = sdk.formatEvent(e);
     if (line) process.stderr.write(`${line}\n`);
@@ -112,34 +137,28 @@ async function main(argv) {
     case "revision":
       out(`${revision.app}\n`);
       return 0;
-    case "serve": {
-      const server = createServer((req, res) => {
-        if (req.url === "/healthz") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
-        res.writeHead(200, { "content-type": "application/json" }).end(`${JSON.stringify({ app: app.name, revision: revision.app, host: hostname() })}\n`);
-      });
-      server.listen(args.port, () => process.stderr.write(`self-deploy ${revision.app} listening on :${server.address().port}\n`));
-      return new Promise(() => {}); // serve until killed
-    }
     case "plan": {
-      const r = await sdk.plan(app, { target: args.target, offline: args.offline, onEvent: args.json ? undefined : progress });
-      out(args.json ? `${JSON.stringify({ revision: r.revision.app, target: r.target, plan: sdk.planToJson(r.plans[0].plan), estimates: r.estimates?.estimates ?? [] }, null, 2)}\n` : sdk.formatPlanResult(r));
+      const r = await sdk.plan(app, { target: args.target, offline: args.offline, baseDir, onEvent: args.json ? undefined : progress });
+      out(args.json ? `${JSON.stringify({ revision: r.revision.app, target: r.target, builds: r.builds, plan: sdk.planToJson(r.plans[0].plan), estimates: r.estimates?.estimates ?? [] }, null, 2)}\n` : sdk.formatPlanResult(r));
       return 0;
     }
     case "deploy": {
       const r = await sdk.deploy(app, {
         target: args.target,
+        baseDir,
         onEvent: progress,
         confirm: (tp, estimates) => {
           if (estimates?.estimates.length) out(`${sdk.formatEstimates(estimates, tp.target)}\n\n`);
-          out(`Deploying revision ${revision.app} to ${tp.target} (${tp.backend}): ${tp.plan.summary.create} to create, ${tp.plan.summary.update} to update, ${tp.plan.summary.delete} to delete.\n`);
+          out(`Deploying to ${tp.target} (${tp.backend}): ${tp.plan.summary.create} to create, ${tp.plan.summary.update} to update, ${tp.plan.summary.delete} to delete.\n`);
           return true; // the program deploys itself: asking was done by typing --deploy
         },
       });
-      out(`${r.status === "no-changes" ? `${r.target} already runs revision ${revision.app}` : `deploy to ${r.target}: ${r.status}${r.apply?.error ? ` (${r.apply.error.message})` : ""}`}. Chosen because: ${r.selection}.\n`);
+      for (const b of r.builds) out(`${b.service} → ${b.image}${b.existed ? " (unchanged, nothing uploaded)" : ` (${b.push?.uploaded ?? 0} blob(s) uploaded)`}\n`);
+      out(`${r.status === "no-changes" ? `${r.target} already runs revision ${r.revision.app}` : `deploy of revision ${r.revision.app} to ${r.target}: ${r.status}${r.apply?.error ? ` (${r.apply.error.message})` : ""}`}. Chosen because: ${r.selection}.\n`);
       return r.status === "succeeded" || r.status === "no-changes" ? 0 : 1;
     }
     case "destroy": {
-      const r = await sdk.destroy(app, { ...(args.target ? { target: args.target } : {}), onEvent: progress });
+      const r = await sdk.destroy(app, { ...(args.target ? { target: args.target } : {}), baseDir, onEvent: progress });
       out(`removed ${r.deleted.length} object(s) of ${r.app} from ${r.target}\n`);
       return r.failed.length === 0 ? 0 : 1;
     }

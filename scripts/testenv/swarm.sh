@@ -18,11 +18,14 @@
 #   SDX_SWARM_NODE_ID=...
 #
 # Facts for tests:
-# - Nothing can be pulled. The image is a `docker import` of Debian's static busybox
-#   (every applet symlinked in /bin; sh, httpd, sleep, nc, wget, cat, ...). Create
-#   services WITHOUT registry resolution: docker CLI `--no-resolve-image`, dockerode
-#   `createService(spec)` with no auth argument. dockerd runs with
-#   DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 so task starts use the local image.
+# - Nothing can be pulled from the internet (the namespace has only lo). The image is a
+#   `docker import` of Debian's static busybox (every applet symlinked in /bin; sh, httpd,
+#   sleep, nc, wget, cat, ...). Create services WITHOUT registry resolution: docker CLI
+#   `--no-resolve-image`, dockerode `createService(spec)` with no auth argument. A task
+#   start tries to pull its image first: for sdx-busybox that fails at once (no DNS in
+#   the namespace) and the engine runs the local image; images on the test registry
+#   (scripts/testenv/registry.sh, attached to this namespace at 127.0.0.1:<port>) are
+#   really pulled, by digest.
 # - The single node carries the label `sdx.capacity=on-demand`, so a placement
 #   constraint `node.labels.sdx.capacity==on-demand` is satisfiable and
 #   `node.labels.sdx.capacity==spot` leaves tasks pending ("no suitable node").
@@ -234,6 +237,19 @@ ensure_swarm() {
   fi
 }
 
+# The test registry (scripts/testenv/registry.sh) forwards into this namespace when it runs,
+# so images pushed to 127.0.0.1:<port> on the host pull at the same reference here.
+attach_registry() {
+  [[ -f $BASE_DIR/registry.env ]] || return 0
+  local rc=0
+  bash "$(dirname "${BASH_SOURCE[0]}")/registry.sh" attach "$NETNS" || rc=$?
+  case $rc in
+    0) ;;
+    3) log "registry.env exists but the registry is down; not attached (run registry.sh up)" ;;
+    *) die "registry.sh attach $NETNS failed" ;;
+  esac
+}
+
 # ---------------------------------------------------------------- commands
 cmd_up() {
   ensure_packages
@@ -245,6 +261,7 @@ cmd_up() {
     ensure_swarm
     build_image
     write_env
+    attach_registry
     return 0
   fi
   if [[ -e $STATE || -e /run/netns/$NETNS ]]; then
@@ -286,7 +303,7 @@ EOF
   done
   [[ -S $CTRD_SOCK ]] || die "containerd socket did not appear"
 
-  setsid nsenter --net="/run/netns/$NETNS" -- env DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 \
+  setsid nsenter --net="/run/netns/$NETNS" -- \
     dockerd \
     --config-file "$STATE/daemon.json" \
     --data-root "$STATE/data" \
@@ -313,6 +330,7 @@ EOF
   build_image
   log "image $IMAGE:latest (+ $IMAGE:1) id $(dk image inspect --format '{{.Id}}' "$IMAGE:latest")"
   write_env
+  attach_registry
 }
 
 cmd_down() {

@@ -18,6 +18,6 @@ describe("ecsModule", () => {
     expect(p.plans.map((t) => [t.target, t.backend, t.displayName])).toEqual([["ecs", "ecs", "AWS ECS (Fargate)"]]);
     const actions = p.plans[0]!.plan.actions;
     expect(actions.every((a) => a.kind === "create")).toBe(true);
-    expect(actions.filter((a) => a.resource.kind === "service").map((a) => a.resource.name).sort()).toEqual(["api", "web", "worker"]);
+    expect(actions.filter((a) => a.resource.kind === "service").map((a) => a.resource.name).sort()).toEqual(["api", "quotes", "web", "worker"]);
   });
 });

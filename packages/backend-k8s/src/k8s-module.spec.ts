@@ -18,6 +18,6 @@ describe("k8sModule", () => {
     expect(p.plans.map((t) => [t.target, t.backend, t.displayName])).toEqual([["k8s", "kubernetes", "Kubernetes"]]);
     const actions = p.plans[0]!.plan.actions;
     expect(actions.every((a) => a.kind === "create")).toBe(true);
-    expect(actions.filter((a) => a.resource.kind === "Deployment").map((a) => a.resource.name).sort()).toEqual(["api", "web", "worker", "worker-on-demand"]);
+    expect(actions.filter((a) => a.resource.kind === "Deployment").map((a) => a.resource.name).sort()).toEqual(["api", "quotes", "web", "worker", "worker-on-demand"]);
   });
 });

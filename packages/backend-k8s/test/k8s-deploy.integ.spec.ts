@@ -36,7 +36,7 @@ describe.skipIf(!te.env)("kubernetes backend: deploy lifecycle on a real control
     expect(plan.actions[0]).toMatchObject({ kind: "create", resource: { kind: "Namespace", name: ns } });
     expect(result.status, JSON.stringify(result.error)).toBe("succeeded");
     const deps = deployments();
-    expect(deps.map((d) => d.metadata.name).sort()).toEqual(["api", "web", "worker", "worker-on-demand"]);
+    expect(deps.map((d) => d.metadata.name).sort()).toEqual(["api", "quotes", "web", "worker", "worker-on-demand"]);
     for (const d of deps) {
       const available = d.status.conditions.find((c: any) => c.type === "Available");
       expect(available?.status, d.metadata.name).toBe("True");
@@ -44,7 +44,7 @@ describe.skipIf(!te.env)("kubernetes backend: deploy lifecycle on a real control
     }
     expect(deps.find((d) => d.metadata.name === "web").spec.replicas).toBe(2); // seeded for the HPA
     expect(events.some((ev) => ev.kind === "rollout-progress" && ev.service === "api")).toBe(true);
-    expect(result.rollouts.map((r) => r.service).sort()).toEqual(["api", "web", "worker"]);
+    expect(result.rollouts.map((r) => r.service).sort()).toEqual(["api", "quotes", "web", "worker"]);
     // on-demand pods only on on-demand nodes
     const od = kubectlJson(e, ["-n", ns, "get", "pods", "-l", "sdx.dev/pool=on-demand"]).items;
     const nodes = kubectlJson(e, ["get", "nodes"]).items;

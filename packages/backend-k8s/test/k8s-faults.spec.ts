@@ -94,7 +94,7 @@ const CALLS = baseline.calls.length;
 describe("Kubernetes deploy of shop against the in-memory API", () => {
   it("deploys cleanly, and a re-plan has nothing to change or wait for", async () => {
     expect(clean.result.status, JSON.stringify(clean.result.error)).toBe("succeeded");
-    expect(clean.result.rollouts.map((r) => r.service).sort()).toEqual(["api", "web", "worker"]);
+    expect(clean.result.rollouts.map((r) => r.service).sort()).toEqual(["api", "quotes", "web", "worker"]);
     expect(CALLS).toBeGreaterThan(30);
     expect(new Set(baseline.calls)).toEqual(new Set(["probe", "get", "list", "apply", "scale"]));
     const f = freshCluster();

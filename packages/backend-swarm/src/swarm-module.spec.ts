@@ -18,6 +18,6 @@ describe("swarmModule", () => {
     expect(p.plans.map((t) => [t.target, t.backend, t.displayName])).toEqual([["swarm", "swarm", "Docker Swarm"]]);
     const actions = p.plans[0]!.plan.actions;
     expect(actions.every((a) => a.kind === "create")).toBe(true);
-    expect(actions.filter((a) => a.resource.kind === "service").map((a) => a.resource.name).sort()).toEqual(["shop_api", "shop_web", "shop_worker"]);
+    expect(actions.filter((a) => a.resource.kind === "service").map((a) => a.resource.name).sort()).toEqual(["shop_api", "shop_quotes", "shop_web", "shop_worker"]);
   });
 });

@@ -100,7 +100,7 @@ describe.each(scenarios)("Swarm apply under faults: $name", (s) => {
     await s.before(engine);
     const { result, after } = await deployClean(engine, await shop(s.env));
     expect(result?.rollouts.map((r) => [r.service, r.status]).sort()).toEqual(s.name.startsWith("first")
-      ? [["api", "succeeded"], ["web", "succeeded"], ["worker", "succeeded"]]
+      ? [["api", "succeeded"], ["quotes", "succeeded"], ["web", "succeeded"], ["worker", "succeeded"]]
       : [["api", "succeeded"]]);
     expect(hasChanges(after)).toBe(false);
     expect(after.unconverged).toEqual([]);
@@ -215,7 +215,7 @@ describe("Swarm re-run after a deploy interrupted during its rollout wait", () =
     expect(r.status).toBe("failed");
     expect(r.error).toMatchObject({ code: "SDX_BACKEND_UNREACHABLE", fault: "user" });
     expect(r.completed.map((a) => a.resource.kind)).toEqual(expect.arrayContaining(["network", "secret", "config", "service"]));
-    expect(r.rollouts.map((x) => x.status)).toEqual(["not-waited", "not-waited", "not-waited"]);
+    expect(r.rollouts.map((x) => x.status)).toEqual(["not-waited", "not-waited", "not-waited", "not-waited"]);
     // A few polls are retried before giving up, and the other services' waits stop too.
     expect(calls).toBeGreaterThanOrEqual(3);
     expect(calls).toBeLessThan(20);

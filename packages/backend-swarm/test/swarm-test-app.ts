@@ -13,7 +13,8 @@ export async function localShop(name: string, image: string): Promise<App> {
   return {
     ...loaded.app,
     name,
-    services: loaded.app.services.map((s) => ({ ...s, image: img, resources: { cpuMillis: 50, memoryMiB: 64 } })),
+    // A service built from source (quotes) runs its own program, not busybox: the self-deploy suites build and run one for real.
+    services: loaded.app.services.filter((s) => !s.build).map((s) => ({ ...s, image: img, resources: { cpuMillis: 50, memoryMiB: 64 } })),
   };
 }
 

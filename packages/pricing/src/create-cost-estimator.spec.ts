@@ -28,19 +28,20 @@ describe("createCostEstimator on examples/shop", () => {
     //   web 2 × (0.5 × 0.04048 + 1 × 0.004445)                      = 0.04937  (500m/512Mi billed 0.5 vCPU / 1 GB)
     //   api 2 × (1 × 0.04048 + 2 × 0.004445)                        = 0.09874  (1 vCPU/1Gi billed 1 vCPU / 2 GB)
     //   worker 1 × 0.024685 + 2 × (0.5 × 0.02024 + 1 × 0.0022225)   = 0.04937  (spot prefer, minOnDemand 1)
-    // k8s: 1 × m6i.xlarge 0.192 (4 on-demand... 5 replicas, 3.5 vCPU ≤ 3820m) + 1 × m6i.large spot 0.0431 = 0.2351
-    // swarm: 3 × t3.large 0.0832 = 0.2496 (5 vCPU of requests, 1900m free per node)
+    //   quotes 1 × (0.25 × 0.04048 + 0.5 × 0.004445)                = 0.0123425 (100m/128Mi billed at the smallest size, 0.25 vCPU / 0.5 GB)
+    // k8s: 1 × m6i.xlarge 0.192 (6 on-demand replicas, 3.6 vCPU ≤ 3820m) + 1 × m6i.large spot 0.0431 = 0.2351
+    // swarm: 3 × t3.large 0.0832 = 0.2496 (5.1 vCPU of requests, 1900m free per node)
     expect(r.estimates.map((e) => [e.target, e.capacity, Number(e.hourlyUsd.toFixed(6)), e.chosen])).toEqual([
-      ["ecs", "fargate+spot", 0.19748, true],
+      ["ecs", "fargate+spot", 0.209822, true], // 0.2098225 to 6 places
       ["k8s", "1× m6i.xlarge (on-demand) + 1× m6i.large (spot)", 0.2351, false],
       ["swarm", "3× t3.large (on-demand)", 0.2496, false],
     ]);
     expect(r.chosen).toBe("ecs");
-    expect(r.reason).toBe("ecs is the cheapest of 3 targets that meet the policy: $144.16/month, next k8s at $171.62/month");
+    expect(r.reason).toBe("ecs is the cheapest of 3 targets that meet the policy: $153.17/month, next k8s at $171.62/month");
     expect(r.rejected).toEqual([]);
     const ecs = r.estimates[0]!;
-    expect(ecs.monthlyUsd).toBeCloseTo(0.19748 * 730, 9);
-    expect(ecs.onDemandHourlyUsd).toBeCloseTo(0.04937 + 0.09874 + 3 * 0.024685, 12);
+    expect(ecs.monthlyUsd).toBeCloseTo(0.2098225 * 730, 9);
+    expect(ecs.onDemandHourlyUsd).toBeCloseTo(0.04937 + 0.09874 + 3 * 0.024685 + 0.0123425, 12);
     expect(r.estimates[1]!.allocatedHourlyUsd).toBeLessThan(r.estimates[1]!.hourlyUsd);
   });
 
@@ -59,11 +60,11 @@ describe("createCostEstimator on examples/shop", () => {
   });
 
   it("applies the policy: budget", async () => {
-    const r = await estimator().estimate(shop, { policy: { maxMonthlyUsd: 150 } });
+    const r = await estimator().estimate(shop, { policy: { maxMonthlyUsd: 160 } });
     expect(r.chosen).toBe("ecs");
     expect(r.rejected).toEqual([
-      { target: "k8s", reason: "$171.62/month is over the $150.00/month budget" },
-      { target: "swarm", reason: "$182.21/month is over the $150.00/month budget" },
+      { target: "k8s", reason: "$171.62/month is over the $160.00/month budget" },
+      { target: "swarm", reason: "$182.21/month is over the $160.00/month budget" },
     ]);
     const none = await estimator().estimate(shop, { policy: { maxMonthlyUsd: 100 } });
     expect(none.chosen).toBeUndefined();
@@ -75,7 +76,7 @@ describe("createCostEstimator on examples/shop", () => {
     const r = await estimator().estimate(shop, { policy: { allowSpot: false } });
     const ecs = r.estimates.find((e) => e.target === "ecs")!;
     expect(ecs.capacity).toBe("fargate");
-    expect(ecs.hourlyUsd).toBeCloseTo(0.04937 + 0.09874 + 3 * 0.024685, 12);
+    expect(ecs.hourlyUsd).toBeCloseTo(0.04937 + 0.09874 + 3 * 0.024685 + 0.0123425, 12);
   });
 
   it("applies the policy: regions and arm64", async () => {
@@ -83,7 +84,7 @@ describe("createCostEstimator on examples/shop", () => {
     expect(r.chosen).toBeUndefined();
     expect(r.rejected.map((x) => x.reason)).toEqual(Array(3).fill("region us-east-1 is not among the allowed regions (eu-west-1)"));
     const arm = await estimator().estimate(shop, { policy: { arch: "arm64" } });
-    expect(arm.rejected[0]!.reason).toBe("the policy wants arm64 but web, api, worker are not arm64-capable (placement.arch)");
+    expect(arm.rejected[0]!.reason).toBe("the policy wants arm64 but web, api, worker, quotes are not arm64-capable (placement.arch)");
   });
 
   it("prices only the targets asked for", async () => {

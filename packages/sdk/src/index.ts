@@ -57,6 +57,19 @@ export * from "./api/target-kinds.js";
 export * from "./util/did-you-mean.js";
 export * from "./import/index.js";
 export * from "./image/resolve-image-digest.js";
+// Build and ship: registries (pull, push, credentials) and the image writer.
+export * from "./api/build.js";
+export * from "./api/repository-for.js";
+export * from "./api/verify-images.js";
+export { createRegistryClient, type RegistryClient, type RegistryClientOptions, type Descriptor, type Platform, type FetchedManifest, sha256Digest } from "./image/registry-client.js";
+export type { CredentialResolver, RegistryCredential } from "./image/registry-auth.js";
+export { defaultCredentialResolver, dockerConfigCredentials, type DefaultCredentialOptions, type DockerConfigOptions } from "./image/registry-credentials.js";
+export { ecrCredentials, parseEcrHost } from "./image/ecr-credentials.js";
+export { pullImage, formatPlatform, type PulledImage } from "./image/pull-image.js";
+export { pushImage, pushIndex, type PushableImage, type PushableBlob, type PushResult, type PushProgress } from "./image/push-image.js";
+export { buildNodeImage, buildEpoch, defaultBuildCacheDir, DEFAULT_BUILD_EPOCH, DEFAULT_BUILD_USER, DEFAULT_WORKDIR, type NodeBuildSpec, type BuildImageOptions, type BuiltImage, type BuiltImageLayer, type BuildProgress } from "./build/build-node-image.js";
+export { DEFAULT_BUILD_EXCLUDES } from "./build/collect-build-context.js";
+export { writeOciLayout, type FetchBlob, type WriteOciLayoutOptions, type WrittenOciLayout } from "./build/write-oci-layout.js";
 // Pure text formatting, for embedders that want the CLI's tables and progress lines.
 export * from "./format/table.js";
 export * from "./format/format-plan.js";

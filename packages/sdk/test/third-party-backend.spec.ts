@@ -4,6 +4,8 @@ import { backendModule, createSdxContainer } from "@sdx/sdk/di";
 import { builtinTargetKinds, EXAMPLE_SECRET_ENV, exampleFile } from "@sdx/sdk/testing";
 import { fileURLToPath } from "node:url";
 import { createMemoryBackend, memoryTargetSpec } from "./memory-backend.js";
+import { startFakeOciRegistry } from "../src/image/__fixtures__/fake-oci-registry.js";
+import { seedFakeBase } from "./fixtures/build/build-fixtures.js";
 
 const fixture = fileURLToPath(new URL("./fixtures/memory-shop.yaml", import.meta.url));
 const env = { MEMSHOP_TOKEN: "tok-123-secret" };
@@ -145,15 +147,26 @@ describe("a third-party backend registered through the container", () => {
     const { container } = setup();
     // The examples target built-in kinds; plan them by handing the App object with a memory target.
     const { loadApp } = await import("@sdx/sdk");
+    // The shop's quotes is built from source: its base and its pushes go to a registry on 127.0.0.1.
+    const reg = await startFakeOciRegistry();
+    const base = await seedFakeBase(reg, "library/node", "24");
+    try {
     for (const name of ["hello", "shop"]) {
       const loaded = await loadApp(exampleFile(name), { env: EXAMPLE_SECRET_ENV, targetKinds: await builtinTargetKinds() });
-      const app = { ...loaded.app!, targets: [{ kind: "memory", name: "mem", overrides: [], bucket: "x", maxObjects: 10 }] };
+      const services = loaded.app!.services.map((s) => (s.build ? { ...s, build: { ...s.build, base: base.ref, repository: `${reg.host}/shop-${s.name}` } } : s));
+      const app = { ...loaded.app!, services, targets: [{ kind: "memory", name: "mem", overrides: [], bucket: "x", maxObjects: 10 }] };
       const d = await deploy(app, { container, baseDir: loaded.baseDir, env: EXAMPLE_SECRET_ENV });
       expect(d.status).toBe("succeeded");
       expect(d.apply!.completed).toHaveLength(app.services.length);
       expect((await plan(app, { container, baseDir: loaded.baseDir, env: EXAMPLE_SECRET_ENV })).plans[0]!.plan.summary).toMatchObject({ create: 0, update: 0, delete: 0 });
+      // A built service runs the image sdx pushed, by digest.
+      for (const b of d.builds) expect(reg.manifest(b.repository.slice(reg.host.length + 1), b.digest)).toBeDefined();
+      if (name === "shop") expect(d.builds.map((b) => b.service)).toEqual(["quotes"]);
     }
-  });
+    } finally {
+      await reg.close();
+    }
+  }, 120_000); // the first run installs the quotes service's dependency with npm ci
 });
 
 describe("budgets", () => {

@@ -28,6 +28,7 @@ describe("renderSwarm", () => {
       "service/shop_api",
       expect.stringMatching(/^secret\/shop_worker_queue-token-[0-9a-f]{8}$/),
       "service/shop_worker",
+      "service/shop_quotes",
     ]);
     const web = body(rs, "service", "shop_web");
     for (const labels of [web.Labels, web.TaskTemplate.ContainerSpec.Labels]) {

@@ -7,7 +7,8 @@ import type { AppRevision } from "../revision/compute-revision.js";
 import type { Diagnostic } from "../validation/diagnostic.js";
 import { budgetExceededError, checkBudget } from "./check-budget.js";
 import { discoverPricing, planTarget, selectTargets, type OperationOptions, type TargetPlan } from "./plan.js";
-import { prepareApp, type AppSource } from "./prepare-app.js";
+import { prepareApp, type AppSource, type PreparedApp } from "./prepare-app.js";
+import type { BuildOptions, BuiltService, RegistryAccess } from "./build.js";
 import { sdxServices } from "./sdx-services.js";
 
 /** Options for {@link deploy}. */
@@ -23,6 +24,16 @@ export interface DeployOptions extends OperationOptions {
   readonly policy?: ChoosePolicy;
   /** Called with the plan (and the cost estimates) before anything changes; return false to cancel (the CLI's confirmation). */
   readonly confirm?: (plan: TargetPlan, estimates: EstimateReport | undefined) => boolean | Promise<boolean>;
+  /** Registry access for building, pushing and checking images. */
+  readonly registry?: RegistryAccess;
+  /** Options for building services that have `build`, as for `build()`. */
+  readonly build?: Pick<BuildOptions, "cacheDir" | "sourceDateEpoch">;
+  /**
+   * Before changing anything, ask each image's registry whether its pinned digest
+   * exists, and refuse with `SDX_IMAGE_NOT_FOUND` when a registry says it does not
+   * (an unreachable registry only warns). @default true, unless SDX_RESOLVE_IMAGES=0
+   */
+  readonly verifyImages?: boolean;
 }
 
 /** How a deploy ended. `no-changes` means the live state already matched and every rollout had converged. */
@@ -42,6 +53,13 @@ export interface DeployResult {
   /** Absent when nothing was applied. */
   readonly apply?: BackendApplyResult;
   readonly estimates?: EstimateReport;
+  /** The services built (and pushed) for this deploy. @default [] */
+  readonly builds: readonly BuiltService[];
+}
+
+function verifyImagesWanted(options: DeployOptions, runtimeEnv: Readonly<Record<string, string | undefined>>): boolean {
+  if (options.verifyImages !== undefined) return options.verifyImages;
+  return ![options.env, runtimeEnv, process.env].some((e) => e?.SDX_RESOLVE_IMAGES === "0");
 }
 
 /**
@@ -55,7 +73,8 @@ export interface DeployResult {
 export async function deploy(app: AppSource, options: DeployOptions = {}): Promise<DeployResult> {
   const services = sdxServices(options);
   const prepared = await prepareApp(app, services, { secretsMissing: "error", ...(options.env ? { env: options.env } : {}), ...(options.baseDir ? { baseDir: options.baseDir } : {}), ...(options.allowOutside ? { allowOutside: options.allowOutside } : {}), ...(options.signal ? { signal: options.signal } : {}) });
-  const p = { ...prepared, app: await discoverPricing(prepared.app, services, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) }) };
+  let built: BuiltService[] = [];
+  let p: PreparedApp = { ...prepared, app: await discoverPricing(prepared.app, services, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) }) };
   const sel = await selectTargets(p, services, options.target, {
     offlinePrices: false, ...(options.policy ? { policy: options.policy } : {}), ...(options.signal ? { signal: options.signal } : {}),
   });
@@ -64,6 +83,26 @@ export async function deploy(app: AppSource, options: DeployOptions = {}): Promi
   const over = checkBudget(sel.estimates, target.name, options.policy);
   // Checked before planning against the backend: an over-budget deploy must change nothing.
   if (over) throw budgetExceededError(over);
+  // Built services are built and pushed first (the registry is asked before each upload, so an
+  // unchanged source uploads nothing), then deployed by digest: the revision follows the digest.
+  if (p.app.services.some((s) => s.build)) {
+    const { buildImages, withBuiltImages } = await import("./build.js");
+    const outcomes = await buildImages(p, target, {
+      push: true, env: options.env ?? services.runtime.env,
+      ...(options.build?.cacheDir ? { cacheDir: options.build.cacheDir } : {}),
+      ...(options.build?.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.build.sourceDateEpoch } : {}),
+      ...(options.registry ? { registry: options.registry } : {}),
+      ...(options.allowOutside ? { allowOutside: options.allowOutside } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    built = outcomes.flatMap((o) => (o.kind === "built" ? [o.built] : []));
+    p = withBuiltImages(p, built);
+  }
+  if (verifyImagesWanted(options, services.runtime.env)) {
+    const { verifyImages } = await import("./verify-images.js");
+    await verifyImages(p.app, { ...(options.registry ? { registry: options.registry } : {}), env: options.env ?? services.runtime.env, ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}), target: target.name });
+  }
   const tp = await planTarget(p, target, services, {
     offline: false, fallback: false,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
@@ -72,7 +111,7 @@ export async function deploy(app: AppSource, options: DeployOptions = {}): Promi
   });
   const base = {
     app: p.app.name, revision: p.revision, target: target.name, backend: tp.backend, selection: sel.reason,
-    diagnostics: p.diagnostics, plan: tp, ...(sel.estimates ? { estimates: sel.estimates } : {}),
+    diagnostics: p.diagnostics, plan: tp, ...(sel.estimates ? { estimates: sel.estimates } : {}), builds: built,
   };
   const blocking = [...tp.check.diagnostics, ...tp.plan.diagnostics].filter((d) => d.severity === "error");
   if (blocking.length > 0) {

@@ -1,7 +1,8 @@
 import type { Container } from "inversify";
 import type { CheckReport, CostModel, TargetKindSpec } from "../backend/backend.js";
 import { checkTarget, fidelityFromCapabilities } from "../backend/fidelity-from-capabilities.js";
-import { SdxError, isSdxError, toSdxError } from "../errors/sdx-error.js";
+import { SdxError, isSdxError, toSdxError, type SdxErrorData } from "../errors/sdx-error.js";
+import type { BuildOptions, RegistryAccess } from "./build.js";
 import { emit, type EventListener } from "../events/sdx-event.js";
 import type { Target, PricingProfile } from "../model/app.js";
 import { summarize, type BackendPlan } from "../plan/plan.js";
@@ -9,12 +10,13 @@ import type { ChoosePolicy, CostEstimator, EstimateReport, RejectedCandidate } f
 import { diffEstimates, type ServiceCostDelta } from "../pricing/diff-estimates.js";
 import type { App, Service } from "../model/app.js";
 import type { DeployedService } from "../plan/plan.js";
-import { resolveImageDigests, type ResolvedDigest, type ResolveImageDigestOptions } from "../image/resolve-image-digest.js";
+import { resolveImageDigests, toCredentialResolver, type ResolvedDigest, type ResolveImageDigestOptions } from "../image/resolve-image-digest.js";
 import type { AppRevision } from "../revision/compute-revision.js";
 import type { Diagnostic } from "../validation/diagnostic.js";
 import { maskPlan } from "../secrets/sensitive-values.js";
 import { assertSizeLimits, contextFor, findTarget, prepareApp, renderTarget, type AppSource, type PreparedApp } from "./prepare-app.js";
 import { resolveCostModels } from "./cost-models.js";
+import { repositoryFor } from "./repository-for.js";
 import { sdxServices, type SdxServices, type SdxSession } from "./sdx-services.js";
 
 /** Options shared by every API operation. */
@@ -59,6 +61,33 @@ export interface PlanOptions extends OperationOptions {
   readonly resolveImages?: boolean;
   /** Registry access for image resolution (credentials, insecure hosts, an injected fetch). */
   readonly registry?: Pick<ResolveImageDigestOptions, "fetch" | "credentials" | "insecureHosts" | "timeoutMs">;
+  /**
+   * Build the services that have `build` (without pushing) to show their digest
+   * and whether the registry has it already. @default true, unless offline
+   */
+  readonly build?: boolean;
+  /** Options for building, as for `build()`. */
+  readonly buildOptions?: Pick<BuildOptions, "cacheDir" | "sourceDateEpoch" | "registry">;
+}
+
+/** A built service as the plan saw it. */
+export interface PlannedBuild {
+  readonly service: string;
+  readonly target?: string;
+  /** Where it is pushed, when known. */
+  readonly repository?: string;
+  /** `repository@sha256:…` when built. */
+  readonly image?: string;
+  readonly digest?: string;
+  /**
+   * `new`: this digest is not in the registry yet (a deploy uploads and rolls it);
+   * `unchanged`: the registry has it (nothing to upload);
+   * `built`: built, but the registry could not be asked;
+   * `not-built`: offline, or the build failed (see `reason`).
+   */
+  readonly status: "new" | "unchanged" | "built" | "not-built";
+  readonly reason?: string;
+  readonly error?: SdxErrorData;
 }
 
 /** One target's plan with its check report. */
@@ -102,6 +131,8 @@ export interface PlanResult {
   readonly images: readonly PlannedImage[];
   /** Target kind → the backend's display name, for every kind planned or priced (tables name backends with it). */
   readonly backendNames: Readonly<Record<string, string>>;
+  /** Services built from source, per planned target. @default [] */
+  readonly builds: readonly PlannedBuild[];
 }
 
 /** The selected target's plan. */
@@ -293,9 +324,17 @@ export async function plan(app: AppSource, options: PlanOptions = {}): Promise<P
   const resolve = options.resolveImages ?? (!options.offline && ![options.env, services.runtime.env, process.env].some((e) => e?.SDX_RESOLVE_IMAGES === "0"));
   const images = resolveImages(p.app, resolve, options);
   const plans: TargetPlan[] = [];
+  const builds: PlannedBuild[] = [];
+  let revision = p.revision;
   const estimator = sel.estimates ? await services.estimator().catch(() => undefined) : undefined;
   for (const t of sel.targets) {
-    const tp = await planTarget(p, t, services, {
+    // Built services run what their source builds to: the plan builds it (no push) so the diff shows the digest.
+    // Not gated by SDX_RESOLVE_IMAGES: an air-gapped registry serves bases too, and only a build tells the digest.
+    const built = p.app.services.some((s) => s.build) ? await planBuilds(p, t, options, services.runtime.env) : undefined;
+    const pt = built?.prepared ?? p;
+    if (built) builds.push(...built.builds);
+    if (plans.length === 0) revision = pt.revision;
+    const tp = await planTarget(pt, t, services, {
       offline: options.offline === true, fallback: true,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
@@ -314,18 +353,64 @@ export async function plan(app: AppSource, options: PlanOptions = {}): Promise<P
     }
   }
   return {
-    app: p.app.name, revision: p.revision, diagnostics: p.diagnostics, target: plans[0]!.target, plans,
-    selection: sel.reason, ...(sel.estimates ? { estimates: sel.estimates } : {}), images: await images, backendNames,
+    app: p.app.name, revision, diagnostics: p.diagnostics, target: plans[0]!.target, plans,
+    selection: sel.reason, ...(sel.estimates ? { estimates: sel.estimates } : {}), images: await images, backendNames, builds,
   };
+}
+
+/** Registry access for a plan's builds: the build options' own, else the plan's (credentials made async). */
+function registryAccessOf(options: PlanOptions): RegistryAccess {
+  const given = options.buildOptions?.registry ?? options.registry ?? {};
+  return {
+    ...(given.fetch ? { fetch: given.fetch } : {}),
+    ...(given.insecureHosts ? { insecureHosts: given.insecureHosts } : {}),
+    ...(given.credentials ? { credentials: toCredentialResolver(given.credentials) } : {}),
+  };
+}
+
+/** Builds a target's services without pushing; a failure is reported, never thrown (a plan is a preview). */
+async function planBuilds(p: PreparedApp, t: Target, options: PlanOptions, runtimeEnv: Readonly<Record<string, string | undefined>>): Promise<{ prepared: PreparedApp; builds: PlannedBuild[] }> {
+  const buildable = p.app.services.filter((s) => s.build);
+  if (options.offline || options.build === false) {
+    const reason = options.offline ? "offline: the base image is not fetched" : "building was turned off (build: false)";
+    const where = (s: Service): string | undefined => { try { return repositoryFor(p.app, s, s.build!, t); } catch { return undefined; } };
+    return { prepared: p, builds: buildable.map((s) => ({ service: s.name, target: t.name, ...(where(s) ? { repository: where(s)! } : {}), status: "not-built" as const, reason })) };
+  }
+  // Loaded only for apps that build: plain plans keep their start-up time.
+  const { buildImages, withBuiltImages } = await import("./build.js");
+  const outcomes = await buildImages(p, t, {
+    push: false, keepGoing: true,
+    // A preview must not hang on a registry: short deadlines, one retry.
+    requestTimeoutMs: 10_000, retries: 1,
+    env: options.env ?? runtimeEnv,
+    ...(options.buildOptions?.cacheDir ? { cacheDir: options.buildOptions.cacheDir } : {}),
+    ...(options.buildOptions?.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.buildOptions.sourceDateEpoch } : {}),
+    ...(options.buildOptions?.registry ?? options.registry ? { registry: registryAccessOf(options) } : {}),
+    ...(options.allowOutside ? { allowOutside: options.allowOutside } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const builds: PlannedBuild[] = outcomes.map((o) => o.kind === "built"
+    ? { service: o.built.service, target: t.name, repository: o.built.repository, image: o.built.image, digest: o.built.digest, status: o.built.existed === undefined ? "built" : o.built.existed ? "unchanged" : "new" }
+    : { service: o.service, target: t.name, ...(o.repository ? { repository: o.repository } : {}), status: "not-built", reason: o.error.message, error: o.error.toJSON() });
+  return { prepared: withBuiltImages(p, outcomes.flatMap((o) => (o.kind === "built" ? [o.built] : []))), builds };
 }
 
 /** What each service's image tag points at now, so the plan shows the digest a deploy would run. */
 async function resolveImages(app: App, resolve: boolean, options: PlanOptions): Promise<PlannedImage[]> {
-  const services = app.services;
+  // A built service's image is not a tag to look up: it is what its source builds to (see `builds`).
+  const built = app.services.filter((s) => s.build).map((s) => ({ service: s.name, ref: s.image.ref, status: "unresolved" as const, reason: "built from source by sdx (see builds)" }));
+  const services = app.services.filter((s) => !s.build);
+  if (built.length > 0) {
+    const rest = await resolveImages({ ...app, services }, resolve, options);
+    return app.services.map((s) => (s.build ? built.find((b) => b.service === s.name)! : rest.find((r) => r.service === s.name)!));
+  }
   if (!resolve) {
     return services.map((s) => ({ service: s.name, ref: s.image.ref, status: s.image.digest ? "pinned" : "unresolved", ...(s.image.digest ? { digest: s.image.digest } : { reason: "offline" }) }));
   }
-  const found = await resolveImageDigests(services.map((s) => s.image), { ...options.registry, ...(options.signal ? { signal: options.signal } : {}) }).catch(() => undefined);
+  // The credentials builds use (SDX_REGISTRY_*, ~/.docker/config.json, ECR) unless the caller gives its own: private images resolve too.
+  const credentials = options.registry?.credentials ?? (await import("../image/registry-credentials.js")).defaultCredentialResolver({ env: options.env ?? process.env });
+  const found = await resolveImageDigests(services.map((s) => s.image), { ...options.registry, credentials, ...(options.signal ? { signal: options.signal } : {}) }).catch(() => undefined);
   return services.map((s, i) => {
     const r = found?.[i];
     if (!r) return { service: s.name, ref: s.image.ref, status: "unresolved" as const, reason: "not asked" };

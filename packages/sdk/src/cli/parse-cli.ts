@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 // Type-only: the option table is checked against the API's options without loading the API.
+import type { BuildOptions } from "../api/build.js";
 import type { CheckOptions } from "../api/check.js";
 import type { DeployOptions } from "../api/deploy.js";
 import type { ImportFileOptions, WriteImportOptions } from "../api/import-file.js";
@@ -53,6 +54,7 @@ interface CommandFlags {
     /** USD per month; becomes `policy.maxMonthlyUsd`. */
     readonly budget?: number;
   };
+  build: AppFlags & Pick<BuildOptions, "target" | "services"> & Required<Pick<BuildOptions, "push">>;
   status: AppFlags & Pick<TargetOperationOptions, "target">;
   destroy: AppFlags & Pick<TargetOperationOptions, "target"> & { readonly yes: boolean };
   check: AppFlags & Pick<CheckOptions, "target">;
@@ -71,6 +73,7 @@ export type CliCommand =
   | ({ readonly command: "schema" } & CommandFlags["schema"])
   | ({ readonly command: "plan" } & CommandFlags["plan"])
   | ({ readonly command: "deploy" } & CommandFlags["deploy"])
+  | ({ readonly command: "build" } & CommandFlags["build"])
   | ({ readonly command: "status" } & CommandFlags["status"])
   | ({ readonly command: "destroy" } & CommandFlags["destroy"])
   | ({ readonly command: "targets" } & CommandFlags["targets"])
@@ -188,6 +191,20 @@ const COMMANDS: { readonly [C in CommandName]: CommandSpec<CommandFlags[C]> } = 
       forceConflicts,
     },
   },
+  build: {
+    summary: "Build the services that have `build` into images (no Docker) and push them; prints service → repository@sha256:….", args: "[file]", maxPositionals: 1,
+    example: "sdx build examples/self-deploy -s web",
+    notes: [
+      "An unchanged source gives the same digest and uploads nothing; only layers the registry lacks are sent.",
+      "Credentials: SDX_REGISTRY_HOST/USER/PASSWORD, ~/.docker/config.json (auths, credHelpers, credsStore), ECR via the AWS SDK.",
+    ],
+    flags: {
+      ...appFlags,
+      target: targetFlag("The target whose `registry` to push to (default: the app's build.registry)."),
+      services: list("Build only this service (repeatable).", "service", { name: "service", short: "s" }),
+      push: bool("Build and print the digest without pushing.", { name: "no-push", default: true, parse: () => false }),
+    },
+  },
   status: {
     summary: "Desired/ready instances per service and recent warnings.", args: "[file]", maxPositionals: 1,
     example: "sdx status examples/shop -t local", flags: { ...appFlags, target: targetFlag("A target name.") },
@@ -300,7 +317,7 @@ export function parseCli(argv: readonly string[]): CliCommand | UsageError {
   }
   const cmd = { command: name, ...values } as Record<string, unknown>;
   switch (name) {
-    case "validate": case "targets": case "plan": case "deploy": case "status": case "destroy": case "check": {
+    case "validate": case "targets": case "plan": case "deploy": case "build": case "status": case "destroy": case "check": {
       if (values.file !== undefined && pos[0] !== undefined) return usage(`sdx ${name}: give the app file once (either -f or a positional)`);
       return { ...cmd, file: (values.file as string | undefined) ?? pos[0] ?? "." } as CliCommand;
     }

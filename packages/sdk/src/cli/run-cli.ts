@@ -164,7 +164,7 @@ async function sessionFor(cmd: CliCommand, io: CliIo, allowOutside: readonly str
 /** The app file a command reads (and whose `plugins:` it loads), if any. */
 function appFileOf(cmd: CliCommand): string | undefined {
   switch (cmd.command) {
-    case "validate": case "targets": case "plan": case "deploy": case "status": case "destroy": case "check":
+    case "validate": case "targets": case "plan": case "deploy": case "build": case "status": case "destroy": case "check":
       return cmd.file;
     case "help": case "version": case "schema": case "import": case "prices": case "prices-refresh":
       return undefined;
@@ -299,6 +299,19 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
         io.stdout(formatDeploySummary(r));
       }
       return r.status === "succeeded" || r.status === "no-changes" ? EXIT.ok : EXIT.failure;
+    }
+    case "build": {
+      const { build } = await import("../api/build.js");
+      const r = await build(cmd.file, {
+        ...common,
+        ...(cmd.target ? { target: cmd.target } : {}),
+        ...(cmd.services?.length ? { services: cmd.services } : {}),
+        push: cmd.push,
+        ...(cmd.json ? {} : { onEvent: progress(io, (await import("../format/format-event.js")).formatEvent) }),
+      });
+      if (cmd.json) print(io, r);
+      else io.stdout((await import("../format/format-results.js")).formatBuildResult(r, cmd.push));
+      return EXIT.ok;
     }
     case "status": {
       const { status } = await import("../api/status.js");

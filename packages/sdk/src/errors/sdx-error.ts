@@ -30,6 +30,7 @@ export type SdxErrorCode =
   | "SDX_NO_CANDIDATE"
   | "SDX_BUDGET_EXCEEDED"
   | "SDX_INTERNAL"
+  | "SDX_REGISTRY_AUTH" | "SDX_REGISTRY_UNREACHABLE" | "SDX_REGISTRY_ERROR" | "SDX_IMAGE_NOT_FOUND" | "SDX_BASE_PLATFORM"
   | (string & {});
 
 /** Options for {@link SdxError}. */

@@ -27,6 +27,18 @@ export type SdxEvent =
   | { readonly kind: "rollback-started"; readonly target: string; readonly service: string; readonly reason: string }
   | { readonly kind: "rollback-finished"; readonly target: string; readonly service: string; readonly succeeded: boolean }
   | { readonly kind: "spot-fallback"; readonly target: string; readonly service: string; readonly reason: string }
+  | { readonly kind: "build-started"; readonly target?: string; readonly service: string; readonly repository: string }
+  | { readonly kind: "build-progress"; readonly target?: string; readonly service: string; readonly message: string }
+  | {
+      readonly kind: "build-finished";
+      readonly target?: string;
+      readonly service: string;
+      /** `repository@sha256:…` */
+      readonly image: string;
+      /** Blobs uploaded; absent when the image was not pushed (a plan). */
+      readonly uploaded?: number;
+      readonly bytesUploaded?: number;
+    }
   | { readonly kind: "log"; readonly target?: string; readonly level: "info" | "warning"; readonly message: string };
 
 /** Receives events. Exceptions thrown by a listener are swallowed: a broken progress UI must not break a deploy. */

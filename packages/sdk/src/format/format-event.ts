@@ -29,6 +29,12 @@ export function formatEvent(e: SdxEvent): string | undefined {
       return `  ↺ ${e.service} rollback ${e.succeeded ? "finished" : "FAILED"}`;
     case "spot-fallback":
       return `  ! ${e.service}: spot capacity unavailable, ${e.reason}`;
+    case "build-started":
+      return `building ${e.service} → ${e.repository}`;
+    case "build-progress":
+      return `  … ${e.service}: ${e.message}`;
+    case "build-finished":
+      return `  ✓ ${e.service} → ${e.image}${e.uploaded === undefined ? "" : e.uploaded === 0 ? " (nothing to upload)" : ` (${e.uploaded} blob${e.uploaded === 1 ? "" : "s"} uploaded${e.bytesUploaded === undefined ? "" : `, ${shortBytes(e.bytesUploaded)}`})`}`;
     case "log":
       return `${e.level === "warning" ? "warning: " : ""}${e.message}`;
     default: {
@@ -36,4 +42,14 @@ export function formatEvent(e: SdxEvent): string | undefined {
       return String(never);
     }
   }
+}
+
+/** "812 B", "3.4 KiB", "41.2 MiB": progress lines want the size at a glance, not exactly. */
+export function shortBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }

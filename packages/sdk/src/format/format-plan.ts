@@ -84,10 +84,30 @@ export function formatTargetPlan(tp: TargetPlan): string {
 export function formatPlanResult(r: PlanResult): string {
   const out: string[] = [`App ${r.app}, revision ${r.revision.app}`];
   const resolved = r.images.filter((i) => i.status === "resolved");
-  const unresolved = r.images.filter((i) => i.status === "unresolved" && i.reason !== "offline");
+  const builtNames = new Set(r.builds.map((b) => b.service));
+  const unresolved = r.images.filter((i) => i.status === "unresolved" && i.reason !== "offline" && !builtNames.has(i.service));
+  for (const b of r.builds) out.push(`  build ${b.service}${r.plans.length > 1 && b.target ? ` (${b.target})` : ""}: ${formatBuildLine(b)}`);
   for (const i of resolved) out.push(`  image ${i.service}: ${i.ref} → ${i.digest}`);
   for (const i of unresolved) out.push(`  image ${i.service}: ${i.ref} not resolved (${i.reason}); the tag may point elsewhere at deploy time`);
   if (r.estimates) out.push("", formatEstimates(r.estimates, r.target, r.backendNames));
   for (const tp of r.plans) out.push("", formatTargetPlan(tp));
   return `${out.join("\n")}\n`;
+}
+
+/** What a plan says about one built service: its digest and whether a deploy would upload it. */
+function formatBuildLine(b: PlanResult["builds"][number]): string {
+  switch (b.status) {
+    case "new":
+      return `→ ${b.image} (new digest: a deploy pushes it and rolls ${b.service})`;
+    case "unchanged":
+      return `→ ${b.image} (unchanged: already in the registry, nothing to upload)`;
+    case "built":
+      return `→ ${b.image} (the registry could not be asked whether it has it)`;
+    case "not-built":
+      return `${b.repository ? `${b.repository}: ` : ""}will be built at deploy (${b.reason ?? "not built"})`;
+    default: {
+      const never: never = b.status;
+      return String(never);
+    }
+  }
 }

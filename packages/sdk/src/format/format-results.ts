@@ -1,5 +1,6 @@
 // Text for people from the API's results: one or two lines per command.
 // Pure; the CLI decides where each goes (stdout or stderr).
+import type { BuildResult } from "../api/build.js";
 import type { BudgetExcess } from "../api/check-budget.js";
 import type { CheckResult } from "../api/check.js";
 import type { ImportFileResult } from "../api/import-file.js";
@@ -49,4 +50,17 @@ export function formatImportSummary(r: ImportFileResult, written: string, source
 /** `web costs $80.00/month, over the budget of $50/month`. */
 export function formatBudgetExcess(x: BudgetExcess): string {
   return `${x.target} costs $${x.monthlyUsd.toFixed(2)}/month, over the budget of $${x.maxMonthlyUsd}/month`;
+}
+
+/**
+ * One line per built service, `web → registry/app-web@sha256:…`, then what the
+ * push did: the line a script greps and the figure a person checks.
+ */
+export function formatBuildResult(r: BuildResult, pushed: boolean): string {
+  if (r.services.length === 0) return `${r.app}: no service has \`build\`; nothing to build\n`;
+  const lines = r.services.map((s) => {
+    const what = !pushed ? "built, not pushed" : s.existed ? "unchanged: already in the registry, nothing uploaded" : `pushed ${s.push?.uploaded ?? 0} of ${s.layers.length + 1} blobs (${s.push?.bytesUploaded ?? 0} bytes)${s.push?.mounted ? `, ${s.push.mounted} mounted` : ""}`;
+    return `${s.service} → ${s.image}\n  ${s.platform}, ${s.layers.length} layers; ${what}${s.warnings.length ? `\n  warning: ${s.warnings.join("\n  warning: ")}` : ""}`;
+  });
+  return `${lines.join("\n")}\n`;
 }

@@ -19,7 +19,7 @@ export function planJson(r: PlanResult): Record<string, unknown> {
   const sel = r.plans[0]!;
   return {
     app: r.app, revision: r.revision.app, serviceRevisions: r.revision.services, diagnostics: r.diagnostics,
-    target: sel.target, backend: sel.backend, selection: r.selection, images: r.images,
+    target: sel.target, backend: sel.backend, selection: r.selection, images: r.images, builds: r.builds,
     plan: planToJson(sel.plan), fidelity: sel.check.fidelity, checkDiagnostics: sel.check.diagnostics,
     ...(sel.costDelta ? { costDelta: sel.costDelta } : {}),
     ...(r.plans.length > 1 ? { plans: r.plans.map((p) => ({ ...planToJson(p.plan), fidelity: p.check.fidelity })) } : {}),
@@ -37,6 +37,7 @@ export function deployJson(r: DeployResult): Record<string, unknown> {
   const a = r.apply;
   return {
     app: r.app, revision: r.revision.app, target: r.target, backend: r.backend, selection: r.selection, status: r.status,
+    builds: r.builds.map((b) => ({ service: b.service, image: b.image, platform: b.platform, existed: b.existed ?? null, push: b.push ?? null })),
     apply: a
       ? {
           status: a.status,

@@ -25,7 +25,7 @@ describe("appJsonSchema", () => {
     expect(ecs.properties.keepRevisions).toMatchObject({ default: 5 });
     expect(ecs.required).toEqual(["kind", "region", "cluster"]);
     const bare = appJsonSchema([]) as { properties: { targets: { additionalProperties: { properties: Record<string, unknown>; additionalProperties?: unknown } } } };
-    expect(Object.keys(bare.properties.targets.additionalProperties.properties)).toEqual(["kind", "pricing", "overrides"]);
+    expect(Object.keys(bare.properties.targets.additionalProperties.properties)).toEqual(["kind", "pricing", "registry", "overrides"]);
     expect(bare.properties.targets.additionalProperties.additionalProperties).toEqual({});
   });
 });

@@ -121,8 +121,23 @@ const resourcesInput = z.strictObject({
   limits: z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() }).optional(),
 });
 
+const globList = z.array(z.string().min(1).max(1024)).max(LIMITS.buildPatterns);
+
+const buildInput = z.strictObject({
+  context: z.string().min(1).optional().describe('Source directory, relative to the app file; must stay inside its directory. Default ".".'),
+  entry: z.string().min(1).describe("The program to run, relative to the context, e.g. server.js."),
+  base: z.string().min(1).optional().describe(`Base image. Default: the app's build.base, else ${"docker.io/library/node:24-bookworm-slim"}.`),
+  include: globList.optional().describe("Glob patterns of files to ship (default: all)."),
+  exclude: globList.optional().describe("Glob patterns to leave out, besides .git/, node_modules/, .env* and *.log."),
+  dependencies: z.enum(["npm-ci", "copy", "none"]).optional().describe("npm-ci (default): clean production install from the lockfile; copy: node_modules as built; none."),
+  node: z.string().regex(/^\d+\.\d+\.\d+$/).optional().describe("Node version added when the base has none. Default: the Node running sdx."),
+  user: z.string().min(1).max(64).optional().describe('User in the image. Default "65532:65532".'),
+  repository: z.string().min(1).optional().describe("Where to push (no tag or digest). Default: <registry>/<app>-<service>."),
+});
+
 const serviceInput = z.strictObject({
-  image: z.string().min(1).describe("Image reference; pin it with @sha256:… for reproducible deploys."),
+  image: z.string().min(1).optional().describe("Image reference; pin it with @sha256:… for reproducible deploys. Required unless `build` is given."),
+  build: buildInput.optional().describe("Build the image from source (Node), without Docker."),
   command: z.union([z.array(z.string()), z.string()]).optional(),
   args: z.union([z.array(z.string()), z.string()]).optional(),
   env: capped(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])), "env", "keys", "environment variables", `Keep at most ${LIMITS.env} variables per service; mount larger configuration as a file.`).optional(),
@@ -188,10 +203,11 @@ const overrideInput = z.strictObject({
 export const targetCommonShape = {
   kind: z.string(),
   pricing: pricingInput.optional(),
+  registry: z.string().min(1).optional().describe("Registry that built images are pushed to for this target, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com."),
   overrides: capped(z.array(overrideInput), "overrides", "items", "overrides in one target", `Keep at most ${LIMITS.overrides} overrides per target; one override can patch several fields.`).optional(),
 };
 
-const COMMON_TARGET_KEYS = ["kind", "pricing", "overrides", "name"] as const;
+const COMMON_TARGET_KEYS = ["kind", "pricing", "overrides", "name", "registry"] as const;
 const targetSchemas = new WeakMap<TargetKindSpec, z.ZodObject>();
 
 /**
@@ -203,7 +219,7 @@ export function targetSchemaOf(spec: TargetKindSpec): z.ZodObject {
   let schema = targetSchemas.get(spec);
   if (!schema) {
     // A spec declaring a common field is refused by the registry (reservedTargetSettings); never let it replace one here.
-    const { kind: _k, pricing: _p, overrides: _o, name: _n, ...own } = spec.settings.shape;
+    const { kind: _k, pricing: _p, overrides: _o, name: _n, registry: _r, ...own } = spec.settings.shape;
     schema = z.strictObject({ ...targetCommonShape, kind: z.literal(spec.kind), ...own });
     if (spec.settings.description) schema = schema.describe(spec.settings.description);
     targetSchemas.set(spec, schema);
@@ -223,6 +239,10 @@ const appShape = {
   defaultTarget: z.string().optional(),
   plugins: z.array(z.string().min(1)).max(100).optional()
     .describe("Modules that add backends (target kinds) or price sources, loaded by the sdx CLI before the app is validated: package names resolved from this file's directory, or paths relative to it. A plugin runs code: name only what you trust."),
+  build: z.strictObject({
+    registry: z.string().min(1).optional().describe("Registry built images are pushed to as <registry>/<app>-<service>, e.g. ghcr.io/acme."),
+    base: z.string().min(1).optional().describe("Base image of every built service that names none."),
+  }).optional(),
   services: capped(z.record(name, serviceInput), "services", "keys", "services", `Keep at most ${LIMITS.services} services in one app; split it into several apps.`)
     .refine((s) => Object.keys(s).length > 0, { message: "an app needs at least one service" })
     .describe(`The app's services, at most ${LIMITS.services}; together at most ${LIMITS.filesPerApp} files and ${LIMITS.secretsPerApp} secrets.`),

@@ -23,12 +23,74 @@ export interface App {
    * built in. The API loads none by itself: see `loadPlugins`. @default undefined (none)
    */
   readonly plugins?: readonly string[];
+  /** Defaults for services that are built from source. @default undefined (none) */
+  readonly build?: AppBuildDefaults;
+}
+
+/** App-wide defaults for {@link BuildSpec}. */
+export interface AppBuildDefaults {
+  /**
+   * Registry (host and optional path, e.g. `ghcr.io/acme` or `127.0.0.1:5000`) that
+   * built images are pushed to as `<registry>/<app>-<service>`, unless a service
+   * names its `repository` or the target its `registry`.
+   */
+  readonly registry?: string;
+  /** Base image of every built service that names none. @default DEFAULT_BUILD_BASE */
+  readonly base?: string;
+}
+
+/**
+ * The base image of a built service when neither it nor the app names one: the
+ * official Node image, which carries Node (so no runtime layer is added) for
+ * amd64 and arm64. Air-gapped users and the tests set their own (see README).
+ */
+export const DEFAULT_BUILD_BASE = "docker.io/library/node:24-bookworm-slim";
+
+/**
+ * How sdx builds a service's image from source, without Docker (Node and
+ * TypeScript-compiled apps): base, Node runtime (when the base has none),
+ * dependencies, app files, as reproducible layers.
+ */
+export interface BuildSpec {
+  /** Directory holding the source, relative to the app file; it must stay inside the app's directory. @default "." */
+  readonly context: string;
+  /** The program the image runs, relative to `context`, e.g. `server.js`. */
+  readonly entry: string;
+  /** Base image. @default the app's `build.base`, else {@link DEFAULT_BUILD_BASE} */
+  readonly base: string;
+  /** Glob patterns (relative to `context`) of files to ship; empty means all. @default [] */
+  readonly include: readonly string[];
+  /** Glob patterns left out, besides the defaults (`.git/`, `node_modules/`, `.env*`, `*.log`). @default [] */
+  readonly exclude: readonly string[];
+  /**
+   * `npm-ci`: a clean production install from package.json and its lockfile;
+   * `copy`: the context's own node_modules as built; `none`: no dependency layer.
+   * @default "npm-ci"
+   */
+  readonly dependencies: "npm-ci" | "copy" | "none";
+  /** Node version of the runtime layer added when the base has no Node. @default the Node running sdx */
+  readonly node?: string;
+  /** The image's user. @default "65532:65532" */
+  readonly user?: string;
+  /**
+   * Repository to push to (no tag or digest). @default the repository of `image`
+   * when the service names one, else `<registry>/<app>-<service>` with the target's
+   * or the app's registry
+   */
+  readonly repository?: string;
 }
 
 /** One long-running workload of the app. */
 export interface Service {
   readonly name: string;
+  /**
+   * The image to run. For a service with `build` and no `image`, a reference
+   * without digest naming where it will be pushed; deploy replaces it with the
+   * built `repository@sha256:…` before planning, so the revision follows the digest.
+   */
   readonly image: ImageRef;
+  /** Build the image from source instead of (or as well as) naming one. @default undefined (not built) */
+  readonly build?: BuildSpec;
   /** Replaces the image's entrypoint. */
   readonly command?: readonly string[];
   /** Replaces the image's default arguments. */
@@ -209,6 +271,8 @@ export interface Target {
   /** The kind of backend that deploys it, e.g. `kubernetes`; one registered backend serves each kind. */
   readonly kind: string;
   readonly pricing?: PricingProfile;
+  /** Registry that services built for this target are pushed to; wins over the app's `build.registry`. @default undefined */
+  readonly registry?: string;
   /** Backend-specific escape hatch, applied to rendered resources in order. */
   readonly overrides: readonly Override[];
 }

@@ -48,6 +48,14 @@ export const LIMITS = {
   yamlAliases: 10_000,
   /** Nodes that aliases may add when expanded: stops "billion laughs" alias bombs. */
   yamlAliasNodes: 100_000,
+  /** `include`/`exclude` glob patterns of one service's `build`. */
+  buildPatterns: 200,
+  /** Bytes of one file put in a built image (app files and dependencies); a bigger one is data, not code. */
+  buildFileBytes: 256 * 1024 * 1024,
+  /** Bytes of all files of one layer sdx builds from a directory (the app files; `node_modules`). */
+  buildContextBytes: 1024 * 1024 * 1024,
+  /** Files, directories and symlinks of one layer sdx builds from a directory. */
+  buildContextFiles: 100_000,
   /** Milliseconds a config module (`sdx.config.ts`) may take to produce the app (env `SDX_CONFIG_TIMEOUT_MS`). */
   configTimeoutMs: 10_000,
 } as const;

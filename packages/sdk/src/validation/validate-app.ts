@@ -1,6 +1,8 @@
+import { isAbsolute, normalize } from "node:path";
 import { LIMITS } from "../model/limits.js";
+import { DEFAULT_BUILD_BASE } from "../model/app.js";
 import type {
-  App, ConfigFile, HealthCheck, HealthProbe, Override, Placement, Port, PricingProfile, Resources, Rollout, Scale,
+  App, BuildSpec, ImageRef, ConfigFile, HealthCheck, HealthProbe, Override, Placement, Port, PricingProfile, Resources, Rollout, Scale,
   SecretMount, SecretSource, Service, Target, Volume,
 } from "../model/app.js";
 import type { TargetKindSpec } from "../backend/backend.js";
@@ -91,7 +93,7 @@ export function validateApp(input: unknown, options: ValidateAppOptions = {}): V
     } else if (svcName.length > LIMITS.nameLength) {
       err("SDX_NAME_TOO_LONG", p(), `service name is ${svcName.length} characters; the limit is ${LIMITS.nameLength}`, "Shorten the service name.");
     }
-    const svc = normalizeService(svcName, raw, p, err, warn, options);
+    const svc = normalizeService(svcName, raw, p, err, warn, options, { appName, appBuild: isObj(input.build) ? input.build : {} });
     if (svc) services.push(svc);
   }
 
@@ -134,6 +136,7 @@ export function validateApp(input: unknown, options: ValidateAppOptions = {}): V
     targets,
     ...(parsed.data.defaultTarget === undefined ? {} : { defaultTarget: parsed.data.defaultTarget }),
     ...(parsed.data.plugins?.length ? { plugins: parsed.data.plugins } : {}),
+    ...(parsed.data.build && (parsed.data.build.registry !== undefined || parsed.data.build.base !== undefined) ? { build: dropUndefinedFields({ ...parsed.data.build, registry: parsed.data.build.registry?.replace(/\/+$/, "") }) } : {}),
   };
   return { app, diagnostics };
 }
@@ -156,11 +159,22 @@ function asList(v: unknown): string[] | undefined {
 function normalizeService(
   name: string, raw: Obj, p: (...rest: (string | number)[]) => string, err: Report,
   warn: (code: string, path: string, message: string, hint?: string) => void, options: ValidateAppOptions,
+  app: { readonly appName: string; readonly appBuild: Obj },
 ): Service | undefined {
   // Image
   let image = typeof raw.image === "string" ? parseImageRef(raw.image) : undefined;
   if (typeof raw.image === "string" && !image) err("SDX_INVALID_IMAGE", p("image"), `"${raw.image}" is not an image reference`, 'Write it like "ghcr.io/acme/web:1.4@sha256:<64 hex>".');
-  if (image && isMutableImage(image)) {
+  const build = isObj(raw.build) ? normalizeBuild(raw.build, image, name, p, err, app) : undefined;
+  if (raw.image === undefined && raw.build === undefined) {
+    err("SDX_MISSING", p("image"), "a service needs an `image` or a `build`", 'Name an image (image: ghcr.io/acme/web:1.4@sha256:…) or build one from source (build: { context: ".", entry: server.js }).');
+  }
+  // A built service runs what sdx pushes; until then its image names where that goes.
+  if (build && !image) {
+    const registry = typeof app.appBuild.registry === "string" ? `${app.appBuild.registry.replace(/\/+$/, "")}/` : "";
+    const where = build.repository ?? `${registry}${app.appName}-${name}`;
+    image = { ref: where, repository: where };
+  }
+  if (image && isMutableImage(image) && !build) {
     const tag = image.tag ?? "latest";
     warn("SDX_IMAGE_MUTABLE", p("image"), `image "${image.ref}" is not pinned to a digest${tag === "latest" ? " and uses the mutable tag :latest" : ""}; a redeploy may run different code`,
       `Pin it: ${image.repository}:${tag}@sha256:<digest> (docker buildx imagetools inspect or crane digest prints it).`);
@@ -401,6 +415,7 @@ function normalizeService(
   const args = asList(raw.args);
   return {
     name, image,
+    ...(build ? { build } : {}),
     ...(cmd ? { command: cmd } : {}),
     ...(args ? { args } : {}),
     env, secrets, files, ports,
@@ -408,6 +423,61 @@ function normalizeService(
     resources, scale, volumes, placement, rollout,
     labels: isObj(raw.labels) ? (raw.labels as Record<string, string>) : {},
   };
+}
+
+/** A repository as `build.repository` or a registry may name it: host[:port]/path, lower case, no tag or digest. */
+const REPOSITORY = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+
+/**
+ * `build:` with the app's defaults applied. Paths are checked lexically here
+ * (relative, not leaving the app's directory); the builder checks them again
+ * on disk, through symlinks.
+ */
+function normalizeBuild(
+  raw: Obj, image: ImageRef | undefined, service: string, p: (...rest: (string | number)[]) => string, err: Report,
+  app: { readonly appName: string; readonly appBuild: Obj },
+): BuildSpec | undefined {
+  const context = typeof raw.context === "string" ? raw.context : ".";
+  const entry = typeof raw.entry === "string" ? raw.entry : undefined;
+  const inside = (v: string): boolean => !isAbsolute(v) && !/^[a-zA-Z]:[\\/]/.test(v) && !normalize(v).split(/[\\/]/).includes("..");
+  if (!inside(context)) {
+    err("SDX_PATH_OUTSIDE_APP", p("build", "context"), `build context "${context}" is outside the app's directory`, "Use a directory inside the app file's directory, relative to it (e.g. \".\" or \"services/web\"); sdx ships only files from there.");
+  }
+  if (entry !== undefined && !inside(entry)) {
+    err("SDX_PATH_OUTSIDE_APP", p("build", "entry"), `entry "${entry}" is outside the build context`, "Name the program relative to the context, e.g. server.js or dist/main.js.");
+  }
+  if (image?.digest !== undefined) {
+    err("SDX_BUILD_CONFLICT", p("image"), `image "${image.ref}" is pinned to a digest and the service is also built`, "Remove the digest (the image then names where the build is pushed) or remove `build`.");
+  }
+  const registry = typeof app.appBuild.registry === "string" ? app.appBuild.registry.replace(/\/+$/, "") : undefined;
+  if (registry !== undefined && !REPOSITORY.test(registry)) {
+    err("SDX_INVALID_IMAGE", "build.registry", `"${registry}" is not a registry (host[:port][/path], lower case)`, "Write it like ghcr.io/acme or 127.0.0.1:5000.");
+  }
+  const explicit = typeof raw.repository === "string" ? raw.repository : undefined;
+  if (explicit !== undefined && !REPOSITORY.test(explicit)) {
+    err("SDX_INVALID_IMAGE", p("build", "repository"), `"${explicit}" is not a repository (no tag or digest, lower case)`, "Write it like ghcr.io/acme/web.");
+  }
+  // The target's registry, else the app's, is chosen when the image is built (a target may name its own).
+  const repository = explicit ?? image?.repository;
+  const base = typeof raw.base === "string" ? raw.base : typeof app.appBuild.base === "string" ? app.appBuild.base : DEFAULT_BUILD_BASE;
+  if (!parseImageRef(base)) err("SDX_INVALID_IMAGE", typeof raw.base === "string" ? p("build", "base") : "build.base", `"${base}" is not an image reference`, "Write it like node:24-bookworm-slim or 127.0.0.1:5000/sdx/base:1.");
+  if (entry === undefined) return undefined; // the schema reports it
+  const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+  return {
+    context: context.replace(/\\/g, "/"),
+    entry: entry.replace(/\\/g, "/"),
+    base,
+    include: strings(raw.include),
+    exclude: strings(raw.exclude),
+    dependencies: raw.dependencies === "copy" || raw.dependencies === "none" ? raw.dependencies : "npm-ci",
+    ...(typeof raw.node === "string" ? { node: raw.node } : {}),
+    ...(typeof raw.user === "string" ? { user: raw.user } : {}),
+    ...(repository !== undefined ? { repository } : {}),
+  };
+}
+
+function dropUndefinedFields<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 // Modes people write, for telling a decimal mode from octal digits typed without the leading 0.
@@ -464,12 +534,13 @@ function normalizeTarget(name: string, spec: TargetKindSpec, raw: Obj, path: str
     diags.push(...zodIssuesToDiagnostics(r.error.issues, schema, raw, ["targets", name]));
     return undefined;
   }
-  const { kind, pricing, overrides, ...settings } = r.data;
+  const { kind, pricing, overrides, registry, ...settings } = r.data;
   const common: Target = {
     name,
     kind: kind as string,
     overrides: (Array.isArray(overrides) ? overrides : []) as Override[],
     ...(pricing === undefined ? {} : { pricing: normalizePricing(pricing)! }),
+    ...(typeof registry === "string" ? { registry: registry.replace(/\/+$/, "") } : {}),
   };
   const n = spec.normalize(settings, common, path);
   diags.push(...(n.diagnostics ?? []));

@@ -67,7 +67,9 @@ function toRecord(items: readonly unknown[], what: string, diags: Diagnostic[], 
 function toServiceInput(s: Obj, path: string, diags: Diagnostic[]): Obj {
   const { name: _name, image, secrets, files, health, resources, scale, volumes, rollout, ...rest } = s;
   const out: Obj = { ...rest };
-  if (image !== undefined) out.image = isObj(image) ? image.ref : image;
+  // A built service's undigested image only names where the build goes, which `build.repository` (or the default) says again.
+  const placeholder = isObj(rest.build) && isObj(image) && image.digest === undefined;
+  if (image !== undefined && !placeholder) out.image = isObj(image) ? image.ref : image;
   if (Array.isArray(secrets)) out.secrets = toSecretsInput(secrets, `${path}.secrets`, diags);
   else if (secrets !== undefined) out.secrets = secrets;
   if (Array.isArray(files)) out.files = files.map((f) => (isObj(f) ? (({ origin: _o, ...fr }) => fr)(f) : f));
