@@ -293,9 +293,10 @@ describe.skipIf(!te.env)("ECS backend against moto: examples/shop with env/file 
     counts.clear();
     const plan = await planFor(await shop());
     expect(changed(plan)).toEqual([]);
-    // 13 requests: the 10 of the ECS variant, plus one ListTagsForResource per stored secret (SSM has no batch tag read).
+    // 14 requests: one per resource kind (batched), one DescribeTaskDefinition per service (no batch API; 4 services),
+    // plus one ListTagsForResource per stored secret (SSM has no batch tag read).
     expect(Object.fromEntries(counts)).toEqual({
-      DescribeClusters: 1, DescribeLogGroups: 1, DescribeParameters: 1, ListTagsForResource: 3, ListServices: 1, DescribeServices: 1, DescribeTaskDefinition: 3, DescribeScalableTargets: 1, DescribeScalingPolicies: 1,
+      DescribeClusters: 1, DescribeLogGroups: 1, DescribeParameters: 1, ListTagsForResource: 3, ListServices: 1, DescribeServices: 1, DescribeTaskDefinition: 4, DescribeScalableTargets: 1, DescribeScalingPolicies: 1,
     });
   });
 

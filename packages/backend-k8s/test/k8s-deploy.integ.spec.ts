@@ -135,7 +135,7 @@ describe.skipIf(!te.env)("kubernetes backend: deploy lifecycle on a real control
       "Deployment/worker", "Deployment/worker-on-demand", "PodDisruptionBudget/worker", expect.stringMatching(/^Secret\/worker-secrets-/),
     ].sort());
     expect(result.status).toBe("succeeded");
-    expect(deployments().map((d) => d.metadata.name).sort()).toEqual(["api", "web"]);
+    expect(deployments().map((d) => d.metadata.name).sort()).toEqual(["api", "quotes", "web"]);
     expect(kubectl(e, ["-n", ns, "get", "secrets,pdb", "-l", "sdx.dev/service=worker", "-o", "name"]).trim()).toBe("");
     ctx = next;
   });
@@ -264,7 +264,7 @@ describe.skipIf(!te.env)("kubernetes backend: interrupted apply", () => {
     const replan = await backend.plan(ctx, renderFor(backend, ctx), {});
     expect(replan.actions.filter((a) => a.kind !== "no-op")).toEqual([]);
     const deps = kubectlJson(e, ["-n", ns, "get", "deployments"]).items;
-    expect(deps).toHaveLength(4);
+    expect(deps).toHaveLength(5);
     for (const d of deps) expect(d.status.availableReplicas).toBe(d.spec.replicas);
   });
 });

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import type { App, BackendApplyResult, BackendContext, BackendPlan, Service } from "@sdx/sdk";
 import type { K8sTarget } from "../src/k8s-target.js";
-import { contextForApp, EXAMPLE_SECRET_ENV, exampleContext, renderFor, REPO_ROOT } from "@sdx/sdk/testing";
+import { contextForApp, EXAMPLE_SECRET_ENV, exampleContext, renderFor, REPO_ROOT, withoutBuilds } from "@sdx/sdk/testing";
 import { K8sBackend } from "../src/index.js";
 import { HttpK8sClient, loadKubeConfig } from "../src/client/k8s-client.js";
 
@@ -39,7 +39,8 @@ export const SHOP_DIR = resolve(REPO_ROOT, "examples/shop");
  * behaviour under test does not depend on the sizes.
  */
 export async function shopApp(e: K8sEnv, namespace: string): Promise<App> {
-  const { app } = await exampleContext<K8sTarget>("shop", { kind: "kubernetes" });
+  // KWOK pulls nothing: the built service (quotes) runs a fixed image here; building is proven by the self-deploy suites.
+  const app = withoutBuilds((await exampleContext<K8sTarget>("shop", { kind: "kubernetes" })).app);
   const t = app.targets.find((x) => x.kind === "kubernetes") as K8sTarget;
   const target: K8sTarget = { ...t, kubeconfig: e.kubeconfig, context: e.context, namespace };
   return {

@@ -235,3 +235,48 @@ describe("one set of credentials for bases, pushes and plan's digest resolution"
     }
   });
 });
+
+describe("deploy: the revision follows the digest", () => {
+  it("an unchanged source redeploys as a no-op with nothing uploaded; a one-line change in one service rolls exactly that service", async () => {
+    const { deploy } = await import("@sdx/sdk");
+    const { backendModule, createSdxContainer } = await import("@sdx/sdk/di");
+    const { createMemoryBackend } = await import("./memory-backend.js");
+    const backend = createMemoryBackend();
+    const container = createSdxContainer({ builtins: false, modules: [backendModule(backend)] });
+    const base = await seedBase("library/node", "24r");
+    const dir = tempDir("sdx-build-rollout-");
+    for (const s of ["web", "api"]) cpSync(copyFixture("hello"), join(dir, s), { recursive: true });
+    const file = join(dir, "sdx.yaml");
+    writeFileSync(file, [
+      "name: two",
+      `build: { registry: "${reg.host}/roll", base: "${base.ref}" }`,
+      "services:",
+      "  web: { build: { context: web, entry: server.js } }",
+      "  api: { build: { context: api, entry: server.js } }",
+      "targets:",
+      "  mem: { kind: memory, bucket: b }",
+      "",
+    ].join("\n"));
+    const opts = { container, build: { cacheDir } };
+    const first = await deploy(file, opts);
+    expect(first.status).toBe("succeeded");
+    const spec = (name: string) => backend.store.get(`workload/two-${name}`)!.spec as { image: string; env: Record<string, string> };
+    expect(spec("web").image).toBe(first.builds.find((b) => b.service === "web")!.image);
+    expect(spec("web").env["SDX_IMAGE"]).toBe(spec("web").image);
+
+    const mark = reg.requests.length;
+    const again = await deploy(file, opts);
+    expect(again.status).toBe("no-changes");
+    expect(again.builds.every((b) => b.existed === true)).toBe(true);
+    expect(writes(mark)).toEqual([]);
+
+    const webBefore = spec("web").image;
+    appendFileSync(join(dir, "api", "server.js"), "// changed\n");
+    const changed = await deploy(file, opts);
+    expect(changed.status).toBe("succeeded");
+    const updates = changed.plan.plan.actions.filter((a) => a.kind !== "no-op").map((a) => `${a.kind} ${a.resource.name}`);
+    expect(updates).toEqual(["update two-api"]);
+    expect(spec("web").image).toBe(webBefore);
+    expect(spec("api").image).toBe(changed.builds.find((b) => b.service === "api")!.image);
+  });
+});

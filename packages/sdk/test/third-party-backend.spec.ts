@@ -4,7 +4,7 @@ import { backendModule, createSdxContainer } from "@sdx/sdk/di";
 import { builtinTargetKinds, EXAMPLE_SECRET_ENV, exampleFile } from "@sdx/sdk/testing";
 import { fileURLToPath } from "node:url";
 import { createMemoryBackend, memoryTargetSpec } from "./memory-backend.js";
-import { startFakeOciRegistry } from "../src/image/__fixtures__/fake-oci-registry.js";
+import { seedTag, startFakeOciRegistry } from "../src/image/__fixtures__/fake-oci-registry.js";
 import { seedFakeBase } from "./fixtures/build/build-fixtures.js";
 
 const fixture = fileURLToPath(new URL("./fixtures/memory-shop.yaml", import.meta.url));
@@ -276,8 +276,8 @@ describe("price staleness is configurable", () => {
 
 describe("image digests in the plan", () => {
   it("shows what a tag points at, asked from the image's registry (a fake one on loopback)", async () => {
-    const { startFakeRegistry } = await import("./fake-registry.js");
-    const reg = await startFakeRegistry({ images: ["acme/web:1.4"], requireAuth: true });
+    const reg = await startFakeOciRegistry({ auth: { kind: "bearer", anonymousPull: true } });
+    const digest = seedTag(reg, "acme/web:1.4");
     try {
       const { container } = setup();
       const { loadApp, formatPlanResult } = await import("@sdx/sdk");
@@ -286,10 +286,10 @@ describe("image digests in the plan", () => {
       const app = { ...base, services: base.services.map((s) => (s.name === "web" ? { ...s, image } : s)) };
       const r = await plan(app, { container, env, resolveImages: true });
       expect(r.images).toEqual([
-        { service: "web", ref: image.ref, status: "resolved", digest: reg.digestOf("acme/web:1.4") },
+        { service: "web", ref: image.ref, status: "resolved", digest },
         { service: "worker", ref: base.services[1]!.image.ref, status: "pinned", digest: base.services[1]!.image.digest },
       ]);
-      expect(formatPlanResult(r)).toContain(`image web: ${image.ref} → ${reg.digestOf("acme/web:1.4")}`);
+      expect(formatPlanResult(r)).toContain(`image web: ${image.ref} → ${digest}`);
       // Offline (and SDX_RESOLVE_IMAGES=0, set for every test) asks no registry.
       const before = reg.requests.length;
       expect((await plan(app, { container, env, offline: true })).images[0]).toMatchObject({ status: "unresolved", reason: "offline" });

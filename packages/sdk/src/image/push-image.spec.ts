@@ -1,32 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
-import { isSdxError, type SdxError } from "../errors/sdx-error.js";
-import { digestOf, indexOf, seedImage, startFakeOciRegistry, syntheticImage, type FakeOci, type FakeOciOptions } from "./__fixtures__/fake-oci-registry.js";
+import { describe, expect, it } from "vitest";
+import { digestOf, indexOf, seedImage, syntheticImage, type FakeOci } from "./__fixtures__/fake-oci-registry.js";
+import { rejection, testRegistryClient as client, useFakeRegistries } from "./__fixtures__/use-fake-registries.js";
 import { pullImage } from "./pull-image.js";
 import { pushImage, pushIndex, type PushProgress } from "./push-image.js";
-import { createRegistryClient, type RegistryClientOptions } from "./registry-client.js";
 
-let fakes: FakeOci[] = [];
-const fake = async (options: FakeOciOptions = {}): Promise<FakeOci> => {
-  const f = await startFakeOciRegistry(options);
-  fakes.push(f);
-  return f;
-};
-afterEach(async () => {
-  await Promise.all(fakes.map((f) => f.close()));
-  fakes = [];
-});
-
-const rejection = async (p: Promise<unknown>): Promise<SdxError> => {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!isSdxError(e)) throw new Error(`expected an SdxError, got ${String(e)}`);
-  return e;
-};
-
-const client = (options: RegistryClientOptions = {}) => createRegistryClient({ sleep: async () => undefined, ...options });
+const { fake } = useFakeRegistries();
 
 /** Every blob and the manifest of `image` are in `repository`, byte for byte. */
 const expectStored = (reg: FakeOci, repository: string, image: ReturnType<typeof syntheticImage>, tag?: string): void => {

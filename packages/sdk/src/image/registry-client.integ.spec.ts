@@ -7,25 +7,16 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { requireTestenv } from "@sdx/sdk/testing";
-import { isSdxError, type SdxError } from "../errors/sdx-error.js";
 import { digestOf, indexOf, syntheticImage } from "./__fixtures__/fake-oci-registry.js";
+import { rejection, testRegistryClient as client } from "./__fixtures__/use-fake-registries.js";
 import { pullImage } from "./pull-image.js";
 import { pushImage, pushIndex } from "./push-image.js";
-import { createRegistryClient, type RegistryClientOptions, type RegistryLocation } from "./registry-client.js";
+import type { RegistryLocation } from "./registry-client.js";
 
 const te = requireTestenv("registry");
 const env = te.env ?? {};
 /** Repositories of this run, so reruns and other suites on the same registry do not meet. */
 const run = `sdx-h2/${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
-
-const rejection = async (p: Promise<unknown>): Promise<SdxError> => {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!isSdxError(e)) throw new Error(`expected an SdxError, got ${String(e)}`);
-  return e;
-};
 
 const anon = (repository: string): RegistryLocation => ({ registry: env["SDX_REGISTRY_ADDR"]!, repository: `${run}/${repository}`, scheme: "http" });
 const authScheme = (env["SDX_REGISTRY_AUTH_SCHEME"] ?? "http") as "http" | "https";
@@ -39,8 +30,6 @@ const authFetch = async (): Promise<typeof fetch | undefined> => {
   const dispatcher = new Agent({ connect: { ca: readFileSync(env["SDX_REGISTRY_AUTH_CA"]!, "utf8") } });
   return ((input: string | URL | Request, init?: RequestInit) => undiciFetch(input, { ...init, dispatcher } as RequestInit)) as typeof fetch;
 };
-
-const client = (options: RegistryClientOptions = {}) => createRegistryClient({ sleep: async () => undefined, ...options });
 
 /** Counts requests by method, to see what a push really sent. */
 const counting = () => {

@@ -1,25 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import { createServer as createNetServer, type AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
-import { isSdxError, type SdxError } from "../errors/sdx-error.js";
-import { digestOf, seedImage, startFakeOciRegistry, syntheticImage, type FakeOci, type FakeOciOptions } from "./__fixtures__/fake-oci-registry.js";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { describe, expect, it } from "vitest";
+import { digestOf, seedImage, syntheticImage } from "./__fixtures__/fake-oci-registry.js";
+import { closedPort, rejection, testRegistryClient as client, useFakeRegistries } from "./__fixtures__/use-fake-registries.js";
 import type { RegistryCredential } from "./registry-auth.js";
-import { createRegistryClient, type RegistryClientOptions } from "./registry-client.js";
+import { createRegistryClient } from "./registry-client.js";
 
-let fakes: FakeOci[] = [];
-let servers: Server[] = [];
-const fake = async (options: FakeOciOptions = {}): Promise<FakeOci> => {
-  const f = await startFakeOciRegistry(options);
-  fakes.push(f);
-  return f;
-};
-afterEach(async () => {
-  await Promise.all(fakes.map((f) => f.close()));
-  await Promise.all(servers.map((s) => new Promise((r) => { s.closeAllConnections(); s.close(r); })));
-  fakes = [];
-  servers = [];
-});
+const { fake, closeAfterTest } = useFakeRegistries();
 
 /** Records the waits instead of waiting. */
 const recordingSleep = () => {
@@ -27,27 +15,7 @@ const recordingSleep = () => {
   return { waits, sleep: async (ms: number) => void waits.push(ms) };
 };
 
-const client = (options: RegistryClientOptions = {}) => createRegistryClient({ sleep: async () => undefined, ...options });
-
-const rejection = async (p: Promise<unknown>): Promise<SdxError> => {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!isSdxError(e)) throw new Error(`expected an SdxError, got ${String(e)}`);
-  return e;
-};
-
 const creds = (username: string, password: string, source = "test credentials") => async (): Promise<RegistryCredential> => ({ username, password, source });
-
-const closedPort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createNetServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 
 describe("manifests", () => {
   it("heads a manifest by tag and digest, and says undefined for one that does not exist", async () => {
@@ -353,12 +321,13 @@ describe("auth", () => {
   it("does not carry the Authorization header to another origin a blob GET redirects to", async () => {
     const bytes = randomBytes(1000);
     const seen: (string | undefined)[] = [];
-    const storage = createServer((req, res) => {
-      seen.push(req.headers.authorization);
-      res.writeHead(200, { "content-length": String(bytes.byteLength) });
-      res.end(bytes);
-    });
-    servers.push(storage);
+    const storage = closeAfterTest(
+      createServer((req, res) => {
+        seen.push(req.headers.authorization);
+        res.writeHead(200, { "content-length": String(bytes.byteLength) });
+        res.end(bytes);
+      }),
+    );
     await new Promise<void>((r) => storage.listen(0, "127.0.0.1", r));
     const storageUrl = `http://127.0.0.1:${(storage.address() as AddressInfo).port}/blob`;
     const reg = await fake({
@@ -435,8 +404,7 @@ describe("retries and transport errors", () => {
   });
 
   it("gives up on a registry that does not answer within requestTimeoutMs", async () => {
-    const silent = createServer(() => undefined);
-    servers.push(silent);
+    const silent = closeAfterTest(createServer(() => undefined));
     await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
     const host = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
     const started = Date.now();

@@ -3,30 +3,19 @@ import { chmod, mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { isSdxError, type SdxError } from "../errors/sdx-error.js";
-import { seedImage, startFakeOciRegistry, syntheticImage, type FakeOci } from "./__fixtures__/fake-oci-registry.js";
+import { seedImage, syntheticImage } from "./__fixtures__/fake-oci-registry.js";
+import { rejection, useFakeRegistries } from "./__fixtures__/use-fake-registries.js";
 import { createRegistryClient } from "./registry-client.js";
 import { defaultCredentialResolver, dockerConfigCredentials, normalizeRegistryHost } from "./registry-credentials.js";
 
+const { fake } = useFakeRegistries();
 let dir = "";
-let fakes: FakeOci[] = [];
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "sdx-creds-"));
 });
 afterEach(async () => {
-  await Promise.all(fakes.map((f) => f.close()));
-  fakes = [];
   await rm(dir, { recursive: true, force: true });
 });
-
-const rejection = async (p: Promise<unknown>): Promise<SdxError> => {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!isSdxError(e)) throw new Error(`expected an SdxError, got ${String(e)}`);
-  return e;
-};
 
 const b64 = (s: string): string => Buffer.from(s).toString("base64");
 
@@ -179,8 +168,7 @@ describe("defaultCredentialResolver", () => {
   });
 
   it("logs a client in to a Basic registry from Docker's config, and names that source when it is refused", async () => {
-    const reg = await startFakeOciRegistry({ auth: { kind: "basic", username: "ci", password: "right" } });
-    fakes.push(reg);
+    const reg = await fake({ auth: { kind: "basic", username: "ci", password: "right" } });
     seedImage(reg, "acme/app", syntheticImage({ architecture: "amd64", layers: [randomBytes(10)] }), ["1"]);
     const env = await dockerConfig({ auths: { [reg.host]: { auth: b64("ci:right") } } });
     const ok = createRegistryClient({ credentials: defaultCredentialResolver({ env, ecr: false, dockerConfig: { env, homeDir: dir } }) });

@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isSdxError } from "../errors/sdx-error.js";
 import type { ImageRef } from "../model/app.js";
 import { parseImageRef } from "../model/image-ref.js";
-import { startFakeRegistry, type FakeRegistry, type FakeRegistryOptions } from "../../test/fake-registry.js";
+import { seedTag } from "./__fixtures__/fake-oci-registry.js";
+import { closedPort, useFakeRegistries } from "./__fixtures__/use-fake-registries.js";
 import {
   MANIFEST_MEDIA_TYPES,
   parseAuthChallenges,
@@ -23,26 +22,7 @@ const image = (ref: string): ImageRef => {
 
 const DIGEST = `sha256:${"a".repeat(64)}`;
 
-let registries: FakeRegistry[] = [];
-const fake = async (options: FakeRegistryOptions): Promise<FakeRegistry> => {
-  const r = await startFakeRegistry(options);
-  registries.push(r);
-  return r;
-};
-afterEach(async () => {
-  await Promise.all(registries.map((r) => r.close()));
-  registries = [];
-});
-
-/** A port on 127.0.0.1 that nothing listens on. */
-const closedPort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
+const { fake } = useFakeRegistries();
 
 /** A fetch that records URLs and answers from `answer`, for hosts that must not be contacted. */
 const scripted = (answer: (url: string, init: RequestInit | undefined) => Response) => {
@@ -134,36 +114,40 @@ describe("resolveImageDigest", () => {
   });
 
   it("resolves a tag on an open registry with one HEAD", async () => {
-    const reg = await fake({ images: ["acme/web:1.0"] });
+    const reg = await fake();
+    const digest = seedTag(reg, "acme/web:1.0");
     const r = await resolveImageDigest(image(`${reg.host}/acme/web:1.0`));
-    expect(r).toEqual({ kind: "resolved", digest: reg.digestOf("acme/web:1.0"), registry: reg.host, repository: "acme/web", tag: "1.0" });
+    expect(r).toEqual({ kind: "resolved", digest, registry: reg.host, repository: "acme/web", tag: "1.0" });
     expect(reg.requests.map((q) => [q.method, q.path, q.status])).toEqual([["HEAD", "/v2/acme/web/manifests/1.0", 200]]);
   });
 
   it("follows the anonymous Bearer token flow: HEAD → 401 → token → HEAD with Bearer", async () => {
-    const reg = await fake({ images: ["acme/web:1.0"], requireAuth: true });
+    const reg = await fake({ auth: { kind: "bearer", anonymousPull: true } });
+    const digest = seedTag(reg, "acme/web:1.0");
     const r = await resolveImageDigest(image(`${reg.host}/acme/web:1.0`));
-    expect(r).toMatchObject({ kind: "resolved", digest: reg.digestOf("acme/web:1.0") });
+    expect(r).toMatchObject({ kind: "resolved", digest });
     expect(reg.requests.map((q) => [q.method, q.path, q.auth, q.status])).toEqual([
       ["HEAD", "/v2/acme/web/manifests/1.0", "none", 401],
       ["GET", "/token", "none", 200],
       ["HEAD", "/v2/acme/web/manifests/1.0", "bearer", 200],
     ]);
-    expect(reg.requests[1]!.query).toEqual({ service: "fake-registry", scope: "repository:acme/web:pull" });
+    expect(reg.requests[1]!.query).toEqual({ service: "fake-oci", scope: "repository:acme/web:pull" });
   });
 
   it("reads the token from access_token too", async () => {
-    const reg = await fake({ images: ["acme/web:1.0"], requireAuth: true, tokenField: "access_token" });
+    const reg = await fake({ auth: { kind: "bearer", anonymousPull: true, tokenField: "access_token" } });
+    seedTag(reg, "acme/web:1.0");
     expect(await resolveImageDigest(image(`${reg.host}/acme/web:1.0`))).toMatchObject({ kind: "resolved" });
   });
 
   it("sends credentials to the token service and reports a private repository as unauthorized without them", async () => {
     const secret = { username: "ci", password: "s3cret-value" };
-    const reg = await fake({ images: ["acme/private:1"], requireAuth: true, credentials: secret });
+    const reg = await fake({ auth: { kind: "bearer", ...secret } });
+    const digest = seedTag(reg, "acme/private:1");
     const ref = image(`${reg.host}/acme/private:1`);
 
     const withCreds = await resolveImageDigest(ref, { credentials: (host) => (host === reg.host ? secret : undefined) });
-    expect(withCreds).toMatchObject({ kind: "resolved", digest: reg.digestOf("acme/private:1") });
+    expect(withCreds).toMatchObject({ kind: "resolved", digest });
     expect(reg.requests.find((q) => q.path === "/token")!.auth).toBe("basic");
 
     const anonymous = await resolveImageDigest(ref);
@@ -171,15 +155,16 @@ describe("resolveImageDigest", () => {
 
     const wrong = await resolveImageDigest(ref, { credentials: () => ({ username: "ci", password: "wrong-pass" }) });
     expect(wrong).toMatchObject({ kind: "unresolved", code: "unauthorized" });
-    expect(JSON.stringify([anonymous, wrong])).not.toMatch(/s3cret|wrong-pass|fake-token/);
+    expect(JSON.stringify([anonymous, wrong])).not.toMatch(/s3cret|wrong-pass|fake-oci-token/);
   });
 
   it("falls back to GET and hashes the body when the digest header is missing", async () => {
-    const reg = await fake({ images: ["acme/web:1.0"], omitDigestHeader: true });
+    const reg = await fake({ fault: () => ({ kind: "omit-digest-header" }) });
+    const digest = seedTag(reg, "acme/web:1.0");
     const r = await resolveImageDigest(image(`${reg.host}/acme/web:1.0`));
-    const expected = `sha256:${createHash("sha256").update(reg.manifestOf("acme/web:1.0")).digest("hex")}`;
+    const expected = `sha256:${createHash("sha256").update(reg.manifest("acme/web", "1.0")!.bytes).digest("hex")}`;
     expect(r).toMatchObject({ kind: "resolved", digest: expected });
-    expect(expected).toBe(reg.digestOf("acme/web:1.0"));
+    expect(expected).toBe(digest);
     expect(reg.requests.map((q) => q.method)).toEqual(["HEAD", "GET"]);
   });
 
@@ -192,13 +177,17 @@ describe("resolveImageDigest", () => {
   });
 
   it("reports an unknown repository or tag as not-found", async () => {
-    const reg = await fake({ images: ["acme/web:1.0"] });
+    const reg = await fake();
+    seedTag(reg, "acme/web:1.0");
     expect(await resolveImageDigest(image(`${reg.host}/acme/nope:1.0`))).toMatchObject({ kind: "unresolved", code: "not-found" });
     expect(await resolveImageDigest(image(`${reg.host}/acme/web:2.0`))).toMatchObject({ kind: "unresolved", code: "not-found" });
-    // The body a GET would see is the registry's JSON error.
-    const res = await fetch(`${reg.url}/v2/acme/nope/manifests/1.0`);
-    expect(res.status).toBe(404);
-    expect(await res.json()).toMatchObject({ errors: [{ code: "MANIFEST_UNKNOWN" }] });
+    // The bodies a GET would see are the registry's JSON errors.
+    const repo = await fetch(`${reg.url}/v2/acme/nope/manifests/1.0`);
+    expect(repo.status).toBe(404);
+    expect(await repo.json()).toMatchObject({ errors: [{ code: "NAME_UNKNOWN" }] });
+    const tag = await fetch(`${reg.url}/v2/acme/web/manifests/2.0`);
+    expect(tag.status).toBe(404);
+    expect(await tag.json()).toMatchObject({ errors: [{ code: "MANIFEST_UNKNOWN" }] });
   });
 
   it.each([
@@ -220,7 +209,8 @@ describe("resolveImageDigest", () => {
   });
 
   it("gives up on a slow registry after timeoutMs", async () => {
-    const reg = await fake({ images: ["acme/web:1.0"], delayMs: 10_000 });
+    const reg = await fake({ fault: () => ({ kind: "delay", ms: 10_000 }) });
+    seedTag(reg, "acme/web:1.0");
     const started = Date.now();
     const r = await resolveImageDigest(image(`${reg.host}/acme/web:1.0`), { timeoutMs: 200 });
     const elapsed = Date.now() - started;
@@ -231,7 +221,8 @@ describe("resolveImageDigest", () => {
   });
 
   it("rejects with SDX_ABORTED when the caller aborts", async () => {
-    const reg = await fake({ images: ["acme/web:1.0"], delayMs: 10_000 });
+    const reg = await fake({ fault: () => ({ kind: "delay", ms: 10_000 }) });
+    seedTag(reg, "acme/web:1.0");
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
     const err = await resolveImageDigest(image(`${reg.host}/acme/web:1.0`), { signal: controller.signal }).catch((e: unknown) => e);
@@ -261,7 +252,8 @@ describe("resolveImageDigest", () => {
 
 describe("resolveImageDigests", () => {
   it("asks once per distinct reference and answers in input order", async () => {
-    const reg = await fake({ images: ["acme/web:1.0", "acme/web:latest", "acme/api:2"] });
+    const reg = await fake();
+    const [web1, webLatest, api2] = ["acme/web:1.0", "acme/web:latest", "acme/api:2"].map((t) => seedTag(reg, t));
     const refs = [
       `${reg.host}/acme/web:1.0`,
       `${reg.host}/acme/api:2`,
@@ -272,11 +264,11 @@ describe("resolveImageDigests", () => {
     ].map(image);
     const results = await resolveImageDigests(refs);
     expect(results.map((r) => (r.kind === "unresolved" ? r.code : r.digest))).toEqual([
-      reg.digestOf("acme/web:1.0"),
-      reg.digestOf("acme/api:2"),
-      reg.digestOf("acme/web:1.0"),
-      reg.digestOf("acme/web:latest"),
-      reg.digestOf("acme/web:latest"),
+      web1,
+      api2,
+      web1,
+      webLatest,
+      webLatest,
       DIGEST,
     ]);
     expect(reg.requests.map((q) => q.path).sort()).toEqual([
@@ -295,7 +287,8 @@ describe("resolveImageDigests", () => {
 
   it("runs at most four look-ups at once", async () => {
     const tags = Array.from({ length: 10 }, (_, i) => `acme/app${i}:1`);
-    const reg = await fake({ images: tags, delayMs: 30 });
+    const reg = await fake({ fault: () => ({ kind: "delay", ms: 30 }) });
+    for (const t of tags) seedTag(reg, t);
     let inFlight = 0;
     let peak = 0;
     const counting = (async (input: string | URL | Request, init?: RequestInit) => {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 /**
  * Helpers for backend packages' tests: example apps as backend contexts, and
  * discovery of the local test backends started by scripts/testenv/*.sh.
@@ -68,6 +69,24 @@ export async function contextForApp<T extends Target = Target>(
   if (!t) throw new SdxError("SDX_UNKNOWN_TARGET", `no target ${JSON.stringify(target)} in ${app.name}`);
   const { secrets } = await resolveSecrets(app, { env, baseDir, missing: "error" });
   return { app, target: t as T, revision: computeRevision(app, secrets), secrets, baseDir };
+}
+
+/**
+ * The app with every built service running a fixed image instead (its
+ * repository, pinned to a digest made from the service name): for backend tests
+ * where nothing pulls (KWOK) and the build itself is not under test (the
+ * self-deploy suites build and run images for real).
+ */
+export function withoutBuilds(app: App): App {
+  return {
+    ...app,
+    services: app.services.map((s) => {
+      if (!s.build) return s;
+      const { build: _b, ...rest } = s;
+      const digest = `sha256:${createHash("sha256").update(`sdx-test-image:${s.name}`).digest("hex")}`;
+      return { ...rest, image: { ref: `${s.image.repository}@${digest}`, repository: s.image.repository, digest } };
+    }),
+  };
 }
 
 /** Replaces the target's settings, e.g. to point it at the local test backend. */

@@ -1,7 +1,8 @@
 /**
  * A small OCI registry on 127.0.0.1 for unit tests: blobs (HEAD/GET, uploads
  * monolithic and chunked, cross-repository mount), manifests (HEAD/GET/PUT/DELETE),
- * Basic auth or a Bearer token service with scope checks, and fault injection.
+ * Basic auth or a Bearer token service with scope checks, and fault injection
+ * (statuses, resets, corrupt bodies, wrong or missing digest headers, slow answers).
  * It records every request. Not part of the runtime API (excluded from the build).
  */
 import { createHash, randomUUID } from "node:crypto";
@@ -22,6 +23,8 @@ export type FakeOciAuth =
       readonly refreshToken?: string;
       /** Anonymous callers get pull on every repository. @default false */
       readonly anonymousPull?: boolean;
+      /** The JSON field a GET /token answer carries the token in (POST always answers `access_token`). @default "token" */
+      readonly tokenField?: "token" | "access_token";
     };
 
 /** What to do instead of answering normally. */
@@ -33,8 +36,12 @@ export type FakeOciFault =
   | { readonly kind: "reset-after"; readonly bytes: number }
   /** Answers with one byte of the body changed (blob and manifest GET). */
   | { readonly kind: "corrupt" }
-  /** Answers normally but with this Docker-Content-Digest. */
-  | { readonly kind: "digest-header"; readonly digest: string };
+  /** Answers normally but with this Docker-Content-Digest (manifest answers, blob and manifest PUT). */
+  | { readonly kind: "digest-header"; readonly digest: string }
+  /** Answers normally but without Docker-Content-Digest where {@link FakeOciFault} `digest-header` would set it, as some registries do. */
+  | { readonly kind: "omit-digest-header" }
+  /** Answers normally, this many milliseconds later (timeouts, concurrency); close() drops what is still held. */
+  | { readonly kind: "delay"; readonly ms: number };
 
 /** Options for {@link startFakeOciRegistry}. */
 export interface FakeOciOptions {
@@ -106,6 +113,7 @@ export async function startFakeOciRegistry(options: FakeOciOptions = {}): Promis
   const tokens = new Map<string, readonly string[]>();
   const requests: FakeOciRequest[] = [];
   const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
   let url = "";
 
   const repo = (name: string, create = true): Repo | undefined => {
@@ -137,6 +145,18 @@ export async function startFakeOciRegistry(options: FakeOciOptions = {}): Promis
     }
     return Buffer.concat(parts);
   };
+
+  const hold = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.add(timer);
+    });
+  /** The Docker-Content-Digest header to send for `digest`, as the request's fault has it. */
+  const digestHeader = (fault: FakeOciFault | undefined, digest: string): Record<string, string> =>
+    fault?.kind === "omit-digest-header" ? {} : { "docker-content-digest": fault?.kind === "digest-header" ? fault.digest : digest };
 
   /** Actions a request needs, per repository. */
   const needs = (method: string, repository: string, query: Record<string, string>, isManifest: boolean): [string, string][] => {
@@ -203,7 +223,7 @@ export async function startFakeOciRegistry(options: FakeOciOptions = {}): Promis
     const grant = identified ? scopes : auth.anonymousPull === true ? scopes.map((s) => s.replace(/:[a-z,*]+$/, ":pull")) : [];
     const token = `fake-oci-token-${tokens.size + 1}`;
     tokens.set(token, grant);
-    const body = req.method === "POST" ? { access_token: token, expires_in: 300 } : { token, expires_in: 300 };
+    const body = { [req.method === "POST" ? "access_token" : (auth.tokenField ?? "token")]: token, expires_in: 300 };
     send(req, res, entry, 200, { "content-type": "application/json" }, JSON.stringify(body));
   };
 
@@ -213,7 +233,8 @@ export async function startFakeOciRegistry(options: FakeOciOptions = {}): Promis
     const method = entry.method;
     if (entry.path === "/token") {
       const fault = options.fault?.(entry);
-      if (fault !== undefined) return applyFault(req, res, entry, fault);
+      if (fault?.kind === "delay") await hold(fault.ms);
+      else if (fault !== undefined) return applyFault(req, res, entry, fault);
       return handleToken(req, res, entry);
     }
     if (entry.path === "/v2/" || entry.path === "/v2") {
@@ -230,7 +251,8 @@ export async function startFakeOciRegistry(options: FakeOciOptions = {}): Promis
     }
     if (!checkAuth(req, res, entry, needs(method, repository, entry.query as Record<string, string>, manifest !== null))) return;
     const fault = options.fault?.(entry);
-    if (fault !== undefined && fault.kind !== "corrupt" && fault.kind !== "digest-header" && fault.kind !== "reset-after") return applyFault(req, res, entry, fault);
+    if (fault?.kind === "status" || fault?.kind === "reset") return applyFault(req, res, entry, fault);
+    if (fault?.kind === "delay") await hold(fault.ms);
 
     if (blob !== null) {
       req.resume();
@@ -297,8 +319,7 @@ export async function startFakeOciRegistry(options: FakeOciOptions = {}): Promis
         uploads.delete(id);
         content.set(digest, new Uint8Array(all));
         repo(repository)!.blobs.add(digest);
-        const reported = fault?.kind === "digest-header" ? fault.digest : digest;
-        return send(req, res, entry, 201, { location: `/v2/${repository}/blobs/${digest}`, "docker-content-digest": reported });
+        return send(req, res, entry, 201, { location: `/v2/${repository}/blobs/${digest}`, ...digestHeader(fault, digest) });
       }
       req.resume();
       return send(req, res, entry, 405, {}, errorBody("UNSUPPORTED"));
@@ -325,8 +346,7 @@ export async function startFakeOciRegistry(options: FakeOciOptions = {}): Promis
       }
       r!.manifests.set(digest, { mediaType: entry.contentType ?? "application/json", bytes: new Uint8Array(body) });
       if (!reference.startsWith("sha256:")) r!.tags.set(reference, digest);
-      const reported = fault?.kind === "digest-header" ? fault.digest : digest;
-      return send(req, res, entry, 201, { location: `/v2/${repository}/manifests/${digest}`, "docker-content-digest": reported });
+      return send(req, res, entry, 201, { location: `/v2/${repository}/manifests/${digest}`, ...digestHeader(fault, digest) });
     }
     req.resume();
     if (r === undefined) return send(req, res, entry, 404, { "content-type": "application/json" }, errorBody("NAME_UNKNOWN"));
@@ -340,8 +360,7 @@ export async function startFakeOciRegistry(options: FakeOciOptions = {}): Promis
     }
     if (method === "GET" || method === "HEAD") {
       const body = fault?.kind === "corrupt" ? corrupt(found.bytes) : found.bytes;
-      const reported = fault?.kind === "digest-header" ? fault.digest : digest;
-      return send(req, res, entry, 200, { "content-type": found.mediaType, "docker-content-digest": reported }, body);
+      return send(req, res, entry, 200, { "content-type": found.mediaType, ...digestHeader(fault, digest) }, body);
     }
     return send(req, res, entry, 405, {}, errorBody("UNSUPPORTED"));
   };
@@ -418,6 +437,8 @@ export async function startFakeOciRegistry(options: FakeOciOptions = {}): Promis
     openUploads: () => uploads.size,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const t of timers) clearTimeout(t);
+        timers.clear();
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
@@ -429,6 +450,8 @@ function corrupt(bytes: Uint8Array): Uint8Array {
   if (copy.byteLength > 0) copy[0] = copy[0]! ^ 0xff;
   return copy;
 }
+
+const INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json";
 
 /** Layer media type the fixtures use (content is opaque to registries). */
 export const LAYER_MEDIA_TYPE = "application/vnd.oci.image.layer.v1.tar";
@@ -472,11 +495,24 @@ export function seedImage(registry: FakeOci, repository: string, image: Syntheti
   return registry.seedManifest(repository, image.manifest.mediaType, image.manifest.bytes, tags);
 }
 
+/**
+ * Stores an empty OCI index under `repository:tag` (e.g. `acme/web:1.0`) and
+ * returns its digest: enough for tests that only resolve a tag. The index is
+ * annotated with the repository and tag, so each tag gets its own digest.
+ */
+export function seedTag(registry: FakeOci, repositoryAndTag: string): string {
+  const colon = repositoryAndTag.lastIndexOf(":");
+  const repository = repositoryAndTag.slice(0, colon);
+  const tag = repositoryAndTag.slice(colon + 1);
+  const index = { schemaVersion: 2, mediaType: INDEX_MEDIA_TYPE, manifests: [], annotations: { "org.opencontainers.image.ref.name": tag, "test.repository": repository } };
+  return registry.seedManifest(repository, INDEX_MEDIA_TYPE, new TextEncoder().encode(JSON.stringify(index)), [tag]);
+}
+
 /** An OCI index over images, each entry with its platform. */
 export function indexOf(images: readonly { readonly image: SyntheticImage; readonly platform: { os: string; architecture: string; variant?: string } }[]): { readonly mediaType: string; readonly bytes: Uint8Array; readonly digest: string } {
   const json = {
     schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.index.v1+json",
+    mediaType: INDEX_MEDIA_TYPE,
     manifests: images.map(({ image, platform }) => ({ mediaType: image.manifest.mediaType, digest: image.manifest.digest, size: image.manifest.bytes.byteLength, platform })),
   };
   const bytes = new TextEncoder().encode(JSON.stringify(json));
