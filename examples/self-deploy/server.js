@@ -148,7 +148,7 @@ async function main(argv) {
         baseDir,
         onEvent: progress,
         confirm: (tp, estimates) => {
-          if (estimates?.estimates.length) out(`${sdk.formatEstimates(estimates, tp.target)}\n\n`);
+          if (estimates?.estimates.length) out(`${sdk.formatEstimates(estimates, tp.target, { [tp.backend]: tp.displayName })}\n\n`);
           out(`Deploying to ${tp.target} (${tp.backend}): ${tp.plan.summary.create} to create, ${tp.plan.summary.update} to update, ${tp.plan.summary.delete} to delete.\n`);
           return true; // the program deploys itself: asking was done by typing --deploy
         },

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { build, plan, type SdxEvent } from "@sdx/sdk";
 import { startFakeOciRegistry, type FakeOci } from "../src/image/__fixtures__/fake-oci-registry.js";
+import { closedPort } from "../src/image/__fixtures__/use-fake-registries.js";
 import { createImageIndex } from "../src/build/oci-image.js";
 import { runCli } from "../src/cli/run-cli.js";
 import { copyFixture, seedFakeBase, tempDir } from "./fixtures/build/build-fixtures.js";
@@ -119,6 +120,16 @@ describe("build(): source → digest-pinned image on a registry", () => {
     out.length = 0;
     expect(await runCli(["build", file, "-s", "nope"], io)).toBe(2);
     expect(err.join("")).toContain('no service "nope"');
+    // Exit codes: input the user must fix → 2; a registry that fails → 1.
+    err.length = 0;
+    edit(file, "entry: server.js", "entry: missing.js");
+    expect(await runCli(["build", file], io)).toBe(2);
+    expect(err.join("")).toMatch(/SDX_BUILD_NO_ENTRY/);
+    edit(file, "entry: missing.js", "entry: server.js");
+    edit(file, base.ref, `127.0.0.1:${await closedPort()}/library/node:24`);
+    err.length = 0;
+    expect(await runCli(["build", file], io)).toBe(1);
+    expect(err.join("")).toMatch(/SDX_REGISTRY_UNREACHABLE/);
   });
 
   it("placement.arch picks the base's platform from an index; a base without it is refused with the platforms it has", async () => {

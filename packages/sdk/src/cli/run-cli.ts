@@ -100,7 +100,9 @@ function hardExit(code: number): void {
 }
 
 /** Errors in what the user gave sdx (the app file, files it names, a target name), which exit 2 like validation errors. */
-const INPUT_ERROR_CODES: ReadonlySet<string> = new Set(["SDX_LOAD", "SDX_PLUGIN", "SDX_FILE_EXISTS", "SDX_UNKNOWN_TARGET", "SDX_PATH_OUTSIDE_APP", "SDX_FILE_NOT_REGULAR", "SDX_FILE_TOO_LARGE", "SDX_INVALID_ENCODING", "SDX_LIMIT_EXCEEDED"]);
+const INPUT_ERROR_CODES: ReadonlySet<string> = new Set(["SDX_LOAD", "SDX_PLUGIN", "SDX_FILE_EXISTS", "SDX_UNKNOWN_TARGET", "SDX_PATH_OUTSIDE_APP", "SDX_FILE_NOT_REGULAR", "SDX_FILE_TOO_LARGE", "SDX_INVALID_ENCODING", "SDX_LIMIT_EXCEEDED",
+  // A build that cannot start from what the app says: fix the input (a registry's refusal is not input: exit 1).
+  "SDX_BUILD_NO_ENTRY", "SDX_BUILD_CONTEXT", "SDX_BUILD_SYMLINK_OUTSIDE", "SDX_BUILD_NO_LOCKFILE", "SDX_BUILD_NO_REGISTRY", "SDX_BUILD_INVALID_EPOCH"]);
 
 /**
  * Directories files may be read from besides the app's: `--allow-outside` flags,

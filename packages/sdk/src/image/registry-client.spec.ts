@@ -398,9 +398,31 @@ describe("retries and transport errors", () => {
     expect(err.details).toMatchObject({ registry: `127.0.0.1:${port}`, repository: "acme/app", code: "ECONNREFUSED" });
   });
 
-  it("reports a dropped connection as SDX_REGISTRY_UNREACHABLE", async () => {
+  it("reports a dropped connection as SDX_REGISTRY_UNREACHABLE once the retries are spent", async () => {
     const reg = await fake({ fault: () => ({ kind: "reset" }) });
     expect((await rejection(client().getManifest(reg.location("acme/app"), "1"))).code).toBe("SDX_REGISTRY_UNREACHABLE");
+    // A read is asked again (1 + 3 retries); nothing else was sent.
+    expect(reg.requests.filter((r) => r.path.endsWith("/manifests/1"))).toHaveLength(4);
+  });
+
+  it("asks a read again after a dropped connection or a timeout, with backoff, and succeeds", async () => {
+    let drops = 2;
+    const reg = await fake({ fault: (r) => (r.method === "GET" && r.path.includes("/manifests/") && drops-- > 0 ? { kind: "reset" } : undefined) });
+    const img = syntheticImage({ architecture: "amd64", layers: [randomBytes(10)] });
+    const digest = seedImage(reg, "acme/app", img, ["1.0"]);
+    const { waits, sleep } = recordingSleep();
+    const got = await createRegistryClient({ sleep }).getManifest(reg.location("acme/app"), "1.0");
+    expect(got.descriptor.digest).toBe(digest);
+    expect(waits).toEqual([250, 500]);
+    const silentOnce = closeAfterTest(createServer((req, res) => {
+      if (silentOnce.listenerCount("request") > 0 && !answered) { answered = true; return; } // swallow the first request
+      res.writeHead(200, { "docker-content-digest": digest, "content-type": img.manifest.mediaType, "content-length": "0" }).end();
+    }));
+    let answered = false;
+    await new Promise<void>((r) => silentOnce.listen(0, "127.0.0.1", r));
+    const host = `127.0.0.1:${(silentOnce.address() as AddressInfo).port}`;
+    const head = await client({ requestTimeoutMs: 150 }).headManifest({ registry: host, repository: "a", scheme: "http" }, "1.0");
+    expect(head?.digest).toBe(digest);
   });
 
   it("gives up on a registry that does not answer within requestTimeoutMs", async () => {

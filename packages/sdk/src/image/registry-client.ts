@@ -655,6 +655,14 @@ class Client implements RegistryClient {
       try {
         res = await this.#fetch(url, { ...init, headers, signal, redirect: "follow" });
       } catch (e) {
+        // A read (GET/HEAD) that timed out or lost its connection is asked again: it changes nothing.
+        // Refused connections and unknown hosts are not: they fail the same way at once, and a plan must not wait on them.
+        const transient = timeout.signal.aborted || TRANSIENT_NETWORK_CODES.has(errorCodeOf(e) ?? "");
+        if (options.retry && transient && isIdempotent(init.method) && attempt < this.#retries && options.signal?.aborted !== true) {
+          clearTimeout(timer);
+          await this.#sleep(backoffMs(attempt), options.signal);
+          continue;
+        }
         throw this.#thrown(e, context, options.signal, timeout.signal.aborted);
       } finally {
         clearTimeout(timer);
@@ -826,10 +834,17 @@ function isRetryableStatus(status: number): boolean {
   return status === 429 || (status >= 500 && status <= 599);
 }
 
+/** Connection failures worth one more try: the connection was made (or timed out), then lost. */
+const TRANSIENT_NETWORK_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+
+function isIdempotent(method: string | undefined): boolean {
+  return method === undefined || method === "GET" || method === "HEAD";
+}
+
 /** 250 ms doubling per attempt up to 10 s; a longer `Retry-After` (seconds, ≤ 60) wins. */
-function backoffMs(attempt: number, res: Response): number {
+function backoffMs(attempt: number, res?: Response): number {
   const exponential = Math.min(10_000, 250 * 2 ** attempt);
-  const retryAfter = Number(res.headers.get("retry-after") ?? "NaN");
+  const retryAfter = Number(res?.headers.get("retry-after") ?? "NaN");
   return Number.isFinite(retryAfter) && retryAfter > 0 ? Math.max(exponential, Math.min(60, retryAfter) * 1000) : exponential;
 }
 
