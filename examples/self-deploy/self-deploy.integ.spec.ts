@@ -30,7 +30,7 @@ describe.skipIf(!up)("self-deploy on a real Kubernetes control plane", () => {
     const r = run("--deploy", "--target", "cheapest", "--targets", "k8s", "--replicas", "5");
     expect(r.stderr).toContain("✓ web rolled out");
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/→\s+k8s\s+kubernetes/);
+    expect(r.stdout).toMatch(/→\s+k8s\s+Kubernetes\s/);
     expect(r.stdout).toMatch(/deploy of revision [0-9a-f]{12} to k8s: succeeded/);
     const dep = JSON.parse(kubectl("get", "deployment", "web", "-o", "json").stdout) as { status: { readyReplicas: number }; metadata: { labels: Record<string, string> } };
     expect(dep.status.readyReplicas).toBe(5);

@@ -1,7 +1,7 @@
 import { appendFileSync, cpSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { build, plan, type SdxEvent } from "@sdx/sdk";
+import { build, plan, type SdxError, type SdxEvent } from "@sdx/sdk";
 import { startFakeOciRegistry, type FakeOci } from "../src/image/__fixtures__/fake-oci-registry.js";
 import { closedPort } from "../src/image/__fixtures__/use-fake-registries.js";
 import { createImageIndex } from "../src/build/oci-image.js";
@@ -72,6 +72,14 @@ describe("build(): source → digest-pinned image on a registry", () => {
     expect(again.services[0]!.existed).toBe(true);
     expect(again.services[0]!.push).toMatchObject({ uploaded: 0, bytesUploaded: 0 });
     expect(writes(mark)).toEqual([]);
+    // The tag (sdx-<source revision>) names it; lost (a run cut before the tag was put), the next run puts it back.
+    const tag = [...reg.requests].reverse().find((r) => r.method === "PUT" && /\/manifests\/sdx-[0-9a-f]{12}$/.test(r.path))!.path.split("/").pop()!;
+    expect(reg.manifest("team/demo-web", tag)?.digest).toBe(web.digest);
+    reg.untag("team/demo-web", tag);
+    expect(reg.manifest("team/demo-web", tag)).toBeUndefined();
+    const retag = await build(file, { cacheDir });
+    expect(retag.services[0]!.existed).toBe(true);
+    expect(reg.manifest("team/demo-web", tag)?.digest).toBe(web.digest);
 
     appendFileSync(join(dir, "web", "server.js"), "// one more line\n");
     const mark2 = reg.requests.length;
@@ -231,6 +239,12 @@ describe("one set of credentials for bases, pushes and plan's digest resolution"
       const refused = build(file, { cacheDir, env: noCreds });
       await expect(refused).rejects.toMatchObject({ code: "SDX_REGISTRY_AUTH", fault: "user", path: "services.web.build.base" });
       await expect(refused).rejects.toThrow(/anonymous/);
+      // Wrong credentials: refused, naming where they came from, never what they are.
+      const wrong = await build(file, { cacheDir, env: { ...noCreds, SDX_REGISTRY_HOST: priv.host, SDX_REGISTRY_USER: "ci", SDX_REGISTRY_PASSWORD: "wrong-pw-4711" } }).then(() => undefined, (e: unknown) => e as SdxError);
+      if (!wrong) throw new Error("a build with a wrong password succeeded");
+      expect(wrong).toMatchObject({ code: "SDX_REGISTRY_AUTH", fault: "user" });
+      expect(`${wrong.message} ${wrong.hint} ${JSON.stringify(wrong.toJSON())}`).toMatch(/SDX_REGISTRY_/);
+      expect(`${wrong.message} ${wrong.hint} ${JSON.stringify(wrong.toJSON())}`).not.toContain("wrong-pw-4711");
       const creds = { ...noCreds, SDX_REGISTRY_HOST: priv.host, SDX_REGISTRY_USER: "ci", SDX_REGISTRY_PASSWORD: "s3cret-pw" };
       const built = await build(file, { cacheDir, env: creds });
       expect(built.services[0]!.repository).toBe(`${priv.host}/team/demo-web`);
@@ -269,6 +283,11 @@ describe("deploy: the revision follows the digest", () => {
       "",
     ].join("\n"));
     const opts = { container, build: { cacheDir } };
+    // Declined at the confirmation: nothing applied, and nothing pushed either.
+    const declined = await deploy(file, { ...opts, confirm: () => false });
+    expect(declined.status).toBe("cancelled");
+    for (const b of declined.builds) expect(reg.manifest(b.repository.slice(reg.host.length + 1), b.digest)).toBeUndefined();
+    expect(backend.store.size).toBe(0);
     const first = await deploy(file, opts);
     expect(first.status).toBe("succeeded");
     const spec = (name: string) => backend.store.get(`workload/two-${name}`)!.spec as { image: string; env: Record<string, string> };

@@ -123,8 +123,12 @@ export async function build(app: AppSource, options: BuildOptions = {}): Promise
 
 /** Options for {@link buildImages}. */
 export interface BuildImagesOptions {
-  /** @default true */
-  readonly push?: boolean;
+  /**
+   * `true` pushes as each service is built; `false` only builds (a plan); `"defer"` builds, asks the
+   * registry whether it has each image, and leaves the push to the outcome's `push()` (a deploy pushes
+   * after it is confirmed). @default true
+   */
+  readonly push?: boolean | "defer";
   /** Keep going after a service fails, reporting it (plans do; builds and deploys stop). @default false */
   readonly keepGoing?: boolean;
   readonly only?: readonly string[];
@@ -143,7 +147,12 @@ export interface BuildImagesOptions {
 
 /** One service's outcome in {@link buildImages}. */
 export type ServiceBuildOutcome =
-  | { readonly kind: "built"; readonly built: BuiltService }
+  | {
+      readonly kind: "built";
+      readonly built: BuiltService;
+      /** With `push: "defer"`: pushes what the registry lacks (and the tag) and resolves to the service as pushed. */
+      readonly push?: () => Promise<BuiltService>;
+    }
   | { readonly kind: "failed"; readonly service: string; readonly repository?: string; readonly error: SdxError };
 
 /**
@@ -168,7 +177,7 @@ export async function buildImages(p: PreparedApp, target: Target | undefined, op
     let repository: string | undefined;
     try {
       repository = repositoryFor(p.app, svc, svc.build, target);
-      out.push({ kind: "built", built: await buildOne(p, svc, svc.build, repository, client, bases, { ...opts, env }, target?.name) });
+      out.push(await buildOne(p, svc, svc.build, repository, client, bases, { ...opts, env }, target?.name));
     } catch (e) {
       const error = toSdxError(e, "SDX_BUILD_FAILED", "internal");
       if (!opts.keepGoing || error.code === "SDX_ABORTED") throw error;
@@ -181,7 +190,7 @@ export async function buildImages(p: PreparedApp, target: Target | undefined, op
 async function buildOne(
   p: PreparedApp, svc: Service, spec: BuildSpec, repository: string, client: RegistryClient,
   bases: Map<string, Promise<PulledImage>>, opts: BuildImagesOptions & { env: Readonly<Record<string, string | undefined>> }, target: string | undefined,
-): Promise<BuiltService> {
+): Promise<Extract<ServiceBuildOutcome, { kind: "built" }>> {
   const t = target === undefined ? {} : { target };
   emit(opts.onEvent, { kind: "build-started", ...t, service: svc.name, repository });
   const context = resolveContainedPath(spec.context, { baseDir: p.baseDir, allowOutside: opts.allowOutside ?? [] }, "build context");
@@ -219,21 +228,49 @@ async function buildOne(
   );
   const location = registryOf({ ref: repository, repository }, opts.registry?.insecureHosts ? { insecureHosts: opts.registry.insecureHosts } : {});
   const ref = `${repository}@${image.digest}`;
+  // A tag for people and for registries that delete untagged manifests; deploys use the digest.
+  const tag = `sdx-${image.sourceRevision.replace(/^sha256:/, "").slice(0, 12)}`;
   // Asked first: an unchanged source uploads nothing, not even a HEAD per layer.
   const existed = await client.headManifest(location, image.digest).then((d) => d !== undefined, (e: unknown) => {
     if (opts.push === false) return undefined;
     throw e;
   });
-  let push: BuiltService["push"];
-  if (opts.push !== false && !existed) {
+  const built: BuiltService = {
+    service: svc.name, repository, digest: image.digest, image: ref,
+    platform: `${image.platform.os}/${image.platform.architecture}${image.platform.variant ? `/${image.platform.variant}` : ""}`,
+    sourceRevision: image.sourceRevision,
+    layers: image.layers.map((l) => ({ role: l.role, digest: l.descriptor.digest, size: l.descriptor.size })),
+    ...(existed === undefined ? {} : { existed }),
+    warnings: image.warnings,
+  };
+  const pushNow = async (): Promise<BuiltService> => {
+    const push = await pushBuilt(client, image, location, tag, existed === true, { ...opts, cacheDir, mountFrom: pulled.location, service: svc.name, t });
+    emit(opts.onEvent, { kind: "build-finished", ...t, service: svc.name, image: ref, uploaded: push.uploaded, bytesUploaded: push.bytesUploaded });
+    return { ...built, push };
+  };
+  if (opts.push === "defer") return { kind: "built", built, push: pushNow };
+  if (opts.push !== false) return { kind: "built", built: await pushNow() };
+  emit(opts.onEvent, { kind: "build-finished", ...t, service: svc.name, image: ref });
+  return { kind: "built", built };
+}
+
+/** Pushes a built image unless the registry has it (then only its tag is checked): the figures of what was sent. */
+async function pushBuilt(
+  client: RegistryClient, image: BuiltImage, location: RegistryLocation, tag: string, existed: boolean,
+  opts: BuildImagesOptions & { readonly cacheDir: string; readonly mountFrom: RegistryLocation; readonly service: string; readonly t: { target?: string } },
+): Promise<NonNullable<BuiltService["push"]>> {
+  const { t } = opts;
+  const repository = `${location.registry}/${location.repository}`;
+  let push: NonNullable<BuiltService["push"]>;
+  if (!existed) {
     const r = await pushImage(client, location, image, {
-      tag: `sdx-${image.sourceRevision.replace(/^sha256:/, "").slice(0, 12)}`,
+      tag,
       // The runtime and dependency layers are often in a repository this machine pushed before: mount, not upload.
-      mountFrom: [pulled.location, ...(await recentRepositories(cacheDir, location))],
+      mountFrom: [opts.mountFrom, ...(await recentRepositories(opts.cacheDir, location))],
       ...(opts.signal ? { signal: opts.signal } : {}),
       onProgress: (e) => {
         if (e.kind === "blob" && (e.state === "uploaded" || e.state === "mounted")) {
-          emit(opts.onEvent, { kind: "build-progress", ...t, service: svc.name, message: `${e.state} ${e.digest.slice(0, 19)} (${e.size} bytes)` });
+          emit(opts.onEvent, { kind: "build-progress", ...t, service: opts.service, message: `${e.state} ${e.digest.slice(0, 19)} (${e.size} bytes)` });
         }
       },
     });
@@ -241,20 +278,15 @@ async function buildOne(
       throw new SdxError("SDX_REGISTRY_ERROR", `registry ${location.registry} stored ${repository} as ${r.digest}, not the built ${image.digest}`, { fault: "backend", hint: "The registry rewrote the manifest; push to a registry that keeps OCI manifests as sent." });
     }
     push = { uploaded: r.uploaded, present: r.present, mounted: r.mounted, bytesUploaded: r.bytesUploaded };
-    await rememberRepository(cacheDir, location);
-  } else if (opts.push !== false) {
+    await rememberRepository(opts.cacheDir, location);
+  } else {
     push = { uploaded: 0, present: image.layers.length + 1, mounted: 0, bytesUploaded: 0 };
+    // A run cut between the manifest and its tag left it untagged, and registries' clean-up rules delete untagged
+    // images: put the tag back (one HEAD when it is there, as it almost always is).
+    const tagged = await client.headManifest(location, tag).catch(() => undefined);
+    if (tagged?.digest !== image.digest) await client.putManifest(location, tag, image.manifest);
   }
-  emit(opts.onEvent, { kind: "build-finished", ...t, service: svc.name, image: ref, ...(push ? { uploaded: push.uploaded, bytesUploaded: push.bytesUploaded } : {}) });
-  return {
-    service: svc.name, repository, digest: image.digest, image: ref,
-    platform: `${image.platform.os}/${image.platform.architecture}${image.platform.variant ? `/${image.platform.variant}` : ""}`,
-    sourceRevision: image.sourceRevision,
-    layers: image.layers.map((l) => ({ role: l.role, digest: l.descriptor.digest, size: l.descriptor.size })),
-    ...(existed === undefined ? {} : { existed }),
-    ...(push ? { push } : {}),
-    warnings: image.warnings,
-  };
+  return push;
 }
 
 /**

@@ -83,12 +83,13 @@ export async function deploy(app: AppSource, options: DeployOptions = {}): Promi
   const over = checkBudget(sel.estimates, target.name, options.policy);
   // Checked before planning against the backend: an over-budget deploy must change nothing.
   if (over) throw budgetExceededError(over);
-  // Built services are built and pushed first (the registry is asked before each upload, so an
-  // unchanged source uploads nothing), then deployed by digest: the revision follows the digest.
+  // Built services are built first and deployed by digest (the revision follows the digest); what the
+  // registry lacks is pushed only once the deploy is confirmed and its checks passed, right before applying.
+  let pending: (() => Promise<BuiltService>)[] = [];
   if (p.app.services.some((s) => s.build)) {
     const { buildImages, withBuiltImages } = await import("./build.js");
     const outcomes = await buildImages(p, target, {
-      push: true, env: options.env ?? services.runtime.env,
+      push: "defer", env: options.env ?? services.runtime.env,
       ...(options.build?.cacheDir ? { cacheDir: options.build.cacheDir } : {}),
       ...(options.build?.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.build.sourceDateEpoch } : {}),
       ...(options.registry ? { registry: options.registry } : {}),
@@ -97,19 +98,27 @@ export async function deploy(app: AppSource, options: DeployOptions = {}): Promi
       ...(options.signal ? { signal: options.signal } : {}),
     });
     built = outcomes.flatMap((o) => (o.kind === "built" ? [o.built] : []));
+    pending = outcomes.flatMap((o) => (o.kind === "built" && o.push ? [o.push] : []));
     p = withBuiltImages(p, built);
   }
   if (verifyImagesWanted(options, services.runtime.env)) {
     const { verifyImages } = await import("./verify-images.js");
-    await verifyImages(p.app, { ...(options.registry ? { registry: options.registry } : {}), env: options.env ?? services.runtime.env, ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}), target: target.name });
+    // Images this deploy pushes are not in their registry yet, by design.
+    const toPush = new Set(built.filter((b) => b.existed !== true).map((b) => b.image));
+    await verifyImages(p.app, { ...(options.registry ? { registry: options.registry } : {}), env: options.env ?? services.runtime.env, ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}), target: target.name, skip: toPush });
   }
+  const pushBuilt = async (): Promise<BuiltService[]> => {
+    const pushed: BuiltService[] = [];
+    for (const push of pending) pushed.push(await push());
+    return pushed;
+  };
   const tp = await planTarget(p, target, services, {
     offline: false, fallback: false,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.forceConflicts ? { forceConflicts: true } : {}),
   });
-  const base = {
+  const base: Omit<DeployResult, "status" | "apply"> & { builds: readonly BuiltService[] } = {
     app: p.app.name, revision: p.revision, target: target.name, backend: tp.backend, selection: sel.reason,
     diagnostics: p.diagnostics, plan: tp, ...(sel.estimates ? { estimates: sel.estimates } : {}), builds: built,
   };
@@ -123,8 +132,11 @@ export async function deploy(app: AppSource, options: DeployOptions = {}): Promi
     });
   }
   // Unfinished rollouts (an interrupted earlier deploy) are not "no changes": apply waits for them.
-  if (!hasChanges(tp.plan) && !hasUnconverged(tp.plan)) return { ...base, status: "no-changes" };
+  // With nothing to change, what runs must still be in its registry (the next restart pulls it): push what is missing.
+  if (!hasChanges(tp.plan) && !hasUnconverged(tp.plan)) return { ...base, builds: await pushBuilt(), status: "no-changes" };
   if (options.confirm && !(await options.confirm(tp, sel.estimates))) return { ...base, status: "cancelled" };
+  // Pushed after the confirmation: a cancelled or refused deploy leaves no new images behind. A failed push throws: nothing was applied.
+  if (pending.length > 0) base.builds = await pushBuilt();
   const backend = await services.registry.get(target.kind);
   let apply: BackendApplyResult;
   try {

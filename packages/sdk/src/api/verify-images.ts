@@ -16,6 +16,8 @@ export interface VerifyImagesOptions {
   readonly target?: string;
   /** Deadline for one image's check. @default 5000 */
   readonly timeoutMs?: number;
+  /** Image references not to ask about (ones the caller is about to push). @default none */
+  readonly skip?: ReadonlySet<string>;
 }
 
 /**
@@ -27,7 +29,7 @@ export interface VerifyImagesOptions {
  * only warns, since the nodes may have credentials or a mirror that sdx has not.
  */
 export async function verifyImages(app: App, options: VerifyImagesOptions = {}): Promise<void> {
-  const pinned = app.services.filter((s) => s.image.digest !== undefined);
+  const pinned = app.services.filter((s) => s.image.digest !== undefined && options.skip?.has(s.image.ref) !== true);
   if (pinned.length === 0) return;
   const client = createRegistryClient({
     ...(options.registry?.fetch ? { fetch: options.registry.fetch } : {}),

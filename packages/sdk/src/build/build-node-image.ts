@@ -20,6 +20,14 @@ import { stageNodeDependencies, type DependenciesMode } from "./stage-node-depen
  */
 export const DEFAULT_BUILD_EPOCH = 315532800;
 
+/**
+ * Node version of the runtime layer when the base has none and the service names
+ * none. A constant, not the Node running sdx: the digest must not depend on which
+ * patch release the machine that builds happens to have. Raised on purpose (it
+ * rolls every such service), with the project's pinned Node (scripts/use-node.sh).
+ */
+export const DEFAULT_BUILD_NODE = "24.21.0";
+
 /** The image's user when the build names none: 65532, the `nonroot` user of distroless images. */
 export const DEFAULT_BUILD_USER = "65532:65532";
 
@@ -38,7 +46,7 @@ export interface NodeBuildSpec {
   readonly exclude?: readonly string[];
   /** @default "npm-ci" */
   readonly dependencies?: DependenciesMode;
-  /** Exact Node version of the runtime layer added when the base has no Node. @default process.versions.node */
+  /** Exact Node version of the runtime layer added when the base has no Node. @default DEFAULT_BUILD_NODE */
   readonly node?: string;
   /**
    * Environment baked into the image config. Anyone who can pull the image can
@@ -193,7 +201,7 @@ export async function buildNodeImage(spec: NodeBuildSpec, base: PulledImage, opt
   const basePath = envGet(Array.isArray((base.config.config as { Env?: unknown } | undefined)?.Env) ? ((base.config.config as { Env: string[] }).Env) : [], "PATH");
   if (inBase.kind === "absent") {
     throwIfAborted(options.signal);
-    nodeVersion = spec.node ?? process.versions.node;
+    nodeVersion = spec.node ?? DEFAULT_BUILD_NODE;
     const rt = await nodeRuntimeLayer({
       version: nodeVersion, arch, epoch, cacheDir, ...npm, ...signal,
       ...(buildPath === undefined ? {} : { versionPath: `${buildPath}.node` }),
@@ -206,7 +214,7 @@ export async function buildNodeImage(spec: NodeBuildSpec, base: PulledImage, opt
     env0.push(["PATH", dirs.includes("/usr/local/bin") ? (basePath ?? DEFAULT_PATH) : ["/usr/local/bin", ...dirs].join(":")], ["NODE_VERSION", rt.version]);
   } else {
     nodeCommand = inBase.command;
-    nodeVersion = inBase.version ?? spec.node ?? process.versions.node;
+    nodeVersion = inBase.version ?? spec.node ?? DEFAULT_BUILD_NODE;
     if (spec.node !== undefined && inBase.version !== undefined && inBase.version.replace(/^v/, "") !== spec.node) {
       warnings.push(`node: ${spec.node} is ignored: the base image ${base.ref} has Node ${inBase.version}; pick a base with that version (or one without Node) to get it`);
     }

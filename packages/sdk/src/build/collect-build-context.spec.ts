@@ -43,6 +43,11 @@ describe("collectBuildContext: what goes into the app layer", () => {
     expect(paths(named)).not.toContain("app/.env");
     const all = await collectBuildContext({ context: dir, entry: "server.js", include: ["**"] });
     expect(paths(all).some((p) => p.includes(".env"))).toBe(false);
+    // Wildcard patterns that happen to match dot files never lift the defaults.
+    for (const include of [["*.*"], ["**/*.*"], [".*", "**"], ["**", ".env.*"]]) {
+      const c = await collectBuildContext({ context: dir, entry: "server.js", include });
+      expect(paths(c).filter((p) => p.includes(".env") || p.includes(".npmrc") || p.includes(".git/")), include.join(",")).toEqual([]);
+    }
   });
 
   it("narrows to include patterns, and exclude wins over include", async () => {

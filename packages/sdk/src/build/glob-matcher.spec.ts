@@ -38,9 +38,10 @@ describe("compileGlob: include/exclude patterns", () => {
     expect(m("dist", "dist", false)).toBe(true);
   });
 
-  it("calls a pattern explicit when its last segment names something", () => {
-    expect(compileGlob(".env.*").explicit).toBe(true);
+  it("calls a pattern explicit only when its last segment names something without wildcards", () => {
+    expect(compileGlob(".env.production").explicit).toBe(true);
     expect(compileGlob("config/.env").explicit).toBe(true);
+    for (const p of [".env.*", "*.*", ".*", "**/*.*", "*.env", "?env"]) expect(compileGlob(p).explicit, p).toBe(false);
     expect(compileGlob("**").explicit).toBe(false);
     expect(compileGlob("src/**").explicit).toBe(false);
     expect(compileGlob("src/*").explicit).toBe(false);

@@ -68,7 +68,8 @@ export function compileGlob(pattern: string, path?: string): GlobMatcher {
   const lastSeg = segs[segs.length - 1] ?? "";
   return {
     pattern,
-    explicit: /[^*?]/.test(lastSeg),
+    // Only a name without wildcards lifts a default exclude: `*.*`, `.*` or `**/*.*` must not ship .env or .npmrc.
+    explicit: lastSeg !== "" && !/[*?[\]]/.test(lastSeg),
     test: (rel, isDir) => (!dirOnly || isDir) && rx.test(rel),
   };
 }

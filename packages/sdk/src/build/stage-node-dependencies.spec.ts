@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { stageNodeDependencies, type StageNodeDependenciesOptions } from "./stage-node-dependencies.js";
+import { stageNodeDependencies, sweepDeadStaging, type StageNodeDependenciesOptions } from "./stage-node-dependencies.js";
 import { FAKE_NPM, copyFixture, layerBytes, layerEntries, rejection, tempDir } from "../../test/fixtures/build/build-fixtures.js";
 
 /** Options with a fake npm that logs its calls to `log`. */
@@ -145,5 +145,23 @@ describe("stageNodeDependencies with the real npm and registry", () => {
     expect(second.cached).toBe(true);
     expect(second.layer!.descriptor.digest).toBe(first.layer!.descriptor.digest);
     expect(calls(log)).toHaveLength(1);
+  });
+});
+
+describe("staging folders of builds that were killed", () => {
+  it("are removed, .npmrc and all, by the next build; a live process's folder is kept", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const dir = tempDir("sdx-staging-sweep-");
+    // A pid that surely exited: a child that has been reaped.
+    const dead = spawnSync(process.execPath, ["-e", "0"]).pid!;
+    const gone = join(dir, `0123456789abcdef-${dead}-0a0b0c0d`);
+    const mine = join(dir, `0123456789abcdef-${process.pid}-01020304`);
+    for (const d of [gone, mine]) {
+      mkdirSync(d);
+      writeFileSync(join(d, ".npmrc"), "//registry.npmjs.org/:_authToken=secret\n");
+    }
+    await sweepDeadStaging(dir);
+    expect(existsSync(gone)).toBe(false);
+    expect(existsSync(mine)).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { lstat, mkdir, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SdxError, throwIfAborted } from "../errors/sdx-error.js";
 import { readContainedBytes } from "../load/read-contained-file.js";
@@ -135,6 +135,8 @@ export async function stageNodeDependencies(options: StageNodeDependenciesOption
     return { layer: cached, cached: true, warnings: [] };
   }
   throwIfAborted(options.signal);
+  // A build killed during npm ci (SIGKILL, OOM) leaves its staging folder, with the project's .npmrc: remove those of dead processes first.
+  await sweepDeadStaging(join(options.cacheDir, "staging"));
   const stage = join(options.cacheDir, "staging", `${key.slice(0, 16)}-${process.pid}-${randomBytes(4).toString("hex")}`);
   await mkdir(stage, { recursive: true });
   try {
@@ -192,4 +194,24 @@ async function copyNodeModules(options: StageNodeDependenciesOptions): Promise<S
   options.onProgress?.(`dependencies: copying node_modules (${tree.files.length} files, ${tree.bytes} bytes)`);
   const layer = await createLayer(tree.entries, { epoch: options.epoch, role: "dependencies", blobDir: cacheBlobDir(options.cacheDir), ...(options.signal ? { signal: options.signal } : {}) });
   return { layer, cached: false, warnings };
+}
+
+/** Removes staging folders (`<key>-<pid>-<random>`) whose process is gone. */
+export async function sweepDeadStaging(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(names.map(async (name) => {
+    const pid = Number(/^[0-9a-f]+-(\d+)-[0-9a-f]+$/.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) return;
+    await rm(join(dir, name), { recursive: true, force: true }).catch(() => undefined);
+  }));
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but is someone else's.
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }

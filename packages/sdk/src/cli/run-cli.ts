@@ -100,9 +100,16 @@ function hardExit(code: number): void {
 }
 
 /** Errors in what the user gave sdx (the app file, files it names, a target name), which exit 2 like validation errors. */
-const INPUT_ERROR_CODES: ReadonlySet<string> = new Set(["SDX_LOAD", "SDX_PLUGIN", "SDX_FILE_EXISTS", "SDX_UNKNOWN_TARGET", "SDX_PATH_OUTSIDE_APP", "SDX_FILE_NOT_REGULAR", "SDX_FILE_TOO_LARGE", "SDX_INVALID_ENCODING", "SDX_LIMIT_EXCEEDED",
-  // A build that cannot start from what the app says: fix the input (a registry's refusal is not input: exit 1).
-  "SDX_BUILD_NO_ENTRY", "SDX_BUILD_CONTEXT", "SDX_BUILD_SYMLINK_OUTSIDE", "SDX_BUILD_NO_LOCKFILE", "SDX_BUILD_NO_REGISTRY", "SDX_BUILD_INVALID_EPOCH"]);
+const INPUT_ERROR_CODES: ReadonlySet<string> = new Set(["SDX_LOAD", "SDX_PLUGIN", "SDX_FILE_EXISTS", "SDX_UNKNOWN_TARGET", "SDX_PATH_OUTSIDE_APP", "SDX_FILE_NOT_REGULAR", "SDX_FILE_TOO_LARGE", "SDX_INVALID_ENCODING", "SDX_LIMIT_EXCEEDED", "SDX_FILE_UNREADABLE", "SDX_BASE_PLATFORM"]);
+
+/**
+ * Input the user must fix: exit 2. A build that cannot start from what the app says
+ * (every `SDX_BUILD_*` the builder blames on its input) counts; a registry's refusal
+ * or an npm registry outage does not (fault "backend": exit 1).
+ */
+function isInputError(err: { readonly code: string; readonly fault: string }): boolean {
+  return err.code === "SDX_VALIDATION" || err.code === "SDX_USAGE" || INPUT_ERROR_CODES.has(err.code) || (err.code.startsWith("SDX_BUILD_") && err.fault === "user");
+}
 
 /**
  * Directories files may be read from besides the app's: `--allow-outside` flags,
@@ -127,7 +134,7 @@ async function reportError(e: unknown, io: CliIo, json: boolean): Promise<number
   } else {
     io.stderr(`sdx: ${err.code}: ${err.message}\n${err.hint ? `  hint: ${err.hint}\n` : ""}`);
   }
-  return err.code === "SDX_VALIDATION" || err.code === "SDX_USAGE" || INPUT_ERROR_CODES.has(err.code) ? EXIT.usage : EXIT.failure;
+  return isInputError(err) ? EXIT.usage : EXIT.failure;
 }
 
 function progress(io: CliIo, formatEvent: (e: SdxEvent) => string | undefined) {

@@ -130,7 +130,7 @@ const buildInput = z.strictObject({
   include: globList.optional().describe("Glob patterns of files to ship (default: all)."),
   exclude: globList.optional().describe("Glob patterns to leave out, besides .git/, node_modules/, .env* and *.log."),
   dependencies: z.enum(["npm-ci", "copy", "none"]).optional().describe("npm-ci (default): clean production install from the lockfile; copy: node_modules as built; none."),
-  node: z.string().regex(/^\d+\.\d+\.\d+$/).optional().describe("Node version added when the base has none. Default: the Node running sdx."),
+  node: z.string().regex(/^\d+\.\d+\.\d+$/).optional().describe("Node version added when the base has none. Default: 24.21.0 (fixed, so the digest does not depend on the machine)."),
   user: z.string().min(1).max(64).optional().describe('User in the image. Default "65532:65532".'),
   repository: z.string().min(1).optional().describe("Where to push (no tag or digest). Default: <registry>/<app>-<service>."),
 });

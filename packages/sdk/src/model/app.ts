@@ -68,7 +68,7 @@ export interface BuildSpec {
    * @default "npm-ci"
    */
   readonly dependencies: "npm-ci" | "copy" | "none";
-  /** Node version of the runtime layer added when the base has no Node. @default the Node running sdx */
+  /** Node version of the runtime layer added when the base has no Node. @default DEFAULT_BUILD_NODE ("24.21.0"; a constant, so the digest does not depend on the building machine) */
   readonly node?: string;
   /** The image's user. @default "65532:65532" */
   readonly user?: string;

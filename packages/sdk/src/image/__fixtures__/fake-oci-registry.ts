@@ -86,6 +86,8 @@ export interface FakeOci {
   seedBlob(repository: string, bytes: Uint8Array): string;
   /** Stores a manifest under its digest and the given tags; returns the digest. */
   seedManifest(repository: string, mediaType: string, bytes: Uint8Array, tags?: readonly string[]): string;
+  /** Removes a tag (the manifest stays), as an interrupted push or a registry's clean-up leaves it. */
+  untag(repository: string, tag: string): void;
   hasBlob(repository: string, digest: string): boolean;
   blob(repository: string, digest: string): Uint8Array | undefined;
   manifest(repository: string, reference: string): { readonly mediaType: string; readonly bytes: Uint8Array; readonly digest: string } | undefined;
@@ -418,6 +420,9 @@ export async function startFakeOciRegistry(options: FakeOciOptions = {}): Promis
       content.set(digest, bytes);
       repo(repository)!.blobs.add(digest);
       return digest;
+    },
+    untag: (repository, tag) => {
+      repo(repository, false)?.tags.delete(tag);
     },
     seedManifest: (repository, mediaType, bytes, tags = []) => {
       const digest = digestOf(bytes);
