@@ -358,13 +358,19 @@ export async function plan(app: AppSource, options: PlanOptions = {}): Promise<P
   };
 }
 
-/** Registry access for a plan's builds: the build options' own, else the plan's (credentials made async). */
-function registryAccessOf(options: PlanOptions): RegistryAccess {
+/** Seconds a credential helper may take in a preview (plan): a helper that prompts fails the look-up, not the plan. */
+const PREVIEW_HELPER_TIMEOUT_MS = 5000;
+
+/** Registry access for a plan's builds: the build options' own, else the plan's (credentials made async), else the defaults with a short helper deadline. */
+async function previewRegistryAccess(options: PlanOptions, env: Readonly<Record<string, string | undefined>>): Promise<RegistryAccess> {
   const given = options.buildOptions?.registry ?? options.registry ?? {};
+  const credentials = given.credentials
+    ? toCredentialResolver(given.credentials)
+    : (await import("../image/registry-credentials.js")).defaultCredentialResolver({ env, dockerConfig: { helperTimeoutMs: PREVIEW_HELPER_TIMEOUT_MS } });
   return {
     ...(given.fetch ? { fetch: given.fetch } : {}),
     ...(given.insecureHosts ? { insecureHosts: given.insecureHosts } : {}),
-    ...(given.credentials ? { credentials: toCredentialResolver(given.credentials) } : {}),
+    credentials,
   };
 }
 
@@ -385,7 +391,7 @@ async function planBuilds(p: PreparedApp, t: Target, options: PlanOptions, runti
     env: options.env ?? runtimeEnv,
     ...(options.buildOptions?.cacheDir ? { cacheDir: options.buildOptions.cacheDir } : {}),
     ...(options.buildOptions?.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.buildOptions.sourceDateEpoch } : {}),
-    ...(options.buildOptions?.registry ?? options.registry ? { registry: registryAccessOf(options) } : {}),
+    registry: await previewRegistryAccess(options, options.env ?? runtimeEnv),
     ...(options.allowOutside ? { allowOutside: options.allowOutside } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
@@ -409,7 +415,8 @@ async function resolveImages(app: App, resolve: boolean, options: PlanOptions): 
     return services.map((s) => ({ service: s.name, ref: s.image.ref, status: s.image.digest ? "pinned" : "unresolved", ...(s.image.digest ? { digest: s.image.digest } : { reason: "offline" }) }));
   }
   // The credentials builds use (SDX_REGISTRY_*, ~/.docker/config.json, ECR) unless the caller gives its own: private images resolve too.
-  const credentials = options.registry?.credentials ?? (await import("../image/registry-credentials.js")).defaultCredentialResolver({ env: options.env ?? process.env });
+  // A credential helper that prompts (pass, GPG) must not hold a preview up for its default minute.
+  const credentials = options.registry?.credentials ?? (await import("../image/registry-credentials.js")).defaultCredentialResolver({ env: options.env ?? process.env, dockerConfig: { helperTimeoutMs: PREVIEW_HELPER_TIMEOUT_MS } });
   const found = await resolveImageDigests(services.map((s) => s.image), { ...options.registry, credentials, ...(options.signal ? { signal: options.signal } : {}) }).catch(() => undefined);
   return services.map((s, i) => {
     const r = found?.[i];

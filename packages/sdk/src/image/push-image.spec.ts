@@ -112,6 +112,20 @@ describe("pushImage", () => {
     expect(back.manifestDigest).toBe(image.manifest.digest);
   });
 
+  it("starts an upload over when its connection drops once, and the push completes in the same run", async () => {
+    const layer = randomBytes(200_000);
+    let drops = 1;
+    const reg = await fake({
+      fault: (r) => (r.method === "PUT" && r.path.includes("/uploads/") && r.query["digest"] === digestOf(layer) && drops-- > 0 ? { kind: "reset-after", bytes: 50_000 } : undefined),
+    });
+    const image = syntheticImage({ architecture: "amd64", layers: [randomBytes(100), layer] });
+    const r = await pushImage(client(), reg.location("acme/app"), image.pushable, { tag: "v1", concurrency: 1 });
+    expect(r.digest).toBe(image.manifest.digest);
+    expectStored(reg, "acme/app", image, "v1");
+    // Two sessions for the layer: the dropped one and the one that completed.
+    expect(reg.requests.filter((q) => q.method === "PUT" && q.query["digest"] === digestOf(layer))).toHaveLength(2);
+  });
+
   it("fails with SDX_REGISTRY_ERROR when the registry reports another digest for the manifest", async () => {
     const reg = await fake({ fault: (r) => (r.method === "PUT" && r.path.includes("/manifests/") ? { kind: "digest-header", digest: `sha256:${"c".repeat(64)}` } : undefined) });
     const image = syntheticImage({ architecture: "amd64", layers: [randomBytes(10)] });

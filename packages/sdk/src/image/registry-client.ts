@@ -383,6 +383,12 @@ class Client implements RegistryClient {
       try {
         return await this.#uploadOnce(location, blob, sources, context, signal, attempt === 0 ? options.onUploading : undefined);
       } catch (e) {
+        // An upload whose connection dropped or timed out starts over in a new session (the registry keeps only
+        // complete blobs, so nothing half-sent remains); a refused connection or unknown host does not.
+        if (lostConnection(e) && attempt < this.#retries && signal?.aborted !== true) {
+          await this.#sleep(backoffMs(attempt), signal);
+          continue;
+        }
         if (!(e instanceof RetryableUpload)) throw e;
         if (attempt >= this.#retries) throw await this.#statusError(e.response, context, attempt + 1);
         await discard(e.response);
@@ -836,6 +842,13 @@ function isRetryableStatus(status: number): boolean {
 
 /** Connection failures worth one more try: the connection was made (or timed out), then lost. */
 const TRANSIENT_NETWORK_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+
+/** An SDX_REGISTRY_UNREACHABLE from a connection that was made, then lost or timed out. */
+function lostConnection(e: unknown): boolean {
+  if (!isSdxError(e) || e.code !== "SDX_REGISTRY_UNREACHABLE") return false;
+  const d = e.details ?? {};
+  return d["timeoutMs"] !== undefined || TRANSIENT_NETWORK_CODES.has(String(d["code"] ?? ""));
+}
 
 function isIdempotent(method: string | undefined): boolean {
   return method === undefined || method === "GET" || method === "HEAD";
