@@ -285,6 +285,11 @@ cmd_attach() {
   [[ $ns =~ ^[A-Za-z0-9._-]+$ ]] || die "bad network namespace name '$ns'"
   [[ $(id -u) -eq 0 ]] || die "must run as root (nsenter)"
   [[ -e /run/netns/$ns ]] || die "network namespace $ns does not exist"
+  # The running registry's ports are the env file's, whatever the caller's environment says
+  # (swarm.sh and hosts.sh call attach from shells that may not export SDX_REGISTRY_PORT).
+  local addr
+  addr=$(sed -n 's/^SDX_REGISTRY_ADDR=//p' "$ENV_FILE" 2>/dev/null || true); if [[ $addr == *:* ]]; then PORT=${addr##*:}; fi
+  addr=$(sed -n 's/^SDX_REGISTRY_AUTH_ADDR=//p' "$ENV_FILE" 2>/dev/null || true); if [[ $addr == *:* ]]; then AUTH_PORT=${addr##*:}; fi
   if ! is_up; then
     log "registry is not up (run: bash scripts/testenv/registry.sh up); not attaching $ns"
     exit 3
