@@ -140,6 +140,12 @@ describe("schedulerVerdict (the one reader of scheduler messages)", () => {
   ] as const)("%s", (name, verdict) => {
     expect(schedulerVerdict(MSG[name])).toEqual(verdict);
   });
+  it("kube-scheduler 1.36's keyless `untolerated taint(s)` is permanent only when the nodes were read and none has a node-lifecycle taint", () => {
+    const msg = "0/4 nodes are available: 1 node(s) had untolerated taint(s), 3 Insufficient cpu. no new claims to deallocate, preemption: 0/4 nodes are available: 1 Preemption is not helpful for scheduling, 3 No preemption victims found for incoming pod.";
+    expect(schedulerVerdict(msg)).toEqual({ permanent: false, resources: false });
+    expect(schedulerVerdict(msg, [["sdx.dev/real-node"], [], [], []])).toEqual({ permanent: true, resources: true });
+    expect(schedulerVerdict(msg, [["sdx.dev/real-node"], ["node.kubernetes.io/not-ready"], [], []])).toEqual({ permanent: false, resources: false });
+  });
   it("anything else is not permanent", () => {
     expect(schedulerVerdict("")).toMatchObject({ permanent: false });
     expect(schedulerVerdict("pod is being scheduled")).toMatchObject({ permanent: false });

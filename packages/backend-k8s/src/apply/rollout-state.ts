@@ -138,6 +138,11 @@ export interface StallEvidence extends FailureEvidence {
   readonly allPods: readonly KubeObject[];
   /** Normal events about the new pods (the cluster autoscaler's `TriggeredScaleUp` is one). */
   readonly normalEvents: readonly KubeObject[];
+  /**
+   * The keys of every node's NoSchedule/NoExecute taints, when the scheduler's message names taints
+   * without their keys and the nodes could be read. @default undefined (not read)
+   */
+  readonly nodeTaintKeys?: readonly (readonly string[])[];
 }
 
 /** The scheduler's verdict on every node, read from its message by {@link schedulerVerdict}. */
@@ -158,6 +163,8 @@ const NODE_MISMATCH = [
   /^node\(s\) had taint \{(?!node\.kubernetes\.io\/)[^}]*\}, that the pod didn't tolerate$/,
 ];
 const NO_RESOURCES = [/^Insufficient [a-z0-9./-]+$/i, /^Too many pods$/];
+// kube-scheduler 1.36 no longer names the taint: permanent only when no node carries a node.kubernetes.io/ one.
+const KEYLESS_TAINT = /^node\(s\) had untolerated taint\(s\)$/;
 
 /**
  * Reads the kube-scheduler's FailedScheduling / Unschedulable message, e.g.
@@ -170,7 +177,10 @@ const NO_RESOURCES = [/^Insufficient [a-z0-9./-]+$/i, /^Too many pods$/];
  * (unbound claims, cordoned nodes, a changed wording) is not permanent, so
  * sdx falls back to waiting for the deadline rather than failing early.
  */
-export function schedulerVerdict(message: string): SchedulerVerdict {
+export function schedulerVerdict(message: string, nodeTaintKeys?: readonly (readonly string[])[]): SchedulerVerdict {
+  // Without the taints' keys, a "had untolerated taint(s)" is permanent only when the nodes were read and none is
+  // tainted by the node lifecycle (not-ready, unreachable…), which goes away by itself.
+  const taintsPermanent = nodeTaintKeys !== undefined && !nodeTaintKeys.some((keys) => keys.some((k) => k.startsWith("node.kubernetes.io/")));
   const none = { permanent: false, resources: false };
   // The per-node list ends at the first ". ": then come "preemption: …" and,
   // since 1.34, other plugins' remarks ("no new claims to deallocate, …").
@@ -184,7 +194,9 @@ export function schedulerVerdict(message: string): SchedulerVerdict {
     if (!part) return none;
     const why = part[2]!;
     if (NO_RESOURCES.some((r) => r.test(why))) resources = true;
-    else if (!NODE_MISMATCH.some((r) => r.test(why))) return none;
+    else if (KEYLESS_TAINT.test(why)) {
+      if (!taintsPermanent) return none;
+    } else if (!NODE_MISMATCH.some((r) => r.test(why))) return none;
     counted += Number(part[1]);
   }
   // Every node must be accounted for; a node the message does not mention may still take the pod.
@@ -220,7 +232,7 @@ export function unresolvableCause(e: StallEvidence): UnresolvableCause | undefin
     const sched = condition(p, "PodScheduled");
     if (sched?.status !== "False" || sched.reason !== "Unschedulable" || !sched.message) continue;
     if ((p.status as { nominatedNodeName?: string } | undefined)?.nominatedNodeName) continue;
-    const v = schedulerVerdict(sched.message);
+    const v = schedulerVerdict(sched.message, e.nodeTaintKeys);
     if (!v.permanent || (v.resources && terminating)) continue;
     return { kind: "unschedulable", reason: `unschedulable: ${sched.message} (no node can take the pod and nothing is freeing capacity; waiting will not fix it)` };
   }

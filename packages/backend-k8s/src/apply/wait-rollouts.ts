@@ -135,7 +135,16 @@ export async function diagnoseRollout(client: K8sClient, dep: KubeObject, signal
 
 /** A stall check for {@link waitForRollout}: the evidence, judged by {@link unresolvableCause}. */
 export function stallCheckFor(client: K8sClient, signal?: AbortSignal): (dep: KubeObject) => Promise<UnresolvableCause | undefined> {
-  return async (dep) => unresolvableCause(await rolloutEvidence(client, dep, signal));
+  return async (dep) => {
+    const evidence = await rolloutEvidence(client, dep, signal);
+    // Nodes are read only when the scheduler blames taints without naming them (kube-scheduler 1.36), and
+    // only if allowed: a namespace-scoped user cannot list nodes, and then sdx waits as before.
+    if (!evidence.pods.some((p) => /untolerated taint\(s\)/.test(JSON.stringify((p.status as { conditions?: unknown } | undefined)?.conditions ?? "")))) return unresolvableCause(evidence);
+    const nodes = await client.list("Node", undefined, {}, signal).catch(() => undefined);
+    const nodeTaintKeys = nodes?.map((n) => ((n.spec as { taints?: { key: string; effect?: string }[] } | undefined)?.taints ?? [])
+      .filter((t) => t.effect === "NoSchedule" || t.effect === "NoExecute").map((t) => t.key));
+    return unresolvableCause(nodeTaintKeys ? { ...evidence, nodeTaintKeys } : evidence);
+  };
 }
 
 /** When an event last happened, as a sortable string (core/v1 events fill one of these). */
