@@ -54,15 +54,10 @@ LAUNCHER=$RUN_DIR/launch.py
 SWARM_ENV=$BASE_DIR/swarm.env
 START_TIMEOUT=${SDX_ECS_TASKS_START_TIMEOUT:-60}
 
-log() { printf '[ecs-tasks] %s\n' "$*" >&2; }
-die() {
-  printf '[ecs-tasks] ERROR: %s\n' "$*" >&2
-  if [[ -s $LOG_FILE ]]; then
-    printf '[ecs-tasks] --- last lines of %s ---\n' "$LOG_FILE" >&2
-    tail -n 25 "$LOG_FILE" >&2 || true
-  fi
-  exit 1
-}
+LOG_TAG=ecs-tasks
+die_log_files() { printf '%s\n' "$LOG_FILE"; }
+# shellcheck source=scripts/testenv/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $PORT =~ ^[0-9]+$ ]] || die "SDX_ECS_TASKS_PORT must be a number (got '$PORT')"
 
@@ -98,60 +93,21 @@ venv_ok() {
     [[ $("$VENV/bin/python" -c 'import importlib.metadata as m, hypercorn, docker; print(m.version("ministack"), m.version("docker"))' 2>/dev/null) == "$MINISTACK_VERSION $DOCKER_PY_VERSION" ]]
 }
 
-ensure_venv() {
-  venv_ok && return 0
-  command -v python3 >/dev/null || die "python3 not found"
-  log "creating $VENV with ministack==$MINISTACK_VERSION docker==$DOCKER_PY_VERSION"
-  rm -rf "$VENV"
-  mkdir -p "$CACHE_DIR"
-  python3 -m venv "$VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-  # ministack does not depend on the docker SDK itself; without it, tasks are bookkeeping only.
-  "$VENV/bin/pip" install -q --disable-pip-version-check "ministack==$MINISTACK_VERSION" "docker==$DOCKER_PY_VERSION" ||
-    die "pip install ministack==$MINISTACK_VERSION docker==$DOCKER_PY_VERSION failed"
-  venv_ok || die "venv at $VENV is not usable after install"
-}
+# ministack does not depend on the docker SDK itself; without it, tasks are bookkeeping only.
+ensure_venv_pinned() { ensure_venv "ministack==$MINISTACK_VERSION" "docker==$DOCKER_PY_VERSION"; }
 
 # ---------------------------------------------------------------- process
-read_pid() { if [[ -s $PID_FILE ]]; then tr -dc '0-9' <"$PID_FILE"; fi; }
-
 # Our ministack: alive, not a zombie, and its command line is our launcher.
 our_pid() {
-  local pid=${1:-} st
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
-  st=$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
-  [[ $st != Z && $st != X ]] || return 1
-  tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$LAUNCHER"
+  pid_alive "${1:-}" && cmdline_has "$1" "$LAUNCHER"
 }
 
-py() { env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_CONFIG_FILE "$VENV/bin/python" "$@"; }
-
-# HTTP status of METHOD URL, or 000 when nothing answers.
-http_code() {
-  py - "$1" "$2" <<'EOF'
-import sys, urllib.request, urllib.error
-req = urllib.request.Request(sys.argv[2], method=sys.argv[1], data=b"" if sys.argv[1] == "POST" else None)
-try:
-    with urllib.request.urlopen(req, timeout=60) as r:
-        print(r.status)
-except urllib.error.HTTPError as e:
-    print(e.code)
-except Exception:
-    print("000")
-EOF
-}
+# POST /_ministack/reset stops this instance's task containers before it answers.
+HTTP_TIMEOUT=60
 
 answers() { [[ $(http_code GET "$ENDPOINT/_ministack/health") == 200 ]]; }
 
-is_up() { our_pid "$(read_pid)" && answers; }
-
-port_in_use() {
-  py - "$HOST" "$PORT" <<'EOF'
-import socket, sys
-s = socket.socket()
-s.settimeout(1)
-sys.exit(0 if s.connect_ex((sys.argv[1], int(sys.argv[2]))) == 0 else 1)
-EOF
-}
+is_up() { our_pid "$(read_pid "$PID_FILE")" && answers; }
 
 write_launcher() {
   mkdir -p "$RUN_DIR"
@@ -203,7 +159,7 @@ start_server() {
     </dev/null >>"$LOG_FILE" 2>&1 &
   echo $! >"$PID_FILE"
   local i pid
-  pid=$(read_pid)
+  pid=$(read_pid "$PID_FILE")
   for ((i = 0; i < START_TIMEOUT * 10; i++)); do
     answers && return 0
     our_pid "$pid" || die "ministack exited during start"
@@ -264,33 +220,30 @@ write_env() {
     echo "SDX_ECS_TASKS_IMAGE=$SWARM_IMAGE"
     echo "SDX_ECS_TASKS_CONTAINER_LABEL=ministack.instance=$INSTANCE"
     echo "SDX_ECS_TASKS_MINISTACK_VERSION=$MINISTACK_VERSION"
-  } >"$ENV_FILE.tmp"
-  mv "$ENV_FILE.tmp" "$ENV_FILE"
-  log "env file $ENV_FILE:"
-  cat "$ENV_FILE"
+  } | publish_env_file
 }
 
 # ---------------------------------------------------------------- commands
 cmd_up() {
   [[ $(id -u) -eq 0 ]] || die "must run as root (enters the swarm engine's network namespace)"
   require_swarm
-  ensure_venv
+  ensure_venv_pinned
   if is_up; then
     local want cur
     want=$SWARM_DOCKER_HOST
-    cur=$(tr '\0' '\n' 2>/dev/null <"/proc/$(read_pid)/environ" | sed -n 's/^DOCKER_HOST=//p')
-    if [[ $cur != "$want" || $(ip netns identify "$(read_pid)" 2>/dev/null) != "$SWARM_NETNS" ]]; then
+    cur=$(tr '\0' '\n' 2>/dev/null <"/proc/$(read_pid "$PID_FILE")/environ" | sed -n 's/^DOCKER_HOST=//p')
+    if [[ $cur != "$want" || $(ip netns identify "$(read_pid "$PID_FILE")" 2>/dev/null) != "$SWARM_NETNS" ]]; then
       log "restarting: it runs against '$cur' (want '$want' in netns $SWARM_NETNS)"
       cmd_down
       start_server
     else
-      log "already up (pid $(read_pid)); resetting state"
+      log "already up (pid $(read_pid "$PID_FILE")); resetting state"
     fi
   else
-    [[ -z $(read_pid) ]] || cmd_down
+    [[ -z $(read_pid "$PID_FILE") ]] || cmd_down
     remove_containers
     start_server
-    log "ministack $MINISTACK_VERSION pid $(read_pid) on $ENDPOINT, netns $SWARM_NETNS, tasks on $SWARM_DOCKER_HOST (log $LOG_FILE)"
+    log "ministack $MINISTACK_VERSION pid $(read_pid "$PID_FILE") on $ENDPOINT, netns $SWARM_NETNS, tasks on $SWARM_DOCKER_HOST (log $LOG_FILE)"
   fi
   # Reset drops all state and stops this instance's task containers.
   [[ $(http_code POST "$ENDPOINT/_ministack/reset") == 200 ]] || die "POST /_ministack/reset failed"
@@ -301,7 +254,7 @@ cmd_up() {
 cmd_down() {
   local pid i
   read_swarm_env || SWARM_DOCKER_HOST=unix://$BASE_DIR/swarm/docker.sock
-  pid=$(read_pid)
+  pid=$(read_pid "$PID_FILE")
   if our_pid "$pid"; then
     # TERM: hypercorn shuts down gracefully and ministack stops its containers (2 s each, concurrently).
     kill -TERM "$pid" 2>/dev/null || true
@@ -325,7 +278,7 @@ cmd_down() {
 cmd_status() {
   read_swarm_env || true
   if is_up; then
-    echo "ecs-tasks (ministack $MINISTACK_VERSION): up, pid $(read_pid), $ENDPOINT, netns $(ip netns identify "$(read_pid)" 2>/dev/null || echo '?')"
+    echo "ecs-tasks (ministack $MINISTACK_VERSION): up, pid $(read_pid "$PID_FILE"), $ENDPOINT, netns $(ip netns identify "$(read_pid "$PID_FILE")" 2>/dev/null || echo '?')"
     echo "task containers: $(our_containers | wc -l)"
     [[ -f $ENV_FILE ]] && cat "$ENV_FILE"
     return 0
@@ -334,12 +287,4 @@ cmd_status() {
   return 3
 }
 
-case ${1:-} in
-  up) cmd_up ;;
-  down) cmd_down ;;
-  status) cmd_status ;;
-  *)
-    echo "usage: $0 up|down|status" >&2
-    exit 2
-    ;;
-esac
+run_up_down_status "$@"

@@ -38,15 +38,10 @@ LOG_FILE=$BASE_DIR/ecs.log
 ENV_FILE=$BASE_DIR/ecs.env
 START_TIMEOUT=${SDX_ECS_START_TIMEOUT:-60}
 
-log() { printf '[ecs] %s\n' "$*" >&2; }
-die() {
-  printf '[ecs] ERROR: %s\n' "$*" >&2
-  if [[ -s $LOG_FILE ]]; then
-    printf '[ecs] --- last lines of %s ---\n' "$LOG_FILE" >&2
-    tail -n 25 "$LOG_FILE" >&2 || true
-  fi
-  exit 1
-}
+LOG_TAG=ecs
+die_log_files() { printf '%s\n' "$LOG_FILE"; }
+# shellcheck source=scripts/testenv/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $PORT =~ ^[0-9]+$ ]] || die "SDX_ECS_PORT must be a number (got '$PORT')"
 [[ $SERVICE_RUNNING =~ ^[0-9]+$ ]] || die "SDX_ECS_SERVICE_RUNNING must be a number (got '$SERVICE_RUNNING')"
@@ -57,59 +52,17 @@ venv_ok() {
     [[ $("$VENV/bin/python" -c 'import importlib.metadata as m, flask, boto3; print(m.version("moto"))' 2>/dev/null) == "$MOTO_VERSION" ]]
 }
 
-ensure_venv() {
-  venv_ok && return 0
-  command -v python3 >/dev/null || die "python3 not found"
-  log "creating $VENV with moto[server]==$MOTO_VERSION"
-  rm -rf "$VENV"
-  mkdir -p "$CACHE_DIR"
-  python3 -m venv "$VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" ||
-    die "pip install moto[server]==$MOTO_VERSION failed"
-  venv_ok || die "venv at $VENV is not usable after install"
-}
+ensure_venv_pinned() { ensure_venv "moto[server]==$MOTO_VERSION"; }
 
 # ---------------------------------------------------------------- process
-read_pid() { if [[ -s $PID_FILE ]]; then tr -dc '0-9' <"$PID_FILE"; fi; }
-
 # Our moto_server: alive, not a zombie, and its command line is moto_server from our venv.
 our_pid() {
-  local pid=${1:-} st
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
-  st=$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
-  [[ $st != Z && $st != X ]] || return 1
-  tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "moto_server"
-}
-
-py() { env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_CONFIG_FILE "$VENV/bin/python" "$@"; }
-
-# HTTP status of METHOD URL, or 000 when nothing answers.
-http_code() {
-  py - "$1" "$2" <<'EOF'
-import sys, urllib.request, urllib.error
-req = urllib.request.Request(sys.argv[2], method=sys.argv[1], data=b"" if sys.argv[1] == "POST" else None)
-try:
-    with urllib.request.urlopen(req, timeout=5) as r:
-        print(r.status)
-except urllib.error.HTTPError as e:
-    print(e.code)
-except Exception:
-    print("000")
-EOF
+  pid_alive "${1:-}" && cmdline_has "$1" "moto_server"
 }
 
 answers() { [[ $(http_code GET "$ENDPOINT/moto-api/") != 000 ]]; }
 
-is_up() { our_pid "$(read_pid)" && answers; }
-
-port_in_use() {
-  py - "$HOST" "$PORT" <<'EOF'
-import socket, sys
-s = socket.socket()
-s.settimeout(1)
-sys.exit(0 if s.connect_ex((sys.argv[1], int(sys.argv[2]))) == 0 else 1)
-EOF
-}
+is_up() { our_pid "$(read_pid "$PID_FILE")" && answers; }
 
 start_server() {
   mkdir -p "$BASE_DIR"
@@ -121,7 +74,7 @@ start_server() {
     </dev/null >>"$LOG_FILE" 2>&1 &
   echo $! >"$PID_FILE"
   local i pid
-  pid=$(read_pid)
+  pid=$(read_pid "$PID_FILE")
   for ((i = 0; i < START_TIMEOUT * 10; i++)); do
     answers && return 0
     our_pid "$pid" || die "moto_server exited during start"
@@ -168,30 +121,27 @@ write_env() {
     echo "$net"
     echo "SDX_ECS_SERVICE_RUNNING=$SERVICE_RUNNING"
     echo "SDX_ECS_MOTO_VERSION=$MOTO_VERSION"
-  } >"$ENV_FILE.tmp"
-  mv "$ENV_FILE.tmp" "$ENV_FILE"
-  log "env file $ENV_FILE:"
-  cat "$ENV_FILE"
+  } | publish_env_file
 }
 
 # ---------------------------------------------------------------- commands
 cmd_up() {
-  ensure_venv
+  ensure_venv_pinned
   if is_up; then
     # MOTO_ECS_SERVICE_RUNNING is read by the server process: restart when it changed.
     local cur
-    cur=$(tr '\0' '\n' 2>/dev/null <"/proc/$(read_pid)/environ" | sed -n 's/^MOTO_ECS_SERVICE_RUNNING=//p')
+    cur=$(tr '\0' '\n' 2>/dev/null <"/proc/$(read_pid "$PID_FILE")/environ" | sed -n 's/^MOTO_ECS_SERVICE_RUNNING=//p')
     if [[ $cur != "$SERVICE_RUNNING" ]]; then
       log "restarting: MOTO_ECS_SERVICE_RUNNING was '$cur', want '$SERVICE_RUNNING'"
       cmd_down
       start_server
     else
-      log "already up (pid $(read_pid)); resetting state"
+      log "already up (pid $(read_pid "$PID_FILE")); resetting state"
     fi
   else
-    [[ -z $(read_pid) ]] || cmd_down
+    [[ -z $(read_pid "$PID_FILE") ]] || cmd_down
     start_server
-    log "moto_server $MOTO_VERSION pid $(read_pid) on $ENDPOINT (log $LOG_FILE)"
+    log "moto_server $MOTO_VERSION pid $(read_pid "$PID_FILE") on $ENDPOINT (log $LOG_FILE)"
   fi
   [[ $(http_code POST "$ENDPOINT/moto-api/reset") == 200 ]] || die "POST /moto-api/reset failed"
   write_env
@@ -199,7 +149,7 @@ cmd_up() {
 
 cmd_down() {
   local pid i
-  pid=$(read_pid)
+  pid=$(read_pid "$PID_FILE")
   if our_pid "$pid"; then
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < 50; i++)); do
@@ -219,7 +169,7 @@ cmd_down() {
 
 cmd_status() {
   if is_up; then
-    echo "ecs (moto $MOTO_VERSION): up, pid $(read_pid), $ENDPOINT"
+    echo "ecs (moto $MOTO_VERSION): up, pid $(read_pid "$PID_FILE"), $ENDPOINT"
     [[ -f $ENV_FILE ]] && cat "$ENV_FILE"
     return 0
   fi
@@ -227,12 +177,4 @@ cmd_status() {
   return 3
 }
 
-case ${1:-} in
-  up) cmd_up ;;
-  down) cmd_down ;;
-  status) cmd_status ;;
-  *)
-    echo "usage: $0 up|down|status" >&2
-    exit 2
-    ;;
-esac
+run_up_down_status "$@"

@@ -87,18 +87,11 @@ START_TIMEOUT=${SDX_HOSTS_START_TIMEOUT:-60}
 NS_DIR=$STATE/ns
 PRIVATE_DIRS_CSV=${SDX_HOSTS_PRIVATE_DIRS:-/var/lib/sdx,/var/log/sdx,/etc/sdx,/run/sdx,/srv}
 
-log() { printf '[hosts] %s\n' "$*" >&2; }
-die() {
-  printf '[hosts] ERROR: %s\n' "$*" >&2
-  local f
-  for f in "$STATE"/host-*/dockerd.log "$STATE"/host-*/containerd.log "$STATE"/host-*/sshd.log "$STATE"/host-*/sshd.out; do
-    if [[ -s $f ]]; then
-      printf '[hosts] --- last lines of %s ---\n' "$f" >&2
-      tail -n 15 "$f" >&2 || true
-    fi
-  done
-  exit 1
-}
+LOG_TAG=hosts
+DIE_TAIL=15
+die_log_files() { printf '%s\n' "$STATE"/host-*/dockerd.log "$STATE"/host-*/containerd.log "$STATE"/host-*/sshd.log "$STATE"/host-*/sshd.out; }
+# shellcheck source=scripts/testenv/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 [[ $PREFIX =~ ^[a-z0-9][a-z0-9-]{0,11}$ ]] ||
   die "SDX_HOSTS_PREFIX must be 1-12 characters of a-z, 0-9 and '-' (it names links of at most 15 characters)"
@@ -149,59 +142,14 @@ stop_package_sshd() {
 }
 
 ensure_packages() {
-  local missing=() p
-  for p in openssh-server openssh-client docker.io busybox-static iproute2 socat; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-      missing+=("$p")
-    fi
-  done
-  if ((${#missing[@]})); then
-    [[ $(id -u) -eq 0 ]] || die "need root to apt-get install ${missing[*]}"
-    log "installing ${missing[*]} (apt-get)"
-    export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a
-    apt-get update -qq >/dev/null || die "apt-get update failed"
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
-      die "apt-get install ${missing[*]} failed"
-    if [[ " ${missing[*]} " == *" openssh-server "* ]]; then stop_package_sshd; fi
-  fi
-  for p in dockerd containerd runc docker nsenter setsid ip ssh ssh-keygen /usr/sbin/sshd; do
-    command -v "$p" >/dev/null || die "command '$p' not found after install"
-  done
+  apt_install_missing openssh-server openssh-client docker.io busybox-static iproute2 socat
+  if [[ " ${MISSING_PACKAGES[*]} " == *" openssh-server "* ]]; then stop_package_sshd; fi
+  require_commands dockerd containerd runc docker nsenter setsid ip ssh ssh-keygen /usr/sbin/sshd
   [[ -x /bin/busybox ]] || die "/bin/busybox missing (busybox-static)"
 }
 
 # ---------------------------------------------------------------- helpers
-# Alive = exists and is not a zombie (our daemons are reparented to init, which may reap late).
-pid_alive() {
-  [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null || return 1
-  local st
-  st=$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ $st != Z && $st != X ]]
-}
-read_pid() { if [[ -s $1 ]]; then tr -dc '0-9' <"$1"; fi; }
-names_state() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -qF -- "$STATE/"; }
-
-# Stop a pid: TERM, wait up to $2 tenths of a second, then KILL. Only when its command
-# line names our state dir (a stale pid file may point at a reused pid).
-stop_pid() {
-  local pid=$1 wait_ds=${2:-100} i
-  pid_alive "$pid" || return 0
-  if ! names_state "$pid"; then
-    log "pid $pid is not ours (stale pid file), not stopping it"
-    return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < wait_ds; i++)); do
-    pid_alive "$pid" || return 0
-    sleep 0.1
-  done
-  ((wait_ds < 20)) || log "pid $pid did not exit after $((wait_ds / 10))s, sending KILL"
-  kill -KILL "$pid" 2>/dev/null || true
-  for ((i = 0; i < 30; i++)); do
-    pid_alive "$pid" || return 0
-    sleep 0.1
-  done
-}
+names_state() { cmdline_has "$1" "$STATE/"; }
 
 engine_answers() { # n
   local sock
@@ -270,16 +218,6 @@ leftover_pids() {
   } | sort -un | grep -vx -e "$$" -e "${BASHPID:-$$}" || true
 }
 
-unmount_state() {
-  local mp n=0
-  # deepest first; mountinfo field 5 is the mount point
-  while read -r mp; do
-    umount "$mp" 2>/dev/null || umount -l "$mp" 2>/dev/null || log "could not unmount $mp"
-    n=$((n + 1))
-  done < <(awk -v s="$STATE" '$5 == s || index($5, s "/") == 1 {print $5}' /proc/self/mountinfo | sort -r)
-  ((n == 0)) || log "unmounted $n mount(s) under $STATE"
-}
-
 # containerd 1.6 puts each shim's socket at /run/containerd/s/sha256(<containerd address>/<ns>/<id>),
 # whatever its state dir; a killed shim leaves it behind. Remove ours by that name.
 remove_shim_sockets() {
@@ -297,12 +235,8 @@ remove_shim_sockets() {
 }
 
 remove_cgroups() {
-  local d p
-  for p in 1 2 3 4; do
-    while read -r d; do
-      rmdir "$d" 2>/dev/null || true
-    done < <(find /sys/fs/cgroup -depth -type d \( -path "*/$(host_ns "$p")/*" -o -name "$(host_ns "$p")" \) 2>/dev/null)
-  done
+  local p
+  for p in 1 2 3 4; do remove_cgroup_tree "$(host_ns "$p")"; done
 }
 
 # ---------------------------------------------------------------- network
@@ -451,21 +385,7 @@ start_engine() { # n
   ctrd=$hd/containerd
   mkdir -p "$ctrd"
   # Own containerd, so a system containerd (and the user's dockerd using it) is never shared.
-  cat >"$ctrd/config.toml" <<EOF
-version = 2
-root = "$ctrd/root"
-state = "$ctrd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
-[grpc]
-  address = "$ctrd/containerd.sock"
-[ttrpc]
-  address = "$ctrd/containerd.sock.ttrpc"
-[debug]
-  address = ""
-  level = "warn"
-[metrics]
-  address = ""
-EOF
+  containerd_config "$ctrd" "$ctrd/containerd.sock" >"$ctrd/config.toml"
   setsid nsenter --net="/run/netns/$ns" --mount="$(host_mnt "$n")" -- containerd --config "$ctrd/config.toml" \
     </dev/null >"$hd/containerd.log" 2>&1 &
   echo $! >"$hd/containerd.pid"
@@ -511,20 +431,9 @@ wait_engine() { # n
 
 # The busybox root filesystem, built once and imported on every host.
 image_tar() {
-  local build=$STATE/image-build a
+  local build=$STATE/image-build
   [[ -s $build/rootfs.tar ]] && return 0
-  rm -rf "$build"
-  mkdir -p "$build/rootfs"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,root,www,proc,sys,dev,var/run}
-  chmod 1777 "$build/rootfs/tmp"
-  cp /bin/busybox "$build/rootfs/bin/busybox"
-  for a in $(/bin/busybox --list); do
-    [[ $a == busybox ]] || ln -sf busybox "$build/rootfs/bin/$a"
-  done
-  ln -sf ../../bin/busybox "$build/rootfs/usr/bin/env"
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$build/rootfs/etc/passwd"
-  printf 'root:x:0:\nnogroup:x:65534:\n' >"$build/rootfs/etc/group"
-  printf 'sdx-busybox\n' >"$build/rootfs/www/index.html"
-  tar -C "$build/rootfs" --numeric-owner --owner=0 --group=0 -cf "$build/rootfs.tar" .
+  busybox_rootfs_tar "$build"
 }
 
 ensure_image() { # n
@@ -545,24 +454,16 @@ ensure_image() { # n
 # runs, so images pushed to 127.0.0.1:<port> on the machine pull at the same reference there.
 attach_registry() {
   [[ -f $BASE_DIR/registry.env ]] || return 0
-  local n rc port auth_port
+  local n port auth_port
   # registry.sh takes its ports from the environment, not from its env file: pass the ones the
   # running registry wrote, so the forwarders listen where the env file says, whoever calls us.
   port=$(sed -n 's/^SDX_REGISTRY_ADDR=.*:\([0-9]*\)$/\1/p' "$BASE_DIR/registry.env")
   auth_port=$(sed -n 's/^SDX_REGISTRY_AUTH_ADDR=.*:\([0-9]*\)$/\1/p' "$BASE_DIR/registry.env")
   [[ -n $port && -n $auth_port ]] || die "$BASE_DIR/registry.env has no SDX_REGISTRY_ADDR/SDX_REGISTRY_AUTH_ADDR ports"
   for n in $(hosts_seq); do
-    rc=0
     SDX_TESTENV_DIR=$BASE_DIR SDX_REGISTRY_PORT=$port SDX_REGISTRY_AUTH_PORT=$auth_port \
-      bash "$SCRIPT_DIR/registry.sh" attach "$(host_ns "$n")" || rc=$?
-    case $rc in
-      0) ;;
-      3)
-        log "registry.env exists but the registry is down; not attached (run registry.sh up, then hosts.sh up)"
-        return 0
-        ;;
-      *) die "registry.sh attach $(host_ns "$n") failed" ;;
-    esac
+      attach_to_registry "$(host_ns "$n")" \
+      "registry.env exists but the registry is down; not attached (run registry.sh up, then hosts.sh up)" || return 0
   done
 }
 
@@ -672,29 +573,16 @@ cmd_down() {
     stop_pid "$(read_pid "$hd/containerd.pid")" 3
   done
 
-  local pids=() _
-  for _ in 1 2 3; do
-    mapfile -t pids < <(leftover_pids)
-    ((${#pids[@]})) || break
-    log "killing leftover pids: ${pids[*]}"
-    kill -KILL "${pids[@]}" 2>/dev/null || true
-    sleep 0.3
-  done
+  kill_listed_pids leftover_pids 3 0.3
 
   remove_shim_sockets
-  unmount_state
+  unmount_under "$STATE"
   remove_cgroups
   local ns
-  for ns in $(for n in 1 2 3 4; do host_ns "$n"; done) "$BR_NETNS"; do
-    if [[ -e /run/netns/$ns ]]; then
-      ip netns delete "$ns" 2>/dev/null || { umount -l "/run/netns/$ns" 2>/dev/null; rm -f "/run/netns/$ns"; }
-    fi
-  done
+  for ns in $(for n in 1 2 3 4; do host_ns "$n"; done) "$BR_NETNS"; do delete_netns "$ns"; done
   # Gone with its peer in the bridge namespace; only a veth of that name is ever ours.
   if ip -d link show "$GW_LINK" 2>/dev/null | grep -q ' veth '; then ip link delete "$GW_LINK" 2>/dev/null || true; fi
-  if [[ -e $STATE ]]; then
-    rm -rf "$STATE" 2>/dev/null || { unmount_state; rm -rf "$STATE"; } || die "could not remove $STATE"
-  fi
+  remove_tree "$STATE" || die "could not remove $STATE"
   rm -f "$ENV_FILE" "$ENV_FILE.tmp"
   log "down"
 }
@@ -718,12 +606,4 @@ cmd_status() {
   return 3
 }
 
-case ${1:-} in
-  up) cmd_up ;;
-  down) cmd_down ;;
-  status) cmd_status ;;
-  *)
-    echo "usage: $0 up|down|status" >&2
-    exit 2
-    ;;
-esac
+run_up_down_status "$@"

@@ -82,6 +82,10 @@ UP_LOG="$TESTENV_DIR/k8s-up.log"
 K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet)
 ALL_BINARIES=("${K8S_BINARIES[@]}" etcd kwok kwokctl)
 
+# shellcheck source=scripts/testenv/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# Unlike lib.sh's: timestamped (builds and starts take minutes), and die shows no log tails
+# (show_logs does, where it helps).
 log() { printf '[k8s.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
@@ -377,15 +381,6 @@ EOF
   done
 }
 
-wait_for() { # timeout_s description command...
-  local t="$1" what="$2"; shift 2
-  local deadline=$((SECONDS + t))
-  until "$@" >/dev/null 2>&1; do
-    (( SECONDS < deadline )) || { log "timed out after ${t}s waiting for $what"; return 1; }
-    sleep 1
-  done
-}
-
 nodes_ready() {
   local n
   n="$(kc get nodes -l type=kwok -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null | grep -c '^True$')" || true
@@ -497,38 +492,14 @@ CNI_BIN_DIR=/usr/lib/cni
 NODE_START_TIMEOUT="${SDX_K8S_NODE_START_TIMEOUT:-120}"
 
 ensure_node_packages() {
-  local missing=() p
-  for p in containerd runc containernetworking-plugins socat iproute2 busybox-static; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  if ((${#missing[@]})); then
-    [[ $(id -u) -eq 0 ]] || die "need root to apt-get install ${missing[*]} for the real node (or set SDX_K8S_WITH_REAL_NODE=0)"
-    log "installing ${missing[*]} (apt-get)"
-    export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a
-    # The other testenv scripts may be installing at the same time: wait for dpkg's lock.
-    apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null || die "apt-get update failed"
-    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
-    # The package may enable a system containerd; ours is separate and that one is left alone.
-  fi
+  local p
+  # The package may enable a system containerd; ours is separate and that one is left alone.
+  APT_ROOT_HINT=" for the real node (or set SDX_K8S_WITH_REAL_NODE=0)" \
+    apt_install_missing containerd runc containernetworking-plugins socat iproute2 busybox-static
   for p in containerd ctr runc socat nsenter setsid ip sha256sum; do
     command -v "$p" >/dev/null || die "command '$p' not found"
   done
   [[ -x /bin/busybox && -x "$CNI_BIN_DIR/bridge" && -x "$CNI_BIN_DIR/host-local" ]] || die "busybox or CNI plugins missing"
-}
-
-# Alive = exists and is not a zombie (our daemons are reparented to init, which may reap late).
-pid_alive() {
-  [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null || return 1
-  local st
-  st=$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ $st != Z && $st != X ]]
-}
-read_pid() { if [[ -s $1 ]]; then tr -dc '0-9' <"$1"; fi; }
-
-spawn() { # pidfile logfile command... (detached; fds 8/9 are our flock fds)
-  local pidf=$1 logf=$2; shift 2
-  setsid "$@" </dev/null >>"$logf" 2>&1 8>&- 9>&- &
-  echo $! >"$pidf"
 }
 
 nctr() { ctr -a "$CTRD_SOCK" -n k8s.io "$@"; }
@@ -547,22 +518,7 @@ node_healthy() {
 # the inner forwarder), naming our dir on its command line (shims, the host-side
 # forwarder), or in the pod cgroups (containers, which live in their own netns).
 node_leftover_pids() {
-  {
-    if [[ -e /run/netns/$NODE_NETNS ]]; then ip netns pids "$NODE_NETNS" 2>/dev/null || true; fi
-    local p
-    for p in /proc/[0-9]*; do
-      if tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "$NODE_DIR/"; then echo "${p#/proc/}"; fi
-    done
-    find /sys/fs/cgroup -name cgroup.procs -path "*/$NODE_CGROUP/*" -exec cat {} + 2>/dev/null || true
-  } | sort -un | grep -vx -e "$$" -e "${BASHPID:-$$}" || true
-}
-
-node_unmount() {
-  local mp
-  # deepest first; mountinfo field 5 is the mount point
-  while read -r mp; do
-    umount "$mp" 2>/dev/null || umount -l "$mp" 2>/dev/null || log "could not unmount $mp"
-  done < <(awk -v s="$NODE_DIR" '$5 == s || index($5, s "/") == 1 {print $5}' /proc/self/mountinfo | sort -r)
+  pids_of_netns_dir_cgroup "$NODE_NETNS" "$NODE_DIR/" "$NODE_CGROUP"
 }
 
 # Safe when nothing runs and after kill -9 of any part.
@@ -570,15 +526,9 @@ node_down() {
   local pid
   # kubelet first, so it does not restart what is being killed
   for pid in "$(read_pid "$NODE_DIR/kubelet.pid")" "$(read_pid "$NODE_DIR/containerd.pid")"; do
-    if pid_alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$NODE_DIR/"; then kill -KILL "$pid" 2>/dev/null || true; fi
+    if pid_alive "$pid" && cmdline_has "$pid" "$NODE_DIR/"; then kill -KILL "$pid" 2>/dev/null || true; fi
   done
-  local pids=() _
-  for _ in 1 2 3 4 5; do
-    mapfile -t pids < <(node_leftover_pids)
-    ((${#pids[@]})) || break
-    kill -KILL "${pids[@]}" 2>/dev/null || true
-    sleep 0.3
-  done
+  kill_listed_pids node_leftover_pids 5 0.3 quiet
   # What the shims and runc keep outside our dir: containerd 1.6 puts a shim's socket at
   # /run/containerd/s/sha256(<address>/<namespace>/<id>) and runc's state at
   # /run/containerd/runc/<namespace>/<id>, whatever containerd's own state dir is.
@@ -590,15 +540,10 @@ node_down() {
     rm -f "/run/containerd/s/$h"
     rm -rf "/run/containerd/runc/k8s.io/$id"
   done
-  node_unmount
-  while read -r d; do rmdir "$d" 2>/dev/null || true; done \
-    < <(find /sys/fs/cgroup -depth -type d \( -path "*/$NODE_CGROUP/*" -o -name "$NODE_CGROUP" \) 2>/dev/null)
-  if [[ -e /run/netns/$NODE_NETNS ]]; then
-    ip netns delete "$NODE_NETNS" 2>/dev/null || { umount -l "/run/netns/$NODE_NETNS" 2>/dev/null; rm -f "/run/netns/$NODE_NETNS"; }
-  fi
-  if [[ -e $NODE_DIR ]]; then
-    rm -rf "$NODE_DIR" 2>/dev/null || { node_unmount; rm -rf "$NODE_DIR"; } || log "could not remove $NODE_DIR"
-  fi
+  unmount_under "$NODE_DIR" quiet
+  remove_cgroup_tree "$NODE_CGROUP"
+  delete_netns "$NODE_NETNS"
+  remove_tree "$NODE_DIR" quiet || log "could not remove $NODE_DIR"
   rm -f "$TESTENV_DIR/k8s-node-"*.log
 }
 
@@ -655,7 +600,7 @@ import_node_images() {
 # its socat forwarders put it at the same 127.0.0.1 addresses in the namespace.
 # Started after this node, `registry.sh attach <netns>` (or `k8s.sh up` again) attaches it.
 attach_registry() {
-  local envf="$TESTENV_DIR/registry.env" rc=0 addr addrs
+  local envf="$TESTENV_DIR/registry.env" addr addrs
   addrs="127.0.0.1:${SDX_REGISTRY_PORT:-5117} 127.0.0.1:${SDX_REGISTRY_AUTH_PORT:-5118}"
   NODE_REGISTRY="127.0.0.1:${SDX_REGISTRY_PORT:-5117}"
   if [[ -f $envf ]]; then
@@ -667,12 +612,7 @@ attach_registry() {
     printf 'server = "http://%s"\n\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' "$addr" "$addr" >"$NODE_DIR/certs.d/$addr/hosts.toml"
   done
   [[ -f $envf ]] || return 0
-  bash "$(dirname "${BASH_SOURCE[0]}")/registry.sh" attach "$NODE_NETNS" 8>&- 9>&- || rc=$?
-  case $rc in
-    0) ;;
-    3) log "registry.env exists but the registry is down; not attached (after registry.sh up: registry.sh attach $NODE_NETNS)" ;;
-    *) die "registry.sh attach $NODE_NETNS failed" ;;
-  esac
+  attach_to_registry "$NODE_NETNS" "registry.env exists but the registry is down; not attached (after registry.sh up: registry.sh attach $NODE_NETNS)" || true
 }
 
 node_up() {
@@ -711,20 +651,9 @@ node_up() {
 
   # restrict_oom_score_adj: without CAP_SYS_RESOURCE in a VM sandbox, runc may not lower
   # oom_score_adj to the -998 the CRI asks for the pause container.
-  cat >"$NODE_DIR/containerd/config.toml" <<EOT
-version = 2
-root = "$NODE_DIR/containerd/root"
-state = "$NODE_DIR/containerd/state"
-disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
-[grpc]
-  address = "$CTRD_SOCK"
-[ttrpc]
-  address = "$CTRD_SOCK.ttrpc"
-[debug]
-  address = ""
-  level = "warn"
-[metrics]
-  address = ""
+  {
+    containerd_config "$NODE_DIR/containerd" "$CTRD_SOCK" cri
+    cat <<EOT
 [plugins."io.containerd.internal.v1.opt"]
   path = "$NODE_DIR/containerd/opt"
 [plugins."io.containerd.grpc.v1.cri"]
@@ -746,6 +675,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = "$NODE_DIR/certs.d"
 EOT
+  } >"$NODE_DIR/containerd/config.toml"
   cat >"$NODE_DIR/cni/net.d/10-sdx.conflist" <<EOT
 {"cniVersion": "0.4.0", "name": "sdx-pods", "plugins": [
   {"type": "bridge", "bridge": "sdxcni0", "isGateway": true, "ipMasq": false, "hairpinMode": true,

@@ -56,18 +56,11 @@ BASE_REPO=sdx/base
 BASE_TAG=1
 PUSH_SCRIPT=$ROOT/scripts/testenv/push-base-image.mjs
 
-log() { printf '[registry] %s\n' "$*" >&2; }
-die() {
-  printf '[registry] ERROR: %s\n' "$*" >&2
-  local f
-  for f in "$STATE"/*.log; do
-    if [[ -s $f ]]; then
-      printf '[registry] --- last lines of %s ---\n' "$f" >&2
-      tail -n 15 "$f" >&2 || true
-    fi
-  done
-  exit 1
-}
+LOG_TAG=registry
+DIE_TAIL=15
+die_log_files() { printf '%s\n' "$STATE"/*.log; }
+# shellcheck source=scripts/testenv/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $PORT =~ ^[0-9]+$ && $AUTH_PORT =~ ^[0-9]+$ ]] || die "SDX_REGISTRY_PORT and SDX_REGISTRY_AUTH_PORT must be numbers"
 [[ $PORT != "$AUTH_PORT" ]] || die "SDX_REGISTRY_PORT and SDX_REGISTRY_AUTH_PORT must differ"
@@ -76,40 +69,16 @@ port_of() { if [[ $1 == anon ]]; then echo "$PORT"; else echo "$AUTH_PORT"; fi; 
 
 # ---------------------------------------------------------------- packages
 ensure_packages() {
-  local missing=() p
-  for p in docker-registry apache2-utils socat curl; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-      missing+=("$p")
-    fi
-  done
-  if ((${#missing[@]})); then
-    [[ $(id -u) -eq 0 ]] || die "need root to apt-get install ${missing[*]}"
-    log "installing ${missing[*]} (apt-get)"
-    export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a
-    apt-get update -qq >/dev/null || die "apt-get update failed"
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
-      die "apt-get install ${missing[*]} failed"
-    # The package enables a system registry on :5000 under systemd; we only want its binary.
-    if [[ " ${missing[*]} " == *" docker-registry "* && -d /run/systemd/system ]]; then
-      log "stopping and disabling the docker-registry system service the package just started"
-      systemctl disable --now docker-registry >/dev/null 2>&1 || true
-    fi
+  apt_install_missing docker-registry apache2-utils socat curl
+  # The package enables a system registry on :5000 under systemd; we only want its binary.
+  if [[ " ${MISSING_PACKAGES[*]} " == *" docker-registry "* && -d /run/systemd/system ]]; then
+    log "stopping and disabling the docker-registry system service the package just started"
+    systemctl disable --now docker-registry >/dev/null 2>&1 || true
   fi
-  for p in docker-registry htpasswd socat curl nsenter setsid; do
-    command -v "$p" >/dev/null || die "command '$p' not found after install"
-  done
+  require_commands docker-registry htpasswd socat curl nsenter setsid
 }
 
 # ---------------------------------------------------------------- processes
-pid_alive() {
-  [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null || return 1
-  local st
-  st=$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ $st != Z && $st != X ]]
-}
-read_pid() { if [[ -s $1 ]]; then tr -dc '0-9' <"$1"; fi; }
-cmdline() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline"; }
-
 # Ours = a docker-registry or socat whose command line names our state dir
 # (a stale pid file may point at a reused pid; a `tail -f <state>/x.log` is not ours).
 is_ours() {
@@ -118,7 +87,8 @@ is_ours() {
   [[ $c == *"$STATE/"* && ($c == *docker-registry* || $c == *socat*) ]]
 }
 
-stop_pid() {
+# Unlike lib.sh's stop_pid: only registries and socats of ours, silently, no wait after KILL.
+stop_ours() {
   local pid=$1 i
   pid_alive "$pid" && is_ours "$pid" || return 0
   kill -TERM "$pid" 2>/dev/null || true
@@ -140,17 +110,8 @@ our_pids() {
   done < <(grep -lsF -- "$STATE/" /proc/[0-9]*/cmdline 2>/dev/null || true)
 }
 
-# Starts a daemon in its own session (so a Ctrl-C of `up` does not reach it) and records its pid.
-# A background job of a script is no process group leader, so setsid execs and $! is the daemon.
-spawn() { # pidfile logfile cmd...
-  local pidf=$1 logf=$2
-  shift 2
-  setsid "$@" </dev/null >>"$logf" 2>&1 &
-  echo $! >"$pidf"
-}
-
 # HTTP status of GET url (000 when nothing answers), optionally inside a network namespace.
-http_code() { # url [netns]
+curl_code() { # url [netns]
   local url=$1 ns=${2:-} args=(-s --noproxy '*' -o /dev/null -w '%{http_code}' --max-time 5)
   if [[ -n $ns ]]; then
     nsenter --net="/run/netns/$ns" -- curl "${args[@]}" "$url" 2>/dev/null || true
@@ -162,7 +123,7 @@ http_code() { # url [netns]
 # The anonymous instance answers GET /v2/ with 200, the auth one with 401.
 expected_code() { if [[ $1 == anon ]]; then echo 200; else echo 401; fi; }
 instance_answers() { # instance [netns]
-  [[ $(http_code "http://$HOST:$(port_of "$1")/v2/" "${2:-}") == "$(expected_code "$1")" ]]
+  [[ $(curl_code "http://$HOST:$(port_of "$1")/v2/" "${2:-}") == "$(expected_code "$1")" ]]
 }
 
 port_taken() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
@@ -301,7 +262,7 @@ cmd_attach() {
     if pid_alive "$pid" && is_ours "$pid" && in_netns "$pid" "$ns" && instance_answers "$i" "$ns"; then
       continue
     fi
-    stop_pid "$pid"
+    stop_ours "$pid"
     spawn "$pidf" "$STATE/fwd-$ns-$i.log" nsenter --net="/run/netns/$ns" -- \
       socat "TCP-LISTEN:$port,bind=$HOST,fork,reuseaddr" "UNIX-CONNECT:$STATE/$i.sock"
     for ((n = 0; n < 50; n++)); do
@@ -364,19 +325,13 @@ cmd_up() {
 
 cmd_down() {
   [[ $(id -u) -eq 0 ]] || die "must run as root"
-  local f pids=() _
+  local f
   for f in "$STATE"/*.pid; do
-    [[ -e $f ]] && stop_pid "$(read_pid "$f")"
+    [[ -e $f ]] && stop_ours "$(read_pid "$f")"
   done
   # After kill -9 of the script or of a parent, forks of socat and registries whose pid
   # files are gone or stale: found by their command line naming our state dir.
-  for _ in 1 2 3; do
-    mapfile -t pids < <(our_pids)
-    ((${#pids[@]})) || break
-    log "killing leftover pids: ${pids[*]}"
-    kill -KILL "${pids[@]}" 2>/dev/null || true
-    sleep 0.2
-  done
+  kill_listed_pids our_pids 3 0.2
   rm -rf "$STATE"
   rm -f "$ENV_FILE" "$ENV_FILE.tmp"
   log "down"

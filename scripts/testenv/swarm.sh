@@ -53,53 +53,21 @@ IMAGE=sdx-busybox
 NODE_LABEL=sdx.capacity=on-demand
 START_TIMEOUT=${SDX_SWARM_START_TIMEOUT:-60}
 
-log() { printf '[swarm] %s\n' "$*" >&2; }
-die() {
-  printf '[swarm] ERROR: %s\n' "$*" >&2
-  local f
-  for f in "$DOCKERD_LOG" "$CTRD_LOG"; do
-    if [[ -s $f ]]; then
-      printf '[swarm] --- last lines of %s ---\n' "$f" >&2
-      tail -n 25 "$f" >&2 || true
-    fi
-  done
-  exit 1
-}
+LOG_TAG=swarm
+die_log_files() { printf '%s\n' "$DOCKERD_LOG" "$CTRD_LOG"; }
+# shellcheck source=scripts/testenv/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 dk() { docker -H "unix://$SOCK" "$@"; }
 
 # ---------------------------------------------------------------- packages
 ensure_packages() {
-  local missing=() p
-  for p in docker.io busybox-static iproute2; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-      missing+=("$p")
-    fi
-  done
-  if ((${#missing[@]})); then
-    [[ $(id -u) -eq 0 ]] || die "need root to apt-get install ${missing[*]}"
-    log "installing ${missing[*]} (apt-get)"
-    export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a
-    apt-get update -qq >/dev/null || die "apt-get update failed"
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
-      || die "apt-get install ${missing[*]} failed"
-  fi
-  for p in dockerd containerd runc docker nsenter setsid ip; do
-    command -v "$p" >/dev/null || die "command '$p' not found after install"
-  done
+  apt_install_missing docker.io busybox-static iproute2
+  require_commands dockerd containerd runc docker nsenter setsid ip
   [[ -x /bin/busybox ]] || die "/bin/busybox missing (busybox-static)"
 }
 
 # ---------------------------------------------------------------- helpers
-# Alive = exists and is not a zombie (our daemons are reparented to init, which may reap late).
-pid_alive() {
-  [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null || return 1
-  local st
-  st=$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ $st != Z && $st != X ]]
-}
-read_pid() { if [[ -s $1 ]]; then tr -dc '0-9' <"$1"; fi; }
-
 engine_answers() {
   [[ -S $SOCK ]] && timeout 10 docker -H "unix://$SOCK" version --format '{{.Server.APIVersion}}' >/dev/null 2>&1
 }
@@ -109,51 +77,12 @@ is_up() {
     [[ $(timeout 10 docker -H "unix://$SOCK" info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null) == active ]]
 }
 
-# Stop a pid: TERM, wait up to $2 tenths of a second, then KILL. Only when its command
-# line names our state dir (a stale pid file may point at a reused pid).
-stop_pid() {
-  local pid=$1 wait_ds=${2:-100} i
-  pid_alive "$pid" || return 0
-  if ! tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$STATE/"; then
-    log "pid $pid is not ours (stale pid file), not stopping it"
-    return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < wait_ds; i++)); do
-    pid_alive "$pid" || return 0
-    sleep 0.1
-  done
-  ((wait_ds < 20)) || log "pid $pid did not exit after $((wait_ds / 10))s, sending KILL"
-  kill -KILL "$pid" 2>/dev/null || true
-  for ((i = 0; i < 30; i++)); do
-    pid_alive "$pid" || return 0
-    sleep 0.1
-  done
-}
-
 # Every process that belongs to this test engine, by pid:
 # - processes in the sdx-swarm network namespace (dockerd, containerd, docker-proxy),
 # - processes whose command line names our containerd dir (containerd, its shims),
 # - processes in the containers' cgroup parent.
 leftover_pids() {
-  {
-    if [[ -e /run/netns/$NETNS ]]; then ip netns pids "$NETNS" 2>/dev/null || true; fi
-    local p
-    for p in /proc/[0-9]*; do
-      if tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "$CTRD_DIR/"; then echo "${p#/proc/}"; fi
-    done
-    find /sys/fs/cgroup -name cgroup.procs \( -path "*/$CGROUP_PARENT/*" \) -exec cat {} + 2>/dev/null || true
-  } | sort -un | grep -vx -e "$$" -e "${BASHPID:-$$}" || true
-}
-
-unmount_state() {
-  local mp n=0
-  # deepest first; mountinfo field 5 is the mount point
-  while read -r mp; do
-    umount "$mp" 2>/dev/null || umount -l "$mp" 2>/dev/null || log "could not unmount $mp"
-    n=$((n + 1))
-  done < <(awk -v s="$STATE" '$5 == s || index($5, s "/") == 1 {print $5}' /proc/self/mountinfo | sort -r)
-  ((n == 0)) || log "unmounted $n mount(s) under $STATE"
+  pids_of_netns_dir_cgroup "$NETNS" "$CTRD_DIR/" "$CGROUP_PARENT"
 }
 
 # containerd 1.6 puts each shim's socket at /run/containerd/s/sha256(<containerd address>/<ns>/<id>),
@@ -169,32 +98,14 @@ remove_shim_sockets() {
   ((n == 0)) || log "removed $n stale shim socket(s)"
 }
 
-remove_cgroups() {
-  local d
-  while read -r d; do
-    rmdir "$d" 2>/dev/null || true
-  done < <(find /sys/fs/cgroup -depth -type d \( -path "*/$CGROUP_PARENT/*" -o -name "$CGROUP_PARENT" \) 2>/dev/null)
-}
-
 # ---------------------------------------------------------------- image
 build_image() {
   if dk image inspect "$IMAGE:latest" >/dev/null 2>&1; then
     dk tag "$IMAGE:latest" "$IMAGE:1" >/dev/null
     return 0
   fi
-  local build=$STATE/image-build a
-  rm -rf "$build"
-  mkdir -p "$build/rootfs"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,root,www,proc,sys,dev,var/run}
-  chmod 1777 "$build/rootfs/tmp"
-  cp /bin/busybox "$build/rootfs/bin/busybox"
-  for a in $(/bin/busybox --list); do
-    [[ $a == busybox ]] || ln -sf busybox "$build/rootfs/bin/$a"
-  done
-  ln -sf ../../bin/busybox "$build/rootfs/usr/bin/env"
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$build/rootfs/etc/passwd"
-  printf 'root:x:0:\nnogroup:x:65534:\n' >"$build/rootfs/etc/group"
-  printf 'sdx-busybox\n' >"$build/rootfs/www/index.html"
-  tar -C "$build/rootfs" --numeric-owner --owner=0 --group=0 -cf "$build/rootfs.tar" .
+  local build=$STATE/image-build
+  busybox_rootfs_tar "$build"
   dk import \
     -c 'ENV PATH=/bin:/sbin:/usr/bin:/usr/sbin' \
     -c 'CMD ["sh"]' \
@@ -210,16 +121,13 @@ write_env() {
   image_id=$(dk image inspect --format '{{.Id}}' "$IMAGE:latest")
   node_id=$(dk info --format '{{.Swarm.NodeID}}')
   mkdir -p "$BASE_DIR"
-  cat >"$ENV_FILE.tmp" <<EOF
+  publish_env_file <<EOF
 SDX_SWARM_DOCKER_HOST=unix://$SOCK
 SDX_SWARM_NETNS=$NETNS
 SDX_SWARM_IMAGE=$IMAGE:latest
 SDX_SWARM_IMAGE_ID=$image_id
 SDX_SWARM_NODE_ID=$node_id
 EOF
-  mv "$ENV_FILE.tmp" "$ENV_FILE"
-  log "env file $ENV_FILE:"
-  cat "$ENV_FILE"
 }
 
 ensure_swarm() {
@@ -241,13 +149,7 @@ ensure_swarm() {
 # so images pushed to 127.0.0.1:<port> on the host pull at the same reference here.
 attach_registry() {
   [[ -f $BASE_DIR/registry.env ]] || return 0
-  local rc=0
-  bash "$(dirname "${BASH_SOURCE[0]}")/registry.sh" attach "$NETNS" || rc=$?
-  case $rc in
-    0) ;;
-    3) log "registry.env exists but the registry is down; not attached (run registry.sh up)" ;;
-    *) die "registry.sh attach $NETNS failed" ;;
-  esac
+  attach_to_registry "$NETNS" "registry.env exists but the registry is down; not attached (run registry.sh up)" || true
 }
 
 # ---------------------------------------------------------------- commands
@@ -274,21 +176,7 @@ cmd_up() {
   ip -n "$NETNS" link set lo up || die "could not bring up lo in $NETNS"
 
   # Own containerd, so a system containerd (and the user's dockerd using it) is never shared.
-  cat >"$CTRD_DIR/config.toml" <<EOF
-version = 2
-root = "$CTRD_DIR/root"
-state = "$CTRD_DIR/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
-[grpc]
-  address = "$CTRD_SOCK"
-[ttrpc]
-  address = "$CTRD_SOCK.ttrpc"
-[debug]
-  address = ""
-  level = "warn"
-[metrics]
-  address = ""
-EOF
+  containerd_config "$CTRD_DIR" "$CTRD_SOCK" >"$CTRD_DIR/config.toml"
   setsid nsenter --net="/run/netns/$NETNS" -- containerd --config "$CTRD_DIR/config.toml" \
     </dev/null >"$CTRD_LOG" 2>&1 &
   echo $! >"$CTRD_PID"
@@ -346,24 +234,13 @@ cmd_down() {
   # containerd runs nothing of ours any more; its graceful stop takes ~2 s for nothing
   stop_pid "$(read_pid "$CTRD_PID")" 3
 
-  local pids=() _
-  for _ in 1 2 3; do
-    mapfile -t pids < <(leftover_pids)
-    ((${#pids[@]})) || break
-    log "killing leftover pids: ${pids[*]}"
-    kill -KILL "${pids[@]}" 2>/dev/null || true
-    sleep 0.3
-  done
+  kill_listed_pids leftover_pids 3 0.3
 
   remove_shim_sockets
-  unmount_state
-  remove_cgroups
-  if [[ -e /run/netns/$NETNS ]]; then
-    ip netns delete "$NETNS" 2>/dev/null || { umount -l "/run/netns/$NETNS" 2>/dev/null; rm -f "/run/netns/$NETNS"; }
-  fi
-  if [[ -e $STATE ]]; then
-    rm -rf "$STATE" 2>/dev/null || { unmount_state; rm -rf "$STATE"; } || die "could not remove $STATE"
-  fi
+  unmount_under "$STATE"
+  remove_cgroup_tree "$CGROUP_PARENT"
+  delete_netns "$NETNS"
+  remove_tree "$STATE" || die "could not remove $STATE"
   rm -f "$ENV_FILE" "$ENV_FILE.tmp"
   log "down"
 }
@@ -384,12 +261,4 @@ cmd_status() {
   return 3
 }
 
-case ${1:-} in
-  up) cmd_up ;;
-  down) cmd_down ;;
-  status) cmd_status ;;
-  *)
-    echo "usage: $0 up|down|status" >&2
-    exit 2
-    ;;
-esac
+run_up_down_status "$@"
