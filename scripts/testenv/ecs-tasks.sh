@@ -56,8 +56,8 @@ START_TIMEOUT=${SDX_ECS_TASKS_START_TIMEOUT:-60}
 
 LOG_TAG=ecs-tasks
 die_log_files() { printf '%s\n' "$LOG_FILE"; }
-# shellcheck source=scripts/testenv/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/lib/testenv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/testenv.sh"
 
 [[ $PORT =~ ^[0-9]+$ ]] || die "SDX_ECS_TASKS_PORT must be a number (got '$PORT')"
 

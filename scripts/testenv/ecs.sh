@@ -40,8 +40,8 @@ START_TIMEOUT=${SDX_ECS_START_TIMEOUT:-60}
 
 LOG_TAG=ecs
 die_log_files() { printf '%s\n' "$LOG_FILE"; }
-# shellcheck source=scripts/testenv/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/lib/testenv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/testenv.sh"
 
 [[ $PORT =~ ^[0-9]+$ ]] || die "SDX_ECS_PORT must be a number (got '$PORT')"
 [[ $SERVICE_RUNNING =~ ^[0-9]+$ ]] || die "SDX_ECS_SERVICE_RUNNING must be a number (got '$SERVICE_RUNNING')"

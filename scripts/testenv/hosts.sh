@@ -90,8 +90,8 @@ PRIVATE_DIRS_CSV=${SDX_HOSTS_PRIVATE_DIRS:-/var/lib/sdx,/var/log/sdx,/etc/sdx,/r
 LOG_TAG=hosts
 DIE_TAIL=15
 die_log_files() { printf '%s\n' "$STATE"/host-*/dockerd.log "$STATE"/host-*/containerd.log "$STATE"/host-*/sshd.log "$STATE"/host-*/sshd.out; }
-# shellcheck source=scripts/testenv/lib.sh
-source "$SCRIPT_DIR/lib.sh"
+# shellcheck source=scripts/lib/testenv.sh
+source "$SCRIPT_DIR/../lib/testenv.sh"
 
 [[ $PREFIX =~ ^[a-z0-9][a-z0-9-]{0,11}$ ]] ||
   die "SDX_HOSTS_PREFIX must be 1-12 characters of a-z, 0-9 and '-' (it names links of at most 15 characters)"

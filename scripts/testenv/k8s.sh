@@ -82,9 +82,9 @@ UP_LOG="$TESTENV_DIR/k8s-up.log"
 K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet)
 ALL_BINARIES=("${K8S_BINARIES[@]}" etcd kwok kwokctl)
 
-# shellcheck source=scripts/testenv/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# Unlike lib.sh's: timestamped (builds and starts take minutes), and die shows no log tails
+# shellcheck source=scripts/lib/testenv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/testenv.sh"
+# Unlike scripts/lib/testenv.sh's: timestamped (builds and starts take minutes), and die shows no log tails
 # (show_logs does, where it helps).
 log() { printf '[k8s.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }

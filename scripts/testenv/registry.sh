@@ -18,7 +18,7 @@
 #   SDX_REGISTRY_AUTH_PASSWORD=...            random, new on every fresh `up`
 #   SDX_REGISTRY_STATE=<state dir>
 #   SDX_REGISTRY_BASE_IMAGE=127.0.0.1:5117/sdx/base:1
-#                                             only when scripts/testenv/push-base-image.mjs exists
+#                                             only when scripts/base-image/push-base-image.mjs exists
 #                                             and pushed the offline base image (linux/amd64 +
 #                                             linux/arm64 index of base-rootfs.sh's directories)
 #
@@ -54,13 +54,13 @@ INSTANCES=(anon auth)
 START_TIMEOUT=${SDX_REGISTRY_START_TIMEOUT:-30}
 BASE_REPO=sdx/base
 BASE_TAG=1
-PUSH_SCRIPT=$ROOT/scripts/testenv/push-base-image.mjs
+PUSH_SCRIPT=$ROOT/scripts/base-image/push-base-image.mjs
 
 LOG_TAG=registry
 DIE_TAIL=15
 die_log_files() { printf '%s\n' "$STATE"/*.log; }
-# shellcheck source=scripts/testenv/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/lib/testenv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/testenv.sh"
 
 [[ $PORT =~ ^[0-9]+$ && $AUTH_PORT =~ ^[0-9]+$ ]] || die "SDX_REGISTRY_PORT and SDX_REGISTRY_AUTH_PORT must be numbers"
 [[ $PORT != "$AUTH_PORT" ]] || die "SDX_REGISTRY_PORT and SDX_REGISTRY_AUTH_PORT must differ"
@@ -87,7 +87,7 @@ is_ours() {
   [[ $c == *"$STATE/"* && ($c == *docker-registry* || $c == *socat*) ]]
 }
 
-# Unlike lib.sh's stop_pid: only registries and socats of ours, silently, no wait after KILL.
+# Unlike scripts/lib/testenv.sh's stop_pid: only registries and socats of ours, silently, no wait after KILL.
 stop_ours() {
   local pid=$1 i
   pid_alive "$pid" && is_ours "$pid" || return 0
@@ -284,7 +284,7 @@ push_base_image() {
   fi
   local arch dirs=() ref=$HOST:$PORT/$BASE_REPO:$BASE_TAG
   for arch in amd64 arm64; do
-    bash "$ROOT/scripts/testenv/base-rootfs.sh" "$arch" "$STATE/base-rootfs/$arch" >/dev/null 2>"$STATE/base-rootfs-$arch.log" ||
+    bash "$ROOT/scripts/base-image/base-rootfs.sh" "$arch" "$STATE/base-rootfs/$arch" >/dev/null 2>"$STATE/base-rootfs-$arch.log" ||
       die "base-rootfs.sh $arch failed (see $STATE/base-rootfs-$arch.log)"
     dirs+=(--rootfs "$arch=$STATE/base-rootfs/$arch")
   done

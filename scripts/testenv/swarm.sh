@@ -55,8 +55,8 @@ START_TIMEOUT=${SDX_SWARM_START_TIMEOUT:-60}
 
 LOG_TAG=swarm
 die_log_files() { printf '%s\n' "$DOCKERD_LOG" "$CTRD_LOG"; }
-# shellcheck source=scripts/testenv/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/lib/testenv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/testenv.sh"
 
 dk() { docker -H "unix://$SOCK" "$@"; }
 

@@ -1,6 +1,6 @@
 /**
  * Smoke test of the registry test environment (scripts/testenv/registry.sh) and of the
- * offline base root filesystem (scripts/testenv/base-rootfs.sh): what later build-and-ship
+ * offline base root filesystem (scripts/base-image/base-rootfs.sh): what later build-and-ship
  * tests rely on, checked against the real processes.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -244,7 +244,7 @@ const canChroot = process.platform === "linux" && process.arch === "x64" && proc
 describe.skipIf(!te.env || !canChroot)("offline base root filesystem (base-rootfs.sh)", () => {
   const env = te.env ?? {};
   let work = "";
-  const script = resolve(REPO_ROOT, "scripts/testenv/base-rootfs.sh");
+  const script = resolve(REPO_ROOT, "scripts/base-image/base-rootfs.sh");
   const build = (arch: string, out: string) => execFileSync("bash", [script, arch, out], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 300_000 });
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), "sdx-base-rootfs-"));

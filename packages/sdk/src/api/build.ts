@@ -1,8 +1,8 @@
 import { statSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { buildNodeImage, defaultBuildCacheDir, type BuiltImage } from "../build/build-node-image.js";
-import { SdxError, isSdxError, throwIfAborted, toSdxError, type SdxErrorData } from "../errors/sdx-error.js";
+import { buildEpoch, buildNodeImage, defaultBuildCacheDir, type BuiltImage } from "../build/build-node-image.js";
+import { SdxError, isSdxError, throwIfAborted, toSdxError } from "../errors/sdx-error.js";
 import { emit } from "../events/sdx-event.js";
 import { pullImage, type PulledImage } from "../image/pull-image.js";
 import { pushImage } from "../image/push-image.js";
@@ -208,7 +208,7 @@ async function buildOne(
   const pulled = await base.catch((e: unknown) => {
     throw withPath(e, `services.${svc.name}.build.base`);
   });
-  const epoch = opts.sourceDateEpoch ?? epochFromEnv(opts.env);
+  const epoch = buildEpoch(opts.sourceDateEpoch, opts.env);
   const cacheDir = opts.cacheDir ?? defaultBuildCacheDir({ ...process.env, ...opts.env });
   const image: BuiltImage = await buildNodeImage(
     {
@@ -217,10 +217,10 @@ async function buildOne(
     },
     pulled,
     {
-      ...(epoch !== undefined ? { epoch } : {}),
+      epoch,
       cacheDir,
       ...(opts.signal ? { signal: opts.signal } : {}),
-      onProgress: (e) => emit(opts.onEvent, { kind: "build-progress", ...t, service: svc.name, message: describeProgress(e) }),
+      onProgress: (e) => emit(opts.onEvent, { kind: "build-progress", ...t, service: svc.name, message: e.message }),
       // npm needs the process's PATH, HOME and proxy settings; an operation's `env` (app variables) adds to them.
       env: { ...process.env, ...opts.env },
       entryPath: `services.${svc.name}.build.entry`,
@@ -309,29 +309,10 @@ export function withBuiltImages(p: PreparedApp, built: readonly BuiltService[]):
   return { ...p, app, revision: computeRevision(app, p.secrets) };
 }
 
-/** A failure's data for a plan that goes on without the build. */
-export function buildFailureData(e: SdxError): SdxErrorData {
-  return e.toJSON();
-}
-
 function withPath(e: unknown, path: string): SdxError {
   const err = toSdxError(e, "SDX_BUILD_FAILED", "internal");
   if (err.path !== undefined || !isSdxError(e)) return err;
   return new SdxError(err.code, err.message, { fault: err.fault, path, ...(err.hint ? { hint: err.hint } : {}), ...(err.details ? { details: err.details } : {}), cause: e });
-}
-
-function epochFromEnv(env: Readonly<Record<string, string | undefined>>): number | undefined {
-  const v = env["SOURCE_DATE_EPOCH"];
-  if (v === undefined || v === "") return undefined;
-  if (!/^\d+$/.test(v)) {
-    throw new SdxError("SDX_USAGE", `SOURCE_DATE_EPOCH must be whole seconds since 1970, got ${JSON.stringify(v)}`, { fault: "user", hint: "Unset it, or set it like SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)." });
-  }
-  return Number(v);
-}
-
-function describeProgress(e: unknown): string {
-  if (typeof e === "object" && e !== null && "message" in e && typeof (e as { message: unknown }).message === "string") return (e as { message: string }).message;
-  return JSON.stringify(e);
 }
 
 /** Repositories remembered per registry: enough to find a layer pushed before, few enough that a new layer costs few mount attempts. */

@@ -4,8 +4,8 @@ import { chmodSync, cpSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } 
 import { join, resolve } from "node:path";
 import { tempDir } from "../../test/fixtures/build/build-fixtures.js";
 
-// scripts/testenv/push-base-image.mjs runs with plain `node` from the sources; --print-only builds without a registry.
-const SCRIPT = resolve(import.meta.dirname, "../../../../scripts/testenv/push-base-image.mjs");
+// scripts/base-image/push-base-image.mjs runs with plain `node` from the sources; --print-only builds without a registry.
+const SCRIPT = resolve(import.meta.dirname, "../../../../scripts/base-image/push-base-image.mjs");
 
 function rootfs(): string {
   const dir = join(tempDir(), "rootfs");
@@ -21,7 +21,7 @@ function rootfs(): string {
 const printed = (...rootfsArgs: string[]) =>
   execFileSync(process.execPath, [SCRIPT, "--print-only", ...rootfsArgs.flatMap((r) => ["--rootfs", r])], { encoding: "utf8", env: { PATH: process.env["PATH"] } }).trim();
 
-describe("scripts/testenv/push-base-image.mjs", () => {
+describe("scripts/base-image/push-base-image.mjs", () => {
   it("gives the same index digest for the same directories anywhere, another for other content", { timeout: 60_000 }, () => {
     const a = rootfs();
     const b = join(tempDir(), "copy");

@@ -2,7 +2,7 @@
 // Pushes a multi-platform base image made from root filesystem directories, with
 // sdx's own reproducible layer writer and registry client (no Docker):
 //
-//   node scripts/testenv/push-base-image.mjs --registry HOST:PORT --repository NAME --tag T \
+//   node scripts/base-image/push-base-image.mjs --registry HOST:PORT --repository NAME --tag T \
 //     --rootfs amd64=DIR [--rootfs arm64=DIR] [--print-only] [--oci-layout DIR]
 //
 // Each DIR becomes ONE layer (modes, owners and symlinks as on disk, every

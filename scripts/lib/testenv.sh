@@ -1,9 +1,9 @@
 # shellcheck shell=bash
-# Helpers shared by the test-environment scripts in this directory (sourced, never run).
+# Helpers shared by the test-environment scripts in scripts/testenv/ (sourced, never run).
 # A script sets LOG_TAG (its log prefix, e.g. swarm) and, for die's log tails, may define
 # die_log_files (prints one path per line) and set DIE_TAIL, then sources this file.
 
-TESTENV_LIB_DIR=$(dirname "${BASH_SOURCE[0]}")
+TESTENV_SCRIPTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../testenv" && pwd)
 
 # Logs a line on stderr, prefixed with [$LOG_TAG].
 log() { printf '[%s] %s\n' "$LOG_TAG" "$*" >&2; }
@@ -200,7 +200,7 @@ EOF
 # Runs `registry.sh attach $1`; when the registry is down logs $2 and returns 3, dies on any other failure.
 attach_to_registry() {
   local rc=0
-  bash "$TESTENV_LIB_DIR/registry.sh" attach "$1" 8>&- 9>&- || rc=$?
+  bash "$TESTENV_SCRIPTS_DIR/registry.sh" attach "$1" 8>&- 9>&- || rc=$?
   case $rc in
     0) ;;
     3)

@@ -2,7 +2,7 @@
 # Root filesystem of a small OFFLINE base image for Node apps, assembled without
 # Docker and without any registry, from Debian packages only (npm is not used).
 #
-#   scripts/testenv/base-rootfs.sh <amd64|arm64> <outdir>
+#   scripts/base-image/base-rootfs.sh <amd64|arm64> <outdir>
 #
 # <outdir> is replaced (it must be absent, empty, or an earlier output of this
 # script). Prints the package versions used and the total size.
