@@ -78,7 +78,7 @@ describe("examples/embed: a tool embedding sdx", () => {
     const s = JSON.stringify(await schema({ container: container() }));
     const targets = (JSON.parse(s) as { properties: { targets: { additionalProperties: { oneOf: { properties: { kind: { const: string }; indent?: { default: number; description: string } } }[] } } } })
       .properties.targets.additionalProperties.oneOf;
-    expect(targets.map((t) => t.properties.kind.const)).toEqual(["kubernetes", "swarm", "ecs", "directory"]);
-    expect(targets[3]!.properties.indent).toMatchObject({ default: 2, description: "Indentation of the JSON manifests." });
+    expect(targets.map((t) => t.properties.kind.const)).toEqual(["kubernetes", "swarm", "ecs", "hosts", "directory"]);
+    expect(targets[4]!.properties.indent).toMatchObject({ default: 2, description: "Indentation of the JSON manifests." });
   });
 });

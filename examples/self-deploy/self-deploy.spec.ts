@@ -15,7 +15,7 @@ describe("self-deploy example", () => {
   it("carries a valid app definition for all three backends", () => {
     const { app, diagnostics } = validateApp(definition(), { targetKinds });
     expect(diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-    expect(app!.targets.map((t) => t.kind)).toEqual(["kubernetes", "swarm", "ecs"]);
+    expect(app!.targets.map((t) => t.kind)).toEqual(["kubernetes", "swarm", "hosts", "ecs"]);
     expect(validateApp(definition({ targets: ["k8s"] }), { targetKinds }).app!.targets.map((t) => t.name)).toEqual(["k8s"]);
   });
 

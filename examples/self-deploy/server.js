@@ -36,6 +36,17 @@ export function definition({ replicas = 2, targets } = {}) {
       ...(env.SELF_DEPLOY_DOCKER_HOST ? { host: env.SELF_DEPLOY_DOCKER_HOST } : {}),
       pricing: { provider: "aws", region: "us-east-1", nodeTypes: ["t3.medium"] },
     },
+    // Plain Linux servers over SSH (Docker on each): the addresses are placeholders until
+    // SELF_DEPLOY_HOSTS names yours; host keys must be in known_hosts (or SELF_DEPLOY_KNOWN_HOSTS).
+    hosts: {
+      kind: "hosts",
+      hosts: (env.SELF_DEPLOY_HOSTS ?? "192.0.2.10,192.0.2.11").split(",").map((address) => ({ address, instanceType: "t3.small" })),
+      ...(env.SELF_DEPLOY_SSH_KEY ? { identityFile: env.SELF_DEPLOY_SSH_KEY } : {}),
+      ...(env.SELF_DEPLOY_KNOWN_HOSTS ? { knownHosts: env.SELF_DEPLOY_KNOWN_HOSTS } : {}),
+      // stream: sdx sends the image over SSH into `docker load`; no registry is needed or used.
+      ...(env.SELF_DEPLOY_IMAGES ? { images: env.SELF_DEPLOY_IMAGES } : {}),
+      pricing: { provider: "aws", region: "us-east-1" },
+    },
     ecs: {
       kind: "ecs",
       region: "us-east-1",

@@ -9,6 +9,7 @@ import {
   type ChoosePolicy,
   type CostEstimator,
   type CostModel,
+  type DeclaredHost,
   type Diagnostic,
   type EstimateOptions,
   type EstimateReport,
@@ -25,6 +26,7 @@ import { costLine, HOURS_PER_MONTH, usd, type Candidate, type PricedCandidate, t
 import { planReplicas } from "./estimate/replica-plan.js";
 import { estimateFargate } from "./estimate/estimate-fargate.js";
 import { estimateNodes, type NodeType } from "./estimate/estimate-nodes.js";
+import { estimateHosts, type PricedHost } from "./estimate/estimate-hosts.js";
 import { CachedPriceSource } from "./sources/cached-price-source.js";
 import { defaultCacheDir } from "./sources/price-cache.js";
 import { PriceResolver } from "./sources/price-resolver.js";
@@ -51,7 +53,8 @@ const CONTROL_PLANE_NAMES = { eks: "EKS", gke: "GKE", aks: "AKS" } as const;
  * model its backend declares (`EstimateOptions.costModels`): `nodes` packed
  * onto the node types of the target's `pricing` profile after the declared
  * reserve, `tasks` at the declared billed size on Fargate rates, `flat` at the
- * declared monthly price; then picks the cheapest that meets the policy.
+ * declared monthly price, `hosts` as the declared hosts (each billed, the
+ * replicas packed onto them); then picks the cheapest that meets the policy.
  * Targets it cannot price (no model, `unpriced`, missing prices) are rejected
  * with the reason and what to add.
  *
@@ -132,6 +135,8 @@ async function priceTarget(ctx: TargetContext, target: Target, model: CostModel 
         return await priceNodeTarget(ctx, target, model.reserve);
       case "flat":
         return priceFlat(ctx, target, model);
+      case "hosts":
+        return await priceHosts(ctx, target, model);
       case "unpriced":
         return unpriced(target.name, `target ${target.name} (${target.kind}) cannot be priced: ${model.reason}`);
       default:
@@ -187,6 +192,120 @@ function priceFlat(ctx: TargetContext, target: Target, model: Extract<CostModel,
       chosen: false,
     },
   };
+}
+
+/**
+ * Each declared host priced by its instance type (the target's `pricing`
+ * provider and region) or its flat price, then the app packed onto them. A
+ * host without a price is left out of the total with the reason (and the
+ * candidate is not chosen); when no host has one the target is unpriced.
+ */
+async function priceHosts(ctx: TargetContext, target: Target, model: Extract<CostModel, { kind: "hosts" }>): Promise<Candidate> {
+  const pricing = target.pricing;
+  const asOf = ctx.clock.toISOString().slice(0, 10);
+  const hosts: PricedHost[] = [];
+  let regionReported = false;
+  for (const [i, h] of model.hosts.entries()) {
+    const path = `targets.${target.name}.hosts[${i}]`;
+    const declared = h.cpuMillis !== undefined && h.memoryMiB !== undefined ? { cpuMillis: h.cpuMillis, memoryMiB: h.memoryMiB } : undefined;
+    const flat = h.monthlyUsd === undefined ? undefined : { kind: "flat" as const, monthlyUsd: h.monthlyUsd, provenance: { source: "declared flat price", asOf } };
+    const base = { name: h.name, labels: h.labels, spot: h.spot, ...(h.instanceType ? { instanceType: h.instanceType } : {}) };
+    if (!h.instanceType) {
+      const price = flat ?? { kind: "unpriced" as const, reason: "it declares neither an instanceType nor a monthlyUsd price" };
+      if (!flat) ctx.diagnostics.push({ code: "SDX_PRICING", severity: "warning", path, message: `host ${h.name} of target ${target.name} has no price: it declares neither an instanceType nor a monthlyUsd`, hint: "Give it an instanceType (priced from the catalog) or a flat monthlyUsd.", target: target.name });
+      hosts.push({ ...base, price, ...sized(h, declared) });
+      continue;
+    }
+    const type = h.instanceType;
+    if (!pricing) {
+      // As for nodes: without a profile there is no cloud and region to look the type up in.
+      const reason = `target ${target.name} has no pricing profile: add pricing: { provider: aws, region: us-east-1 } (the cloud and region of its hosts) to price ${type}`;
+      if (!flat && !regionReported) {
+        regionReported = true;
+        ctx.diagnostics.push({ code: "SDX_PRICING", severity: "warning", path: `targets.${target.name}.pricing`, message: `the instance types of target ${target.name}'s hosts cannot be priced: it has no pricing profile`, hint: "Add pricing: { provider, region } with the cloud and region the hosts run in.", target: target.name });
+      }
+      hosts.push({ ...base, price: flat ?? { kind: "unpriced", reason }, ...sized(h, declared ?? anyShape(ctx.catalog, type)) });
+      continue;
+    }
+    const { provider, region } = pricing;
+    const q = await ctx.resolver.quote({ kind: "vm", provider, region, instanceType: type });
+    const shape = q?.vm ? toSize(q.vm) : shapeOf(ctx.catalog, provider, type);
+    if (q) {
+      hosts.push({
+        ...base,
+        price: {
+          kind: "catalog", onDemandUsd: q.onDemandUsd, provenance: q.provenance,
+          ...(q.spotUsd === undefined ? {} : { spotUsd: q.spotUsd, spotProvenance: q.spotProvenance ?? q.provenance }),
+        },
+        ...sized(h, shape ?? declared),
+      });
+      continue;
+    }
+    let reason: string;
+    const regions = ctx.catalog.regions(provider);
+    if (!regions.includes(region)) {
+      const suggestions = didYouMean(region, regions);
+      reason = `unknown ${provider} region "${region}"${suggestions.length ? `; did you mean ${suggestions.join(", ")}?` : ""}`;
+      if (!regionReported) {
+        regionReported = true;
+        ctx.diagnostics.push({ code: "SDX_PRICING", severity: "warning", path: `targets.${target.name}.pricing.region`, message: reason, ...(suggestions.length ? { suggestions } : {}), hint: `Use a region code such as ${regions.slice(0, 3).join(", ")}.`, target: target.name });
+      }
+    } else {
+      const elsewhere = shapeOf(ctx.catalog, provider, type) !== undefined;
+      const suggestions = elsewhere ? [] : didYouMean(type, ctx.catalog.instanceTypes(provider));
+      reason = elsewhere
+        ? `${provider} ${type} has no price in ${region} (not offered there, or not in the embedded catalog)`
+        : `unknown ${provider} instance type "${type}"${suggestions.length ? `; did you mean ${suggestions.join(", ")}?` : ""}`;
+      if (!flat) {
+        ctx.diagnostics.push({
+          code: "SDX_PRICING", severity: "warning", path: `${path}.instanceType`, message: `host ${h.name}: ${reason}`,
+          ...(suggestions.length ? { suggestions } : {}),
+          hint: elsewhere ? `Pick a type offered in ${region} (\`sdx prices ${provider} ${region}\` lists them), or give the host a flat monthlyUsd.` : `Check the name with \`sdx prices ${provider} ${region}\`, or give the host a flat monthlyUsd.`,
+          target: target.name,
+        });
+      }
+    }
+    hosts.push({ ...base, price: flat ?? { kind: "unpriced", reason }, ...sized(h, shape ?? declared) });
+  }
+
+  if (!hosts.some((h) => h.price.kind !== "unpriced")) {
+    return unpriced(target.name, `no host of target ${target.name} can be priced: ${hosts.map((h) => `${h.name}: ${h.price.kind === "unpriced" ? h.price.reason : ""}`).join("; ")}`);
+  }
+  const { candidate, diagnostics } = estimateHosts({
+    app: ctx.app,
+    target: target.name,
+    backend: target.kind,
+    provider: pricing?.provider ?? "-",
+    region: pricing?.region ?? "-",
+    hosts,
+    reserve: model.reserve,
+    policy: ctx.policy,
+  });
+  ctx.diagnostics.push(...diagnostics);
+  return candidate;
+}
+
+/** The host's size for packing, or why it is unknown. */
+function sized(h: DeclaredHost, size: { cpuMillis: number; memoryMiB: number } | undefined): Pick<PricedHost, "size" | "sizeUnknown"> {
+  if (size) return { size };
+  const missing = [h.cpuMillis === undefined ? "cpus" : "", h.memoryMiB === undefined ? "memory" : ""].filter(Boolean).join(" and ");
+  return { sizeUnknown: h.instanceType ? `the catalog does not know ${h.instanceType}, and no ${missing} declared` : `no instanceType, and no ${missing} declared` };
+}
+
+const toSize = (vm: { vcpus: number; memoryGiB: number }): { cpuMillis: number; memoryMiB: number } => ({ cpuMillis: Math.round(vm.vcpus * 1000), memoryMiB: Math.round(vm.memoryGiB * 1024) });
+
+function shapeOf(catalog: PriceCatalog, provider: PriceProvider, type: string): { cpuMillis: number; memoryMiB: number } | undefined {
+  const s = catalog.vmShape(provider, type);
+  return s ? toSize(s) : undefined;
+}
+
+/** A type's size from whichever provider has it, for packing when the target names no provider. */
+function anyShape(catalog: PriceCatalog, type: string): { cpuMillis: number; memoryMiB: number } | undefined {
+  for (const p of catalog.providers()) {
+    const s = shapeOf(catalog, p, type);
+    if (s) return s;
+  }
+  return undefined;
 }
 
 async function priceFargate(ctx: TargetContext, target: Target, region: string, spotAvailable: boolean, size: (cpuMillis: number, memoryMiB: number) => BilledTaskSize): Promise<Candidate> {

@@ -10,6 +10,8 @@ export * from "./estimate/node-overhead.js";
 export * from "./estimate/pack-replicas.js";
 export * from "./estimate/estimate-fargate.js";
 export * from "./estimate/estimate-nodes.js";
+export * from "./estimate/pack-hosts.js";
+export * from "./estimate/estimate-hosts.js";
 // diffEstimates lives in @sdx/sdk (the plan API uses it); re-exported for convenience.
 export { diffEstimates, type ServiceCostDelta } from "@sdx/sdk";
 export * from "./choose/choose.js";

@@ -65,10 +65,15 @@ export { createRegistryClient, type RegistryClient, type RegistryClientOptions, 
 export type { CredentialResolver, RegistryCredential } from "./image/registry-auth.js";
 export { defaultCredentialResolver, dockerConfigCredentials, type DefaultCredentialOptions, type DockerConfigOptions } from "./image/registry-credentials.js";
 export { ecrCredentials, parseEcrHost } from "./image/ecr-credentials.js";
-export { pullImage, formatPlatform, type PulledImage } from "./image/pull-image.js";
+export { pullImage, formatPlatform, type PulledImage, type TargetPlatform } from "./image/pull-image.js";
+export type { ImageSource, ImageSourceLayer, ImageStore, OpenImageOptions } from "./image/image-source.js";
+export { createLocalImageStore, type LocalImageStoreOptions } from "./image/local-image-store.js";
 export { pushImage, pushIndex, type PushableImage, type PushableBlob, type PushResult, type PushProgress } from "./image/push-image.js";
 export { buildNodeImage, buildEpoch, defaultBuildCacheDir, DEFAULT_BUILD_EPOCH, DEFAULT_BUILD_USER, DEFAULT_WORKDIR, type NodeBuildSpec, type BuildImageOptions, type BuiltImage, type BuiltImageLayer, type BuildProgress } from "./build/build-node-image.js";
 export { DEFAULT_BUILD_EXCLUDES } from "./build/collect-build-context.js";
+// Tar headers and a reader, for backends that write image archives of their own (docker-archive).
+export { tarHeaderBlocks, type TarEntry } from "./build/tar-writer.js";
+export { readTar, type TarReadEntry } from "./build/tar-reader.js";
 export { writeOciLayout, type FetchBlob, type WriteOciLayoutOptions, type WrittenOciLayout } from "./build/write-oci-layout.js";
 // Pure text formatting, for embedders that want the CLI's tables and progress lines.
 export * from "./format/table.js";

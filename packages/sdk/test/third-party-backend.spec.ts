@@ -139,8 +139,8 @@ describe("a third-party backend registered through the container", () => {
     expect(code).toBe(0);
     const kinds = (JSON.parse(out) as { properties: { targets: { additionalProperties: { oneOf: { properties: Record<string, { const?: string; default?: unknown; description?: string }> }[] } } } })
       .properties.targets.additionalProperties.oneOf;
-    expect(kinds.map((k) => k.properties.kind!.const)).toEqual(["kubernetes", "swarm", "ecs", "memory"]);
-    expect(kinds[3]!.properties.maxObjects).toMatchObject({ default: 1000, description: "Objects the bucket may hold." });
+    expect(kinds.map((k) => k.properties.kind!.const)).toEqual(["kubernetes", "swarm", "ecs", "hosts", "memory"]);
+    expect(kinds[4]!.properties.maxObjects).toMatchObject({ default: 1000, description: "Objects the bucket may hold." });
   });
 
   it("plans the shipped examples through a third-party backend", async () => {

@@ -5,6 +5,7 @@ import type { Target, App, Backend, CostEstimator, CostModel, NodeReserve } from
 import { billedFargateSize, EcsBackend } from "@sdx/backend-ecs";
 import { K8sBackend } from "@sdx/backend-k8s";
 import { SwarmBackend } from "@sdx/backend-swarm";
+import { hostsCostModel, type HostsTarget } from "@sdx/backend-hosts/target";
 
 const BACKENDS: readonly Backend[] = [new K8sBackend(), new SwarmBackend(), new EcsBackend()];
 
@@ -12,7 +13,8 @@ const BACKENDS: readonly Backend[] = [new K8sBackend(), new SwarmBackend(), new 
 export function costModelsOf(targets: readonly Target[]): Map<string, CostModel> {
   const out = new Map<string, CostModel>();
   for (const t of targets) {
-    const model = BACKENDS.find((b) => b.kind === t.kind)?.costModel?.(t);
+    // The hosts backend's model, from its light target module (its target kind declares it; the backend exposes the same).
+    const model = t.kind === "hosts" ? hostsCostModel(t as HostsTarget) : BACKENDS.find((b) => b.kind === t.kind)?.costModel?.(t);
     if (model) out.set(t.name, model);
   }
   return out;

@@ -65,6 +65,15 @@ describe("choose", () => {
     expect(choose(arm, [priced("a", 0.1)], { arch: "amd64" }).rejected[0]!.reason).toMatch(/web is not amd64-capable/);
   });
 
+  it("lists a candidate with blockers (the app does not fit its hosts) but never chooses it, even when cheapest", () => {
+    const blocked: Candidate = { ...(priced("hosts", 0.05) as Extract<Candidate, { kind: "priced" }>), blockers: ["1 of 3 replicas of api does not fit on the hosts of target hosts: not enough memory left"] };
+    const r = choose(amd, [blocked, priced("b", 0.2)]);
+    expect(r.chosen?.target).toBe("b");
+    expect(r.considered.map((e) => [e.target, e.chosen])).toEqual([["hosts", false], ["b", true]]);
+    expect(r.rejected).toEqual([{ target: "hosts", reason: "1 of 3 replicas of api does not fit on the hosts of target hosts: not enough memory left" }]);
+    expect(choose(amd, [blocked]).chosen).toBeUndefined();
+  });
+
   it("joins every reason a candidate fails", () => {
     const r = choose(amd, [priced("a", 1, { region: "eu-west-1" })], { regions: ["us-east-1"], maxMonthlyUsd: 10 });
     expect(r.rejected[0]!.reason).toBe("region eu-west-1 is not among the allowed regions (us-east-1); $730.00/month is over the $10.00/month budget");

@@ -19,6 +19,9 @@ export interface ChooseResult {
  * candidate is listed, priced ones as considered, and each one that cannot be
  * chosen with the reasons why. Pure.
  *
+ * A candidate with `blockers` (the app does not fit its fixed hosts, a host
+ * has no price) is listed but never chosen, like one that breaks the policy.
+ *
  * Policy checks: allowed regions; the architecture (a policy for arm64 needs
  * every service to be arm64-capable, i.e. `placement.arch: arm64`, and likewise
  * for amd64); spot (a candidate that still runs replicas on spot, because a
@@ -65,7 +68,7 @@ function archMismatch(app: App, policy: ChoosePolicy): string | undefined {
 }
 
 function policyProblems(c: PricedCandidate, policy: ChoosePolicy, archProblem: string | undefined): string[] {
-  const out: string[] = [];
+  const out: string[] = [...(c.blockers ?? [])];
   const e = c.estimate;
   if (policy.regions && !policy.regions.includes(e.region)) {
     out.push(`region ${e.region} is not among the allowed regions (${policy.regions.join(", ")})`);

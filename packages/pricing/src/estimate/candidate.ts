@@ -20,6 +20,12 @@ export interface PricedCandidate {
   readonly onDemandReplicas: number;
   /** Replicas on spot capacity (at minimum scale). */
   readonly spotReplicas: number;
+  /**
+   * Why the target cannot run the app as priced, whatever the policy: the app
+   * does not fit its fixed hosts, or a host has no price (the total leaves it
+   * out). `choose` lists such a candidate but never picks it. @default []
+   */
+  readonly blockers?: readonly string[];
 }
 
 /** A target that could not be priced, and what to do about it. */

@@ -10,6 +10,7 @@ import { createRegistryClient, type CredentialResolver, type RegistryClient } fr
 import { defaultCredentialResolver } from "../image/registry-credentials.js";
 import { registryOf, type RegistryLocation } from "../image/resolve-image-digest.js";
 import { resolveContainedPath } from "../load/read-contained-file.js";
+import type { BackendRegistry } from "../backend/backend-registry.js";
 import type { App, BuildSpec, Service, Target } from "../model/app.js";
 import { parseImageRef } from "../model/image-ref.js";
 import { computeRevision } from "../revision/compute-revision.js";
@@ -41,7 +42,7 @@ export interface BuildOptions extends OperationOptions {
   readonly target?: string;
   /** Build only these services. @default every service with `build` */
   readonly services?: readonly string[];
-  /** Push to the registry; `false` only builds and reports the digest (what `plan` does). @default true */
+  /** Push to the registry; `false` only builds and reports the digest (what `plan` does). Never for a target whose backend delivers images. @default true */
   readonly push?: boolean;
   readonly registry?: RegistryAccess;
   /** Where layers of dependencies and Node runtimes are cached. @default ${XDG_CACHE_HOME:-~/.cache}/sdx/build */
@@ -107,8 +108,10 @@ export async function build(app: AppSource, options: BuildOptions = {}): Promise
     }
   }
   const env = options.env ?? services.runtime.env;
+  const delivered = target !== undefined && (await targetDeliversImages(services.registry, target));
   const built = await buildImages(p, target, {
     push: options.push !== false,
+    ...(delivered ? { delivered } : {}),
     ...(options.services ? { only: options.services } : {}),
     ...(options.registry ? { registry: options.registry } : {}),
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
@@ -131,6 +134,11 @@ export interface BuildImagesOptions {
   readonly push?: boolean | "defer";
   /** Keep going after a service fails, reporting it (plans do; builds and deploys stop). @default false */
   readonly keepGoing?: boolean;
+  /**
+   * The target's backend delivers images itself (`Backend.deliversImages`): nothing is pushed or asked of
+   * the image's registry, whatever `push` says, and a service needs no registry (see `repositoryFor`). @default false
+   */
+  readonly delivered?: boolean;
   readonly only?: readonly string[];
   readonly registry?: RegistryAccess;
   readonly cacheDir?: string;
@@ -150,6 +158,8 @@ export type ServiceBuildOutcome =
   | {
       readonly kind: "built";
       readonly built: BuiltService;
+      /** The image as built, with its layers: what an image store serves to a backend that delivers images. */
+      readonly image: BuiltImage;
       /** With `push: "defer"`: pushes what the registry lacks (and the tag) and resolves to the service as pushed. */
       readonly push?: () => Promise<BuiltService>;
     }
@@ -161,14 +171,7 @@ export type ServiceBuildOutcome =
  */
 export async function buildImages(p: PreparedApp, target: Target | undefined, opts: BuildImagesOptions): Promise<readonly ServiceBuildOutcome[]> {
   const env = opts.env ?? process.env;
-  const client = createRegistryClient({
-    ...(opts.registry?.fetch ? { fetch: opts.registry.fetch } : {}),
-    ...(opts.registry?.insecureHosts ? { insecureHosts: opts.registry.insecureHosts } : {}),
-    credentials: opts.registry?.credentials ?? defaultCredentialResolver({ env }),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
-    ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
-  });
+  const client = registryClientFor(opts.registry, env, opts);
   const bases = new Map<string, Promise<PulledImage>>();
   const out: ServiceBuildOutcome[] = [];
   for (const svc of p.app.services) {
@@ -176,7 +179,7 @@ export async function buildImages(p: PreparedApp, target: Target | undefined, op
     throwIfAborted(opts.signal);
     let repository: string | undefined;
     try {
-      repository = repositoryFor(p.app, svc, svc.build, target);
+      repository = repositoryFor(p.app, svc, svc.build, target, { delivered: opts.delivered === true });
       out.push(await buildOne(p, svc, svc.build, repository, client, bases, { ...opts, env }, target?.name));
     } catch (e) {
       const error = toSdxError(e, "SDX_BUILD_FAILED", "internal");
@@ -230,8 +233,8 @@ async function buildOne(
   const ref = `${repository}@${image.digest}`;
   // A tag for people and for registries that delete untagged manifests; deploys use the digest.
   const tag = `sdx-${image.sourceRevision.replace(/^sha256:/, "").slice(0, 12)}`;
-  // Asked first: an unchanged source uploads nothing, not even a HEAD per layer.
-  const existed = await client.headManifest(location, image.digest).then((d) => d !== undefined, (e: unknown) => {
+  // Asked first: an unchanged source uploads nothing, not even a HEAD per layer. A delivered image has no registry to ask.
+  const existed = opts.delivered === true ? undefined : await client.headManifest(location, image.digest).then((d) => d !== undefined, (e: unknown) => {
     if (opts.push === false) return undefined;
     throw e;
   });
@@ -248,10 +251,34 @@ async function buildOne(
     emit(opts.onEvent, { kind: "build-finished", ...t, service: svc.name, image: ref, uploaded: push.uploaded, bytesUploaded: push.bytesUploaded });
     return { ...built, push };
   };
-  if (opts.push === "defer") return { kind: "built", built, push: pushNow };
-  if (opts.push !== false) return { kind: "built", built: await pushNow() };
+  if (opts.delivered !== true && opts.push === "defer") return { kind: "built", built, image, push: pushNow };
+  if (opts.delivered !== true && opts.push !== false) return { kind: "built", built: await pushNow(), image };
   emit(opts.onEvent, { kind: "build-finished", ...t, service: svc.name, image: ref });
-  return { kind: "built", built };
+  return { kind: "built", built, image };
+}
+
+/**
+ * Whether the target's backend delivers images itself (`Backend.deliversImages`). A kind no backend
+ * serves is reported where the target is planned, so here it only counts as not delivering.
+ */
+export async function targetDeliversImages(registry: BackendRegistry, target: Target): Promise<boolean> {
+  const backend = await registry.get(target.kind).catch(() => undefined);
+  return backend?.deliversImages?.(target) === true;
+}
+
+/** A registry client for `access`, with the default credentials (from `env`) unless it gives its own. */
+export function registryClientFor(
+  access: RegistryAccess | undefined, env: Readonly<Record<string, string | undefined>>,
+  opts: { readonly signal?: AbortSignal; readonly requestTimeoutMs?: number; readonly retries?: number } = {},
+): RegistryClient {
+  return createRegistryClient({
+    ...(access?.fetch ? { fetch: access.fetch } : {}),
+    ...(access?.insecureHosts ? { insecureHosts: access.insecureHosts } : {}),
+    credentials: access?.credentials ?? defaultCredentialResolver({ env }),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+    ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
+  });
 }
 
 /** Pushes a built image unless the registry has it (then only its tag is checked): the figures of what was sent. */

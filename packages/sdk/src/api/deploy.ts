@@ -8,6 +8,8 @@ import type { Diagnostic } from "../validation/diagnostic.js";
 import { budgetExceededError, checkBudget } from "./check-budget.js";
 import { discoverPricing, planTarget, selectTargets, type OperationOptions, type TargetPlan } from "./plan.js";
 import { prepareApp, type AppSource, type PreparedApp } from "./prepare-app.js";
+import type { BuiltImage } from "../build/build-node-image.js";
+import type { ImageStore } from "../image/image-source.js";
 import type { BuildOptions, BuiltService, RegistryAccess } from "./build.js";
 import { sdxServices } from "./sdx-services.js";
 
@@ -86,10 +88,14 @@ export async function deploy(app: AppSource, options: DeployOptions = {}): Promi
   // Built services are built first and deployed by digest (the revision follows the digest); what the
   // registry lacks is pushed only once the deploy is confirmed and its checks passed, right before applying.
   let pending: (() => Promise<BuiltService>)[] = [];
+  // A backend that delivers images itself (over SSH, say) reads them from this machine: nothing is pushed for it.
+  const delivered = (await services.registry.get(target.kind).catch(() => undefined))?.deliversImages?.(target) === true;
+  let builtImages: BuiltImage[] = [];
   if (p.app.services.some((s) => s.build)) {
     const { buildImages, withBuiltImages } = await import("./build.js");
     const outcomes = await buildImages(p, target, {
       push: "defer", env: options.env ?? services.runtime.env,
+      ...(delivered ? { delivered } : {}),
       ...(options.build?.cacheDir ? { cacheDir: options.build.cacheDir } : {}),
       ...(options.build?.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.build.sourceDateEpoch } : {}),
       ...(options.registry ? { registry: options.registry } : {}),
@@ -98,13 +104,15 @@ export async function deploy(app: AppSource, options: DeployOptions = {}): Promi
       ...(options.signal ? { signal: options.signal } : {}),
     });
     built = outcomes.flatMap((o) => (o.kind === "built" ? [o.built] : []));
+    builtImages = outcomes.flatMap((o) => (o.kind === "built" ? [o.image] : []));
     pending = outcomes.flatMap((o) => (o.kind === "built" && o.push ? [o.push] : []));
     p = withBuiltImages(p, built);
   }
   if (verifyImagesWanted(options, services.runtime.env)) {
     const { verifyImages } = await import("./verify-images.js");
-    // Images this deploy pushes are not in their registry yet, by design.
-    const toPush = new Set(built.filter((b) => b.existed !== true).map((b) => b.image));
+    // Images this deploy pushes are not in their registry yet, by design; delivered ones never are
+    // (other images of a delivered target are still checked: this machine pulls them).
+    const toPush = new Set(built.filter((b) => delivered || b.existed !== true).map((b) => b.image));
     await verifyImages(p.app, { ...(options.registry ? { registry: options.registry } : {}), env: options.env ?? services.runtime.env, ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}), target: target.name, skip: toPush });
   }
   const pushBuilt = async (): Promise<BuiltService[]> => {
@@ -112,8 +120,10 @@ export async function deploy(app: AppSource, options: DeployOptions = {}): Promi
     for (const push of pending) pushed.push(await push());
     return pushed;
   };
+  const images = delivered ? await imageStoreFor(builtImages, options, services.runtime.env) : undefined;
   const tp = await planTarget(p, target, services, {
     offline: false, fallback: false,
+    ...(images ? { images } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.forceConflicts ? { forceConflicts: true } : {}),
@@ -140,7 +150,7 @@ export async function deploy(app: AppSource, options: DeployOptions = {}): Promi
   const backend = await services.registry.get(target.kind);
   let apply: BackendApplyResult;
   try {
-    apply = await backend.apply({ app: p.app, target, revision: p.revision, secrets: p.secrets, baseDir: p.baseDir }, tp.plan, {
+    apply = await backend.apply({ app: p.app, target, revision: p.revision, secrets: p.secrets, baseDir: p.baseDir, ...(images ? { images } : {}) }, tp.plan, {
       wait: options.wait !== false,
       ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
       ...(options.forceConflicts ? { forceConflicts: true } : {}),
@@ -151,6 +161,19 @@ export async function deploy(app: AppSource, options: DeployOptions = {}): Promi
     apply = applyThrew(tp, e);
   }
   return { ...base, status: apply.status, apply };
+}
+
+/** The image store of a deploy to a target that delivers images: this run's builds, then this machine's registry access. */
+async function imageStoreFor(builtImages: readonly BuiltImage[], options: DeployOptions, runtimeEnv: Readonly<Record<string, string | undefined>>): Promise<ImageStore> {
+  const { registryClientFor } = await import("./build.js");
+  const { defaultBuildCacheDir } = await import("../build/build-node-image.js");
+  const { createLocalImageStore } = await import("../image/local-image-store.js");
+  const env = options.env ?? runtimeEnv;
+  return createLocalImageStore({
+    built: builtImages,
+    client: registryClientFor(options.registry, env, options.signal ? { signal: options.signal } : {}),
+    cacheDir: options.build?.cacheDir ?? defaultBuildCacheDir({ ...process.env, ...env }),
+  });
 }
 
 /**

@@ -3,6 +3,8 @@ import type { CheckReport, CostModel, TargetKindSpec } from "../backend/backend.
 import { checkTarget, fidelityFromCapabilities } from "../backend/fidelity-from-capabilities.js";
 import { SdxError, isSdxError, toSdxError, type SdxErrorData } from "../errors/sdx-error.js";
 import type { BuildOptions, RegistryAccess } from "./build.js";
+import type { BuiltImage } from "../build/build-node-image.js";
+import type { ImageStore } from "../image/image-source.js";
 import { emit, type EventListener } from "../events/sdx-event.js";
 import type { Target, PricingProfile } from "../model/app.js";
 import { summarize, type BackendPlan } from "../plan/plan.js";
@@ -82,7 +84,7 @@ export interface PlannedBuild {
   /**
    * `new`: this digest is not in the registry yet (a deploy uploads and rolls it);
    * `unchanged`: the registry has it (nothing to upload);
-   * `built`: built, but the registry could not be asked;
+   * `built`: built, but the registry could not be asked, or the target delivers images itself (see `reason`);
    * `not-built`: offline, or the build failed (see `reason`).
    */
   readonly status: "new" | "unchanged" | "built" | "not-built";
@@ -269,11 +271,12 @@ async function refusedTargets(p: PreparedApp, services: SdxServices): Promise<Re
 /** Plans one target: check, render with overrides, and diff against live state unless offline. */
 export async function planTarget(
   p: PreparedApp, target: Target, services: SdxServices,
-  opts: { offline: boolean; fallback: boolean; onEvent?: EventListener; signal?: AbortSignal; forceConflicts?: boolean },
+  opts: { offline: boolean; fallback: boolean; onEvent?: EventListener; signal?: AbortSignal; forceConflicts?: boolean; images?: ImageStore },
 ): Promise<TargetPlan> {
   const backend = await services.registry.get(target.kind);
   assertSizeLimits(p, target, backend);
-  const ctx = contextFor(p, target);
+  // Only a backend that delivers images gets the store (see Backend.deliversImages).
+  const ctx = opts.images && backend.deliversImages?.(target) === true ? { ...contextFor(p, target), images: opts.images } : contextFor(p, target);
   const check = checkTarget(backend, ctx);
   const desired = renderTarget(backend, ctx);
   const renderOnly = (unreachable?: SdxError): BackendPlan => {
@@ -330,12 +333,15 @@ export async function plan(app: AppSource, options: PlanOptions = {}): Promise<P
   for (const t of sel.targets) {
     // Built services run what their source builds to: the plan builds it (no push) so the diff shows the digest.
     // Not gated by SDX_RESOLVE_IMAGES: an air-gapped registry serves bases too, and only a build tells the digest.
-    const built = p.app.services.some((s) => s.build) ? await planBuilds(p, t, options, services.runtime.env) : undefined;
+    const delivered = (await services.registry.get(t.kind).catch(() => undefined))?.deliversImages?.(t) === true;
+    const built = p.app.services.some((s) => s.build) ? await planBuilds(p, t, options, services.runtime.env, delivered) : undefined;
     const pt = built?.prepared ?? p;
     if (built) builds.push(...built.builds);
     if (plans.length === 0) revision = pt.revision;
+    const images = delivered && !options.offline ? await planImageStore(built?.images ?? [], options, services.runtime.env) : undefined;
     const tp = await planTarget(pt, t, services, {
       offline: options.offline === true, fallback: true,
+      ...(images ? { images } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.forceConflicts ? { forceConflicts: true } : {}),
@@ -375,17 +381,20 @@ async function previewRegistryAccess(options: PlanOptions, env: Readonly<Record<
 }
 
 /** Builds a target's services without pushing; a failure is reported, never thrown (a plan is a preview). */
-async function planBuilds(p: PreparedApp, t: Target, options: PlanOptions, runtimeEnv: Readonly<Record<string, string | undefined>>): Promise<{ prepared: PreparedApp; builds: PlannedBuild[] }> {
+async function planBuilds(
+  p: PreparedApp, t: Target, options: PlanOptions, runtimeEnv: Readonly<Record<string, string | undefined>>, delivered: boolean,
+): Promise<{ prepared: PreparedApp; builds: PlannedBuild[]; images: BuiltImage[] }> {
   const buildable = p.app.services.filter((s) => s.build);
   if (options.offline || options.build === false) {
     const reason = options.offline ? "offline: the base image is not fetched" : "building was turned off (build: false)";
-    const where = (s: Service): string | undefined => { try { return repositoryFor(p.app, s, s.build!, t); } catch { return undefined; } };
-    return { prepared: p, builds: buildable.map((s) => ({ service: s.name, target: t.name, ...(where(s) ? { repository: where(s)! } : {}), status: "not-built" as const, reason })) };
+    const where = (s: Service): string | undefined => { try { return repositoryFor(p.app, s, s.build!, t, { delivered }); } catch { return undefined; } };
+    return { prepared: p, images: [], builds: buildable.map((s) => ({ service: s.name, target: t.name, ...(where(s) ? { repository: where(s)! } : {}), status: "not-built" as const, reason })) };
   }
   // Loaded only for apps that build: plain plans keep their start-up time.
   const { buildImages, withBuiltImages } = await import("./build.js");
   const outcomes = await buildImages(p, t, {
     push: false, keepGoing: true,
+    ...(delivered ? { delivered } : {}),
     // A preview must not hang on a registry: short deadlines, one retry.
     requestTimeoutMs: 10_000, retries: 1,
     env: options.env ?? runtimeEnv,
@@ -397,9 +406,29 @@ async function planBuilds(p: PreparedApp, t: Target, options: PlanOptions, runti
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const builds: PlannedBuild[] = outcomes.map((o) => o.kind === "built"
-    ? { service: o.built.service, target: t.name, repository: o.built.repository, image: o.built.image, digest: o.built.digest, status: o.built.existed === undefined ? "built" : o.built.existed ? "unchanged" : "new" }
+    ? {
+        service: o.built.service, target: t.name, repository: o.built.repository, image: o.built.image, digest: o.built.digest,
+        status: o.built.existed === undefined ? "built" : o.built.existed ? "unchanged" : "new",
+        ...(delivered ? { reason: "the target's backend delivers it from this machine (no registry)" } : {}),
+      }
     : { service: o.service, target: t.name, ...(o.repository ? { repository: o.repository } : {}), status: "not-built", reason: o.error.message, error: o.error.toJSON() });
-  return { prepared: withBuiltImages(p, outcomes.flatMap((o) => (o.kind === "built" ? [o.built] : []))), builds };
+  return {
+    prepared: withBuiltImages(p, outcomes.flatMap((o) => (o.kind === "built" ? [o.built] : []))), builds,
+    images: outcomes.flatMap((o) => (o.kind === "built" ? [o.image] : [])),
+  };
+}
+
+/** The image store a plan gives a backend that delivers images: the plan's builds, then this machine's registry access. */
+async function planImageStore(images: readonly BuiltImage[], options: PlanOptions, runtimeEnv: Readonly<Record<string, string | undefined>>): Promise<ImageStore> {
+  const env = options.env ?? runtimeEnv;
+  const [{ registryClientFor }, { defaultBuildCacheDir }, { createLocalImageStore }] = await Promise.all([
+    import("./build.js"), import("../build/build-node-image.js"), import("../image/local-image-store.js"),
+  ]);
+  return createLocalImageStore({
+    built: images,
+    client: registryClientFor(await previewRegistryAccess(options, env), env, { requestTimeoutMs: 10_000, retries: 1, ...(options.signal ? { signal: options.signal } : {}) }),
+    cacheDir: options.buildOptions?.cacheDir ?? defaultBuildCacheDir({ ...process.env, ...env }),
+  });
 }
 
 /** What each service's image tag points at now, so the plan shows the digest a deploy would run. */

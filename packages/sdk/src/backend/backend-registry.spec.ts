@@ -40,8 +40,8 @@ describe("BackendRegistry.targetKinds", () => {
       { kind: "box", load: failingLoad, loadTarget: () => boxSpec },
     ]);
     const kinds = await registry.targetKinds();
-    expect([...kinds.keys()]).toEqual(["kubernetes", "swarm", "ecs", "box"]);
-    expect([...kinds.values()].map((s) => s.testenv)).toEqual(["k8s", "swarm", "ecs", undefined]);
+    expect([...kinds.keys()]).toEqual(["kubernetes", "swarm", "ecs", "hosts", "box"]);
+    expect([...kinds.values()].map((s) => s.testenv)).toEqual(["k8s", "swarm", "ecs", "hosts", undefined]);
   });
 
   it("falls back to the backend's own spec when the provider has no loadTarget", async () => {

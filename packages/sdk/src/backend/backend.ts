@@ -2,6 +2,7 @@ import type { SdxErrorData } from "../errors/sdx-error.js";
 import type { EventListener } from "../events/sdx-event.js";
 import type { z } from "zod";
 import type { App, PricingProfile, Target } from "../model/app.js";
+import type { ImageStore } from "../image/image-source.js";
 import type { BackendPlan, PlannedAction } from "../plan/plan.js";
 import type { Resource, ResourceRef } from "../plan/resource.js";
 import type { AppRevision } from "../revision/compute-revision.js";
@@ -139,6 +140,12 @@ export interface BackendContext<T extends Target = Target> {
   readonly secrets: ResolvedSecrets;
   /** Directory relative paths in the app resolve against. */
   readonly baseDir: string;
+  /**
+   * Serves every service's image from this machine. Given to `plan` and
+   * `apply` only when the backend delivers images for this target
+   * ({@link Backend.deliversImages}). @default undefined
+   */
+  readonly images?: ImageStore;
 }
 
 /** Identifies an app's objects on a target, for status and destroy (which need no app file). */
@@ -273,7 +280,31 @@ export type CostModel =
       /** Where the target runs, for a policy that allows only some regions. @default the `pricing` profile's region, else unknown (such a policy rejects it) */
       readonly region?: string;
     }
+  | {
+      readonly kind: "hosts";
+      /** Each declared host: priced whether or not a replica lands on it. */
+      readonly hosts: readonly DeclaredHost[];
+      /** What each host keeps for itself before any replica fits. */
+      readonly reserve: NodeReserve;
+    }
   | { readonly kind: "unpriced"; readonly reason: string };
+
+/**
+ * One fixed host of a `hosts` cost model: priced by its instance type (from the
+ * catalog, with the target's `pricing` provider and region) or by a flat
+ * monthly price; its size comes from the instance type or is declared.
+ */
+export interface DeclaredHost {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Spot capacity (only services whose `placement.spot` allows it are packed here). */
+  readonly spot: boolean;
+  readonly instanceType?: string;
+  readonly monthlyUsd?: number;
+  /** Declared size, when no instance type gives it. */
+  readonly cpuMillis?: number;
+  readonly memoryMiB?: number;
+}
 
 /**
  * The contract every orchestrator adapter implements. `render` and `check` are
@@ -312,4 +343,14 @@ export interface Backend<T extends Target = Target> {
    * @default { kind: "unpriced", reason: "the <kind> backend declares no cost model" }
    */
   costModel?(target: T): CostModel;
+  /**
+   * True when this backend gets images onto the target itself (e.g. sent over
+   * SSH into `docker load`) instead of the target pulling them from a
+   * registry. For such a target sdx pushes no built image and does not check
+   * built images against a registry; a built service needs no registry (its
+   * repository is a local name, `sdx.local/<app>-<service>`, unless one is
+   * configured); and `plan` and `apply` get `ctx.images` to read every image from.
+   * @default false for every target
+   */
+  deliversImages?(target: T): boolean;
 }

@@ -21,7 +21,7 @@ export function defineTargetKind<T extends Target, S extends z.ZodObject>(spec: 
 }
 
 export type { Target, Override, PricingProfile } from "../model/app.js";
-export type { TargetKindSpec, TargetNormalizeResult, BackendCapabilities, CostModel, SizeLimits } from "./backend.js";
+export type { TargetKindSpec, TargetNormalizeResult, BackendCapabilities, CostModel, DeclaredHost, SizeLimits } from "./backend.js";
 export type { Diagnostic } from "../validation/diagnostic.js";
 export { capped, dnsLabel, duration } from "../model/app-schema.js";
 export { parseDuration } from "../model/units.js";

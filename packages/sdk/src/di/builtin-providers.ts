@@ -11,6 +11,7 @@ const BUILTIN_BACKENDS: readonly { kind: string; pkg: string }[] = [
   { kind: "kubernetes", pkg: "@sdx/backend-k8s" },
   { kind: "swarm", pkg: "@sdx/backend-swarm" },
   { kind: "ecs", pkg: "@sdx/backend-ecs" },
+  { kind: "hosts", pkg: "@sdx/backend-hosts" },
 ];
 const PRICING_PKG = "@sdx/pricing";
 
@@ -22,7 +23,7 @@ async function importBuiltin<T>(pkg: string, what: string): Promise<T> {
   }
 }
 
-/** The Kubernetes, Swarm and ECS backends, each imported on first use. */
+/** The Kubernetes, Swarm, ECS and hosts backends, each imported on first use. */
 export function builtinBackendProviders(): BackendProvider[] {
   return BUILTIN_BACKENDS.map((b) => ({
     kind: b.kind,
