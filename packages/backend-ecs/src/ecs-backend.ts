@@ -1,7 +1,7 @@
 import type {
   Backend, BackendApplyOptions, BackendApplyResult, BackendCallOptions, BackendCapabilities, BackendContext,
   BackendDestroyResult, BackendPlan, BackendPlanOptions, BackendStatus, BackendTargetContext, CheckReport,
-  CostModel, PricingProfile, Resource,
+  CostModel, PricingProfile, Resource, App, Billables,
 } from "@sdx/sdk";
 import { ECS_CAPABILITIES, ECS_DISPLAY_NAME, ecsTargetSpec, type EcsTarget } from "./ecs-target.js";
 import { applyEcs, type ApplyEcsSeams } from "./apply/apply-ecs.js";
@@ -114,6 +114,11 @@ export class EcsBackend implements Backend<EcsTarget> {
   /** Each replica is a Fargate task billed at the size its request rounds up to; Fargate Spot unless the pricing profile says otherwise. */
   costModel(t: EcsTarget): CostModel {
     return ecsTargetSpec.costModel!(t);
+  }
+
+  /** Load balancers, public addresses or a NAT gateway, CloudWatch log ingestion and EFS (see `ecsBillables`). */
+  billables(app: App, t: EcsTarget): Billables {
+    return ecsTargetSpec.billables!(app, t);
   }
 }
 

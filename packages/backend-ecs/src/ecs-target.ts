@@ -2,6 +2,7 @@
 // only), for validation and `sdx schema` without the backend or the AWS SDK.
 import { z } from "zod";
 import { billedFargateSize } from "./render/fargate-size.js";
+import { ecsBillables } from "./ecs-billables.js";
 import { defineTargetKind, duration, parseDuration, type Target, type BackendCapabilities, type CostModel, type SizeLimits } from "@sdx/sdk/target";
 
 /** An AWS ECS cluster running tasks on Fargate. */
@@ -81,6 +82,7 @@ export const ecsTargetSpec = defineTargetKind<EcsTarget, typeof settings>({
   displayName: ECS_DISPLAY_NAME,
   capabilities: ECS_CAPABILITIES,
   costModel: ecsCostModel,
+  billables: ecsBillables,
   normalize: ({ spotFallbackAfter, ...s }, common, path) => {
     const after = parseDuration(spotFallbackAfter);
     if (!after.ok) return { ok: false, diagnostics: [{ code: "SDX_INVALID_DURATION", severity: "error", path: `${path}.spotFallbackAfter`, message: after.message, hint: after.hint }] };

@@ -2,7 +2,7 @@ import { hostname, userInfo } from "node:os";
 import { toSdxError } from "@sdx/sdk";
 import type {
   Backend, BackendApplyOptions, BackendApplyResult, BackendCallOptions, BackendCapabilities, BackendContext, BackendDestroyResult,
-  BackendPlan, BackendPlanOptions, BackendStatus, BackendTargetContext, CheckReport, CostModel, Resource,
+  BackendPlan, BackendPlanOptions, BackendStatus, BackendTargetContext, Billables, CheckReport, CostModel, Resource, App,
 } from "@sdx/sdk";
 import { applyHosts, pullImage, type ApplyHostsSeams } from "./apply/apply-hosts.js";
 import { checkHosts } from "./check-hosts.js";
@@ -11,6 +11,7 @@ import { HostPool, type CreateDockerHost } from "./client/host-pool.js";
 import { streamImages } from "./images/stream-image.js";
 import { destroyHosts } from "./destroy-hosts.js";
 import { HOSTS_CAPABILITIES, HOSTS_DISPLAY_NAME, hostsCostModel, hostsTargetSpec, type HostsTarget } from "./hosts-target.js";
+import { hostsBillables } from "./hosts-billables.js";
 import { planHosts } from "./plan/plan-hosts.js";
 import { renderHosts } from "./render/render-hosts.js";
 import { statusHosts } from "./status-hosts.js";
@@ -119,5 +120,10 @@ export class HostsBackend implements Backend<HostsTarget> {
   /** The declared hosts, each priced by instance type or flat price, with the app's replicas packed onto them. */
   costModel(t: HostsTarget): CostModel {
     return hostsCostModel(t);
+  }
+
+  /** Cloud hosts' root disks and public addresses (see `hostsBillables`). */
+  billables(app: App, t: HostsTarget): Billables {
+    return hostsBillables(app, t);
   }
 }

@@ -2,6 +2,7 @@
 // @sdx/sdk/target only), for validation and `sdx schema` without the backend.
 import { z } from "zod";
 import { defineTargetKind, type BackendCapabilities, type CostModel, type Diagnostic, type Target } from "@sdx/sdk/target";
+import { hostsBillables } from "./hosts-billables.js";
 
 /** One plain Linux host that runs Docker and accepts SSH. */
 export interface HostSpec {
@@ -121,6 +122,7 @@ export const hostsTargetSpec = defineTargetKind<HostsTarget, typeof settings>({
   displayName: HOSTS_DISPLAY_NAME,
   capabilities: HOSTS_CAPABILITIES,
   costModel: hostsCostModel,
+  billables: hostsBillables,
   normalize: (s, common, path) => {
     const diagnostics: Diagnostic[] = [];
     const hosts = s.hosts.map((h, i): HostSpec => {

@@ -1,6 +1,6 @@
 import type {
   Backend, BackendApplyOptions, BackendApplyResult, BackendCallOptions, BackendCapabilities, BackendContext, BackendDestroyResult,
-  BackendPlan, BackendPlanOptions, BackendStatus, BackendTargetContext, CheckReport, CostModel, PricingProfile, Resource,
+  BackendPlan, BackendPlanOptions, BackendStatus, BackendTargetContext, Billables, CheckReport, CostModel, PricingProfile, Resource, App,
 } from "@sdx/sdk";
 import { applyK8s, type ApplyK8sSeams } from "./apply/apply-k8s.js";
 import type { K8sClient } from "./client/k8s-client.js";
@@ -71,6 +71,11 @@ export class K8sBackend implements Backend<K8sTarget> {
   /** Replicas packed onto the pricing profile's nodes, each keeping the kubelet reservation and ~100m / 200 MiB for per-node daemons (kube-proxy, CNI, log agent). */
   costModel(t: K8sTarget): CostModel {
     return k8sTargetSpec.costModel!(t);
+  }
+
+  /** Load balancers and their addresses, claimed volumes and a dedicated cluster's control plane (see `k8sBillables`). */
+  billables(app: App, t: K8sTarget): Billables {
+    return k8sTargetSpec.billables!(app, t);
   }
 }
 

@@ -2,6 +2,7 @@
 // @sdx/sdk/target only), for validation and `sdx schema` without the backend.
 import { z } from "zod";
 import { capped, defineTargetKind, dnsLabel, LIMITS, type Target, type BackendCapabilities, type CostModel, type SizeLimits } from "@sdx/sdk/target";
+import { k8sBillables } from "./k8s-billables.js";
 
 /** A node label that marks spot capacity: its key, the value on spot nodes and the value on on-demand nodes. */
 export interface SpotLabel {
@@ -76,6 +77,7 @@ export const k8sTargetSpec = defineTargetKind<K8sTarget, typeof settings>({
   displayName: K8S_DISPLAY_NAME,
   capabilities: K8S_CAPABILITIES,
   costModel: k8sCostModel,
+  billables: k8sBillables,
   normalize: (s, common) => ({ ok: true, target: { ...common, kind: "kubernetes", ...s } }),
   pathSettings: ["kubeconfig"],
   testenv: "k8s",

@@ -1,6 +1,6 @@
 import type {
   Backend, BackendApplyOptions, BackendApplyResult, BackendCallOptions, BackendCapabilities, BackendContext, BackendDestroyResult,
-  BackendPlan, BackendPlanOptions, BackendStatus, BackendTargetContext, CheckReport, CostModel, Resource,
+  BackendPlan, BackendPlanOptions, BackendStatus, BackendTargetContext, Billables, CheckReport, CostModel, Resource, App,
 } from "@sdx/sdk";
 import { applySwarm, type ApplySwarmSeams } from "./apply/apply-swarm.js";
 import { checkSwarm } from "./check-swarm.js";
@@ -82,6 +82,11 @@ export class SwarmBackend implements Backend<SwarmTarget> {
   /** Replicas packed onto the pricing profile's nodes, each keeping 100m / 256 MiB for the OS and dockerd. */
   costModel(t: SwarmTarget): CostModel {
     return swarmTargetSpec.costModel!(t);
+  }
+
+  /** Per node a root disk and, with published ports, a public address; the disk space of persistent volumes (see `swarmBillables`). */
+  billables(app: App, t: SwarmTarget): Billables {
+    return swarmTargetSpec.billables!(app, t);
   }
 }
 

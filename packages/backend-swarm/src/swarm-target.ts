@@ -2,6 +2,7 @@
 // @sdx/sdk/target only), for validation and `sdx schema` without the backend.
 import { z } from "zod";
 import { defineTargetKind, type Target, type BackendCapabilities, type CostModel, type SizeLimits } from "@sdx/sdk/target";
+import { swarmBillables } from "./swarm-billables.js";
 
 /** A Docker Engine in swarm mode. */
 export interface SwarmTarget extends Target {
@@ -55,6 +56,7 @@ export const swarmTargetSpec = defineTargetKind<SwarmTarget, typeof settings>({
   displayName: SWARM_DISPLAY_NAME,
   capabilities: SWARM_CAPABILITIES,
   costModel: swarmCostModel,
+  billables: swarmBillables,
   // An empty spot label names no node label: it has always meant the default one.
   normalize: (s, common) => ({ ok: true, target: { ...common, kind: "swarm", ...s, spotLabel: s.spotLabel || "sdx.capacity" } }),
   pathSettings: ["tlsDir"],

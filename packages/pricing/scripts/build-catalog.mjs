@@ -10,6 +10,9 @@
 // --cache-dir  where those cache files are. @default the user cache dir (as `sdx prices refresh`)
 // --refresh    fetch them first with refreshPrices() from the built package (needs AWS credentials)
 // --check      build in memory and compare with the committed file; exit 1 when it differs
+// --published <dir>  overlay the providers' own price files found in <dir> (*.json, any mix of: AWS bulk
+//              offer files and GetProducts pages for AmazonEC2/AmazonECS, GCP Cloud Billing SKU pages,
+//              Azure Retail Prices pages); see "published formats" below
 //
 // The catalog is *derived*: it keeps the fields an estimate needs (shape, on-demand $/h,
 // spot min/median $/h, provenance), normalises units (USD per hour, GiB, amd64/arm64),
@@ -103,6 +106,17 @@ const CONTROL_PLANE_FACTS = [
       confidence: "medium",
     },
   },
+];
+
+// Commercial regions where ECS on Fargate is sold (AWS Regional Services List and the Fargate
+// pricing page's region selector, read 2025; GovCloud and China partitions left out). The build
+// warns about those the data has no rates for; packages/pricing/README.md lists them with why.
+export const FARGATE_REGIONS = [
+  "af-south-1", "ap-east-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
+  "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7",
+  "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2",
+  "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1", "mx-central-1",
+  "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
 ];
 
 // ---------------------------------------------------------------- helpers
@@ -326,6 +340,202 @@ function buildFromCsv() {
   return { vm: { aws, gcp, azure }, fargate: outFargate, fargateEphemeralStorage: storage, controlPlane };
 }
 
+// ---------------------------------------------------------------- published formats
+// The providers' own price files, as published, for release-time builds:
+//   AWS bulk offer files   offers/v1.0/aws/<AmazonEC2|AmazonECS>/current/<region>/index.json
+//   AWS GetProducts pages  { FormatVersion, PriceList: [<JSON string>…], NextToken }
+//   GCP Cloud Billing      services/6F81-5844-456A/skus pages { skus: […], nextPageToken }
+//   Azure Retail Prices    prices.azure.com/api/retail/prices pages { Items: […], NextPageLink }
+// The AWS items are read by the same parsers as `sdx prices refresh` (src/sources/parse-price-list.ts,
+// through Node's type stripping; dist/ when the sources cannot be loaded, e.g. under node_modules).
+const priceList = await import("../src/sources/parse-price-list.ts").catch((e) => import("../dist/sources/parse-price-list.js").catch(() => Promise.reject(e)));
+
+/** Which published format a parsed JSON document is, or undefined. */
+export function publishedFormat(doc) {
+  if (doc && typeof doc === "object") {
+    if (typeof doc.offerCode === "string" && doc.products && doc.terms) return "aws-offer";
+    if (Array.isArray(doc.PriceList)) return "aws-get-products";
+    if (Array.isArray(doc.skus)) return "gcp-skus";
+    if (Array.isArray(doc.Items)) return "azure-retail";
+  }
+  return undefined;
+}
+
+/**
+ * AWS prices from an offer file or GetProducts pages: EC2 Linux shared on-demand per
+ * (type, region), Fargate on-demand and Fargate Spot per region, arch and dimension.
+ * `asOf` is the newest publication or effective date seen.
+ */
+export function readAwsPriceList(docs) {
+  const items = docs.flatMap((d) => (publishedFormat(d) === "aws-offer" ? priceList.offerFileItems(d) : d.PriceList.map((x) => priceList.decodePriceListItem(x)).filter(Boolean)));
+  const dates = items.flatMap((p) => [p.publicationDate, ...Object.values(p.terms?.OnDemand ?? {}).map((t) => t.effectiveDate)]).filter(Boolean);
+  return {
+    ec2: priceList.parseEc2Products(items),
+    fargate: priceList.parseFargateProducts(items),
+    asOf: dates.sort().at(-1)?.slice(0, 10),
+  };
+}
+
+const GCP_DESCRIPTION = /^((?:Spot )?Preemptible )?([A-Z][A-Z0-9]*) (?:AMD |Arm |Intel )?Instance (Core|Ram) running in /;
+const SHARED_CORE = /^(e2-(micro|small|medium)|f1-micro|g1-small)$/;
+const gcpUsd = (m) => Number(m.units ?? 0) + (m.nanos ?? 0) / 1e9;
+
+/**
+ * GCP machine prices from Cloud Billing Catalog SKUs (Compute Engine). GCE bills a
+ * predefined machine type as vCPUs × its family's core rate + GiB × its RAM rate, so
+ * the SKUs give per (family, region) rates, and `shapes` (type → [vcpus, memoryGiB])
+ * says which machine types to price. Commitments, sole tenancy, custom/extended
+ * memory and accelerators are not machine rates and are skipped. Rates are the
+ * first tier's unit price (USD per hour, per GiB-hour for RAM).
+ */
+export function readGcpSkus(docs, shapes) {
+  const rates = new Map(); // `${family}\t${region}` → { core, ram, spotCore, spotRam }
+  const dates = [];
+  for (const sku of docs.flatMap((d) => d.skus)) {
+    const m = GCP_DESCRIPTION.exec(sku.description ?? "");
+    const usage = sku.category?.usageType;
+    if (!m || sku.category?.resourceFamily !== "Compute" || (usage !== "OnDemand" && usage !== "Preemptible")) continue;
+    const info = sku.pricingInfo?.[0];
+    const tier = info?.pricingExpression?.tieredRates?.find((t) => (t.startUsageAmount ?? 0) === 0);
+    if (!tier) continue;
+    const key = (usage === "Preemptible" ? ["spotCore", "spotRam"] : ["core", "ram"])[m[3] === "Core" ? 0 : 1];
+    for (const region of sku.serviceRegions ?? []) {
+      const k = `${m[2].toLowerCase()}\t${region}`;
+      rates.set(k, { ...rates.get(k), [key]: gcpUsd(tier.unitPrice) });
+    }
+    if (info.effectiveTime) dates.push(info.effectiveTime);
+  }
+  const out = [];
+  for (const [type, [vcpus, memoryGiB]] of [...shapes].sort(([a], [b]) => a.localeCompare(b))) {
+    // Shared-core types bill a fraction of a core (e2-micro: 2 vCPUs at 0.25), not vCPUs × the core rate.
+    if (SHARED_CORE.test(type)) continue;
+    const family = type.split("-")[0];
+    for (const [k, r] of rates) {
+      const [f, region] = k.split("\t");
+      if (f !== family || r.core === undefined || r.ram === undefined) continue;
+      const spot = r.spotCore !== undefined && r.spotRam !== undefined ? round(vcpus * r.spotCore + memoryGiB * r.spotRam) : undefined;
+      out.push({ type, region, onDemandUsd: round(vcpus * r.core + memoryGiB * r.ram), spotUsd: spot });
+    }
+  }
+  return { prices: out, asOf: dates.sort().at(-1)?.slice(0, 10) };
+}
+
+/**
+ * Azure machine prices from Retail Prices API pages: Linux pay-as-you-go
+ * (`type: Consumption`, product name not ending in "Windows", primary meter region) and
+ * Spot (sku name ending in " Spot"), per (armSkuName, armRegionName), USD per hour.
+ * Low Priority, reservations, Dev/Test and Windows items are skipped.
+ */
+export function readAzureRetail(docs) {
+  const cells = new Map();
+  const dates = [];
+  for (const it of docs.flatMap((d) => d.Items)) {
+    if (it.serviceName !== "Virtual Machines" || it.type !== "Consumption" || it.currencyCode !== "USD" || it.unitOfMeasure !== "1 Hour") continue;
+    if (/ Windows$/.test(it.productName ?? "") || / Low Priority$/.test(it.skuName ?? "") || it.isPrimaryMeterRegion === false) continue;
+    if (!it.armSkuName || !it.armRegionName || !(it.retailPrice > 0)) continue;
+    const k = `${it.armSkuName}\t${it.armRegionName}`;
+    const cell = cells.get(k) ?? { type: it.armSkuName, region: it.armRegionName };
+    if (/ Spot$/.test(it.skuName ?? "")) cell.spotUsd = it.retailPrice;
+    else cell.onDemandUsd = it.retailPrice;
+    cells.set(k, cell);
+    if (it.effectiveStartDate) dates.push(it.effectiveStartDate);
+  }
+  const prices = [...cells.values()].filter((c) => c.onDemandUsd !== undefined).sort((a, b) => a.type.localeCompare(b.type) || a.region.localeCompare(b.region));
+  return { prices, asOf: dates.sort().at(-1)?.slice(0, 10) };
+}
+
+/** Reads every *.json under `dir` (sorted, so builds are deterministic) and overlays what it recognises on `built`. */
+function overlayPublished(built, dir) {
+  const files = readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+  const byFormat = new Map();
+  for (const f of files) {
+    const doc = JSON.parse(readFileSync(join(dir, f), "utf8"));
+    const format = publishedFormat(doc);
+    if (!format) fail(`${join(dir, f)}: not an AWS offer file, GetProducts page, GCP SKU page or Azure Retail Prices page`);
+    byFormat.set(format, [...(byFormat.get(format) ?? []), [f, doc]]);
+  }
+  const src = (format, names, asOf, note) =>
+    source({ id: `published:${format}@${asOf}`, name: `${PUBLISHED_NAMES[format]}: ${names.join(", ")}`, asOf: asOf ?? fail(`${names.join(", ")}: no publication date`), confidence: "high", ...(note ? { note } : {}) });
+  const report = [];
+  const aws = [...(byFormat.get("aws-offer") ?? []), ...(byFormat.get("aws-get-products") ?? [])];
+  if (aws.length) {
+    const r = readAwsPriceList(aws.map(([, d]) => d));
+    const names = aws.map(([f]) => f);
+    const s = src("aws", names, r.asOf, "on-demand from the Price List; EC2 spot, where kept, is the earlier per-AZ snapshot");
+    for (const e of r.ec2) {
+      if (!e.region || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(e.region)) continue;
+      const prev = built.vm.aws.cells.get(e.region)?.get(e.instanceType);
+      built.vm.aws.put(e.instanceType, [e.vcpus, e.memoryGiB, e.arch], e.region, e.onDemandUsd, prev?.[1] || undefined, prev?.[2] || undefined, s);
+    }
+    overlayFargate(built, r.fargate, s);
+    report.push(`aws ${r.ec2.length} EC2 prices, ${r.fargate.length} Fargate rates`);
+  }
+  const gcp = byFormat.get("gcp-skus") ?? [];
+  if (gcp.length) {
+    const shapes = new Map([...built.vm.gcp.specs].map(([t, [v, m]]) => [t, [v, m]]));
+    const r = readGcpSkus(gcp.map(([, d]) => d), shapes);
+    const s = src("gcp", gcp.map(([f]) => f), r.asOf);
+    for (const p of r.prices) built.vm.gcp.put(p.type, built.vm.gcp.specs.get(p.type), p.region, p.onDemandUsd, p.spotUsd, p.spotUsd, s);
+    report.push(`gcp ${r.prices.length} machine prices`);
+  }
+  const azure = byFormat.get("azure-retail") ?? [];
+  if (azure.length) {
+    const r = readAzureRetail(azure.map(([, d]) => d));
+    const s = src("azure", azure.map(([f]) => f), r.asOf);
+    let unknown = 0;
+    for (const p of r.prices) {
+      // The Retail Prices API carries no shape: only sizes the tables already know are priced.
+      const spec = built.vm.azure.specs.get(p.type);
+      if (!spec) unknown++;
+      else built.vm.azure.put(p.type, spec, p.region, p.onDemandUsd, p.spotUsd, p.spotUsd, s);
+    }
+    report.push(`azure ${r.prices.length - unknown} machine prices${unknown ? ` (${unknown} of unknown size skipped)` : ""}`);
+  }
+  return report;
+}
+
+const PUBLISHED_NAMES = {
+  aws: "AWS Price List (bulk offer files / GetProducts)",
+  gcp: "GCP Cloud Billing Catalog API SKUs (Compute Engine)",
+  azure: "Azure Retail Prices API (Virtual Machines)",
+};
+
+/** Fargate rates read from the Price List: on-demand with `src`; spot published → `src`, else the derived rule. */
+function overlayFargate(built, rates, src) {
+  const by = new Map(rates.map((r) => [`${r.region}\t${r.arch ?? ""}\t${r.dimension}\t${r.market}`, r]));
+  const regions = [...new Set(rates.map((r) => r.region))].filter(Boolean).sort();
+  for (const region of regions) {
+    for (const arch of ["amd64", "arm64"]) {
+      const get = (dimension, market) => by.get(`${region}\t${arch}\t${dimension}\t${market}`);
+      const vcpu = get("vcpu", "on-demand");
+      const memory = get("memory", "on-demand");
+      if (!vcpu || !memory) continue;
+      const sv = get("vcpu", "spot");
+      const sm = get("memory", "spot");
+      let spot;
+      if (sv && sm) spot = { vcpu: sv.onDemandUsd, memory: sm.onDemandUsd, src };
+      else {
+        // No published spot: keep the ratio of what the table had for this region, else the derived discount.
+        const prev = built.fargate[region]?.[arch];
+        const ratio = prev ? prev.vcpu[1] / prev.vcpu[0] : 1 - FARGATE_SPOT_DERIVED_DISCOUNT;
+        spot = { vcpu: round(vcpu.onDemandUsd * ratio), memory: round(memory.onDemandUsd * ratio), src: prev ? prev.vcpu[3] : source({ id: "fargate-spot-derived" }) };
+      }
+      (built.fargate[region] ??= {})[arch] = {
+        vcpu: [vcpu.onDemandUsd, spot.vcpu, src, spot.src],
+        memory: [memory.onDemandUsd, spot.memory, src, spot.src],
+      };
+    }
+    const storage = by.get(`${region}\t\tephemeral-storage\ton-demand`);
+    if (storage) built.fargateEphemeralStorage[region] = [storage.onDemandUsd, src];
+  }
+  // Region keys stay sorted so the output does not depend on the order files were read.
+  for (const obj of [built.fargate, built.fargateEphemeralStorage]) {
+    const sorted = Object.keys(obj).sort().map((k) => [k, obj[k]]);
+    for (const [k] of sorted) delete obj[k];
+    for (const [k, v] of sorted) obj[k] = v;
+  }
+}
+
 // ---------------------------------------------------------------- live overlay
 function defaultCacheDir() {
   if (process.env.SDX_CACHE_DIR) return process.env.SDX_CACHE_DIR;
@@ -340,9 +550,9 @@ async function overlayLive(built) {
     const regions = (opt("regions") ?? "us-east-1").split(",");
     const { refreshPrices } = await import(join(pkgDir, "dist", "index.js"));
     const res = await refreshPrices({ regions, cacheDir });
-    for (const f of res.files) console.log(`refreshed ${f.region}: ${f.ec2} EC2 types, ${f.spot} spot, Fargate ${f.fargate ? "yes" : "no"} → ${f.path}`);
+    for (const f of res.files) console.log(`refreshed ${f.region}: ${f.ec2} EC2 types, ${f.spot} spot, Fargate ${f.fargate ? "yes" : "no"}, Fargate Spot ${f.fargateSpot ? "yes" : "no"} → ${f.path}`);
   }
-  const files = readdirSync(cacheDir).filter((f) => /^prices-[a-z0-9-]+\.json$/.test(f));
+  const files = readdirSync(cacheDir).filter((f) => /^prices-[a-z0-9-]+\.json$/.test(f)).sort();
   if (files.length === 0) fail(`--live: no prices-<region>.json in ${cacheDir}; run \`sdx prices refresh\` or pass --refresh`);
   for (const f of files) {
     const cache = JSON.parse(readFileSync(join(cacheDir, f), "utf8"));
@@ -352,71 +562,71 @@ async function overlayLive(built) {
     for (const e of cache.ec2) {
       built.vm.aws.put(e.instanceType, [e.vcpus, e.memoryGiB, e.arch], cache.region, e.onDemandUsd, e.spotMinUsd, e.spotMedianUsd, src);
     }
-    for (const arch of ["amd64", "arm64"]) {
-      const vcpu = cache.fargate.find((x) => x.arch === arch && x.dimension === "vcpu");
-      const memory = cache.fargate.find((x) => x.arch === arch && x.dimension === "memory");
-      if (!vcpu || !memory) continue;
-      // The Price List carries no Fargate Spot rate: keep a catalog snapshot ratio if any, else the derived discount.
-      const prev = built.fargate[cache.region]?.[arch];
-      const ratio = prev ? prev.vcpu[1] / prev.vcpu[0] : 1 - FARGATE_SPOT_DERIVED_DISCOUNT;
-      const spotSrc = prev ? prev.vcpu[3] : source({ id: "fargate-spot-derived" });
-      (built.fargate[cache.region] ??= {})[arch] = {
-        vcpu: [vcpu.onDemandUsd, round(vcpu.onDemandUsd * ratio), src, spotSrc],
-        memory: [memory.onDemandUsd, round(memory.onDemandUsd * ratio), src, spotSrc],
-      };
-    }
-    const storage = cache.fargate.find((x) => x.dimension === "ephemeral-storage");
-    if (storage) built.fargateEphemeralStorage[cache.region] = [storage.onDemandUsd, src];
+    // Fargate Spot where the Price List published it (`spotUsd`), else the catalog's ratio or the derived discount.
+    const rates = cache.fargate.flatMap((x) => [
+      { region: cache.region, arch: x.arch, dimension: x.dimension, market: "on-demand", onDemandUsd: x.onDemandUsd },
+      ...(x.spotUsd === undefined ? [] : [{ region: cache.region, arch: x.arch, dimension: x.dimension, market: "spot", onDemandUsd: x.spotUsd }]),
+    ]);
+    overlayFargate(built, rates, src);
   }
 }
 
 // ---------------------------------------------------------------- main
-const started = performance.now();
-const built = buildFromCsv();
-if (flag("live")) await overlayLive(built);
+async function main() {
+  const started = performance.now();
+  const built = buildFromCsv();
+  const published = opt("published") ? overlayPublished(built, resolve(opt("published"))) : [];
+  if (flag("live")) await overlayLive(built);
+  const missing = FARGATE_REGIONS.filter((r) => !built.fargate[r]);
+  if (missing.length) console.warn(`build-catalog: no Fargate rates for ${missing.length} of the ${FARGATE_REGIONS.length} regions where Fargate is sold (${missing.join(", ")}); \`sdx prices refresh --region <r>\` fills them where AWS credentials exist`);
 
-// Named after the newest machine-price snapshot in it (not the control-plane facts, which are
-// re-read rarely), so rebuilding from the same data gives the same file.
-const asOf = sources.filter((s) => !s.fact).map((s) => s.asOf).sort().at(-1);
-const name = `catalog-${asOf}`;
-const vm = { aws: built.vm.aws.toJSON(), gcp: built.vm.gcp.toJSON(), azure: built.vm.azure.toJSON() };
-// One line per region keeps diffs between catalog versions readable.
-const serialise = (value) => JSON.stringify(value).replace(/\],"(?=[A-Za-z0-9_-]+":\[)/g, '],\n"').concat("\n");
-const files = {
-  // The index: small, always read. Machine tables are sibling files, read per provider on first use.
-  [`${name}.json`]: serialise({
-    format: "sdx-price-catalog",
-    version: 1,
-    asOf,
-    builtFrom: flag("live") ? "pricing-data CSV + AWS Price List API" : "pricing-data CSV",
-    sources,
-    vmFiles: Object.fromEntries(Object.keys(vm).map((p) => [p, `${name}.${p}.json`])),
-    fargate: built.fargate,
-    fargateEphemeralStorage: built.fargateEphemeralStorage,
-    controlPlane: built.controlPlane,
-  }),
-  ...Object.fromEntries(Object.entries(vm).map(([p, table]) => [`${name}.${p}.json`, serialise(table)])),
-};
+  // Named after the newest machine-price snapshot in it (not the control-plane facts, which are
+  // re-read rarely), so rebuilding from the same data gives the same file.
+  const asOf = sources.filter((s) => !s.fact).map((s) => s.asOf).sort().at(-1);
+  const name = `catalog-${asOf}`;
+  const vm = { aws: built.vm.aws.toJSON(), gcp: built.vm.gcp.toJSON(), azure: built.vm.azure.toJSON() };
+  // One line per region keeps diffs between catalog versions readable.
+  const serialise = (value) => JSON.stringify(value).replace(/\],"(?=[A-Za-z0-9_-]+":\[)/g, '],\n"').concat("\n");
+  const files = {
+    // The index: small, always read. Machine tables are sibling files, read per provider on first use.
+    [`${name}.json`]: serialise({
+      format: "sdx-price-catalog",
+      version: 1,
+      asOf,
+      builtFrom: ["pricing-data CSV", ...(published.length ? ["published price files"] : []), ...(flag("live") ? ["AWS Price List API"] : [])].join(" + "),
+      sources,
+      vmFiles: Object.fromEntries(Object.keys(vm).map((p) => [p, `${name}.${p}.json`])),
+      fargate: built.fargate,
+      fargateEphemeralStorage: built.fargateEphemeralStorage,
+      controlPlane: built.controlPlane,
+    }),
+    ...Object.fromEntries(Object.entries(vm).map(([p, table]) => [`${name}.${p}.json`, serialise(table)])),
+  };
 
-if (flag("check")) {
-  for (const [file, text] of Object.entries(files)) {
-    let committed = "";
-    try {
-      committed = readFileSync(join(outDir, file), "utf8");
-    } catch {}
-    if (committed !== text) fail(`${join(outDir, file)} is out of date; run node packages/pricing/scripts/build-catalog.mjs`);
+  if (flag("check")) {
+    for (const [file, text] of Object.entries(files)) {
+      let committed = "";
+      try {
+        committed = readFileSync(join(outDir, file), "utf8");
+      } catch {}
+      if (committed !== text) fail(`${join(outDir, file)} is out of date; run node packages/pricing/scripts/build-catalog.mjs`);
+    }
+    console.log(`${name}.json is up to date`);
+    process.exit(0);
   }
-  console.log(`${name}.json is up to date`);
-  process.exit(0);
-}
-mkdirSync(outDir, { recursive: true });
-for (const old of readdirSync(outDir)) if (/^catalog-.*\.json$/.test(old) && !(old in files)) rmSync(join(outDir, old));
-for (const [file, text] of Object.entries(files)) writeFileSync(join(outDir, file), text);
+  mkdirSync(outDir, { recursive: true });
+  for (const old of readdirSync(outDir)) if (/^catalog-.*\.json$/.test(old) && !(old in files)) rmSync(join(outDir, old));
+  for (const [file, text] of Object.entries(files)) writeFileSync(join(outDir, file), text);
 
-const count = (p) => Object.values(vm[p].regions).reduce((n, a) => n + a.length / 5, 0);
-const kib = (f) => `${f.replace(name, "")} ${(files[f].length / 1024).toFixed(0)} KiB`;
-console.log(
-  `wrote ${join(outDir, name)}.json + .{aws,gcp,azure}.json (${Object.keys(files).map(kib).join(", ")}); ` +
-    `aws ${count("aws")} / gcp ${count("gcp")} / azure ${count("azure")} (type, region) prices; ` +
-    `Fargate ${Object.keys(built.fargate).length} regions; ${sources.length} sources; ${(performance.now() - started).toFixed(0)} ms`,
-);
+  const count = (p) => Object.values(vm[p].regions).reduce((n, a) => n + a.length / 5, 0);
+  const kib = (f) => `${f.replace(name, "")} ${(files[f].length / 1024).toFixed(0)} KiB`;
+  console.log(
+    `wrote ${join(outDir, name)}.json + .{aws,gcp,azure}.json (${Object.keys(files).map(kib).join(", ")}); ` +
+      `aws ${count("aws")} / gcp ${count("gcp")} / azure ${count("azure")} (type, region) prices; ` +
+      `Fargate ${Object.keys(built.fargate).length} regions; ${sources.length} sources; ${(performance.now() - started).toFixed(0)} ms` +
+      (published.length ? `; published: ${published.join("; ")}` : ""),
+  );
+}
+
+// Run as a script, not when imported (build-catalog.spec.ts imports the readers).
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

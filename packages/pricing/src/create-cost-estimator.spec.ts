@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isSdxError, loadApp, type Target, type App, type CostModel, type PriceSource } from "@sdx/sdk";
+import { isSdxError, loadApp, type Target, type App, type Billables, type CostModel, type PriceSource } from "@sdx/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeApp, svc } from "./__fixtures__/make-app.js";
 import { KUBERNETES_RESERVE, withBackendCostModels } from "./__fixtures__/backend-cost-models.js";
@@ -330,5 +330,118 @@ describe("createCostEstimator: refreshed cache", () => {
     write("2026-11-22T00:00:00.000Z");
     const r = await withBackendCostModels(createCostEstimator({ cacheDir: dir, now: () => NOW })).estimate(a(), { offline: true });
     expect(r.estimates.find((e) => e.target === "k")!.lines[0]!.unitPriceUsd).toBe(0.192);
+  });
+});
+
+describe("createCostEstimator: billable items beside compute", () => {
+  const web = { web: svc("250m", "512Mi", { replicas: 2, ports: [{ port: 8080, appProtocol: "http", public: true }] }) };
+  const targets = {
+    ecs: { kind: "ecs", region: "us-east-1", cluster: "c" },
+    swarm: { kind: "swarm", pricing: { provider: "aws", region: "us-east-1", nodeTypes: ["t3.medium"] } },
+  };
+  // What the ECS and Swarm backends declare for a service with a public HTTP port (hand-built here).
+  const ecsItems: Billables = {
+    items: [
+      { kind: "load-balancer", service: "web", flavour: "application", count: 1, capacityUnits: 1, basis: "default" },
+      { kind: "public-ipv4", service: "web", count: 2 },
+      { kind: "log-ingestion", service: "web", gibPerMonth: 1, basis: "default" },
+    ],
+    unpriced: ["storage of the logs kept in the log group"],
+  };
+  const swarmItems: Billables = {
+    items: [
+      { kind: "block-storage", sizeGiB: 20, count: 1, basis: "default", perNode: true },
+      { kind: "public-ipv4", count: 1, perNode: true },
+    ],
+    unpriced: [],
+  };
+
+  it("the cheapest choice flips once the load balancer is priced: ECS with a public HTTP port vs Swarm", async () => {
+    const app = makeApp(web, targets);
+    // Compute only: ecs 2 × (0.25 × 0.04048 + 0.5 × 0.004445) = 0.024685/h; swarm 1 × t3.medium 0.0416/h.
+    const before = await estimator().estimate(app, {});
+    expect(before.chosen).toBe("ecs");
+    expect(before.estimates.map((e) => [e.target, Number(e.hourlyUsd.toFixed(6))])).toEqual([["ecs", 0.024685], ["swarm", 0.0416]]);
+
+    const after = await estimator().estimate(app, { billables: new Map([["ecs", ecsItems], ["swarm", swarmItems]]) });
+    // ecs: 0.024685 + ALB 0.0225 + 1 LCU × 0.008 + 2 IPv4 × 0.005 = 0.065185/h, + 1 GiB logs × $0.50 a month
+    //      = 0.065185 × 730 + 0.50 = $48.08505/month
+    // swarm: 0.0416 + 1 node × IPv4 0.005 = 0.0466/h, + 1 node × 20 GiB gp3 × $0.08 a month
+    //      = 0.0466 × 730 + 1.60 = $35.618/month
+    expect(after.chosen).toBe("swarm");
+    const [swarm, ecs] = after.estimates;
+    expect(swarm!.target).toBe("swarm");
+    expect(swarm!.monthlyUsd).toBeCloseTo(35.618, 9);
+    expect(ecs!.monthlyUsd).toBeCloseTo(48.08505, 9);
+    expect(ecs!.onDemandHourlyUsd).toBeCloseTo(0.065185 + 0.5 / 730, 12);
+    expect(after.reason).toBe("swarm is the cheapest of 2 targets that meet the policy: $35.62/month, next ecs at $48.09/month");
+    expect(ecs!.lines.filter((l) => l.service === "web").map((l) => l.item)).toEqual([
+      "Fargate vCPU (on-demand)",
+      "Fargate memory (on-demand)",
+      "Application Load Balancer (sdx default: 1 × application load balancer, 1 capacity unit each)",
+      "ALB capacity units (LCU) (sdx default: 1 × application load balancer, 1 capacity unit each)",
+      "public IPv4 address (2)",
+      "CloudWatch Logs ingestion (sdx default: 1 GiB per month)",
+    ]);
+    // Each target lists what it leaves out; the generic list is gone.
+    expect(ecs!.notPriced).toEqual(["storage of the logs kept in the log group"]);
+    expect(swarm!.notPriced).toEqual(["CPU credits above the baseline of burstable instance types"]);
+  });
+
+  it("a public IPv4 address per node on a 3-node Swarm (examples/shop)", async () => {
+    const r = await estimator().estimate(shop, { targets: shop.targets.filter((t) => t.name === "swarm"), billables: new Map([["swarm", { items: [{ kind: "public-ipv4", count: 1, perNode: true }], unpriced: [] }]]) });
+    const e = r.estimates[0]!;
+    // 3 × t3.large 0.0832 + 3 × 0.005 = 0.2646/h → $193.158/month
+    expect(e.capacity).toBe("3× t3.large (on-demand)");
+    expect(e.hourlyUsd).toBeCloseTo(0.2646, 12);
+    expect(e.monthlyUsd).toBeCloseTo(193.158, 9);
+    expect(e.lines.at(-1)).toMatchObject({ item: "public IPv4 address (1 per node × 3 nodes)", quantity: 3, unit: "address", unitPriceUsd: 0.005 });
+  });
+
+  it("an item without a rate in the target's region is listed in that target's notPriced, not priced at us-east-1's rate", async () => {
+    const app = makeApp(web, { ecs: { kind: "ecs", region: "ap-southeast-2", cluster: "c" } });
+    const plain = (await estimator().estimate(app, {})).estimates[0]!;
+    const e = (await estimator().estimate(app, { billables: new Map([["ecs", ecsItems]]) })).estimates[0]!;
+    // Public IPv4 is one price everywhere (2 × 0.005); no ALB, LCU or CloudWatch Logs figure for ap-southeast-2.
+    expect(e.hourlyUsd - plain.hourlyUsd).toBeCloseTo(0.01, 12);
+    expect(e.notPriced).toEqual([
+      "storage of the logs kept in the log group",
+      expect.stringMatching(/^1 application load balancer for web \(no Application Load Balancer rate for ap-southeast-2 in the rate table/),
+      expect.stringMatching(/^1 application load balancer for web: capacity units \(no ALB capacity units \(LCU\) rate for ap-southeast-2/),
+      expect.stringMatching(/^log ingestion 1 GiB\/month for web \(no CloudWatch Logs ingestion rate for ap-southeast-2/),
+    ]);
+  });
+
+  it("a declared control plane is charged once, whether or not pricing.dedicatedCluster also says so", async () => {
+    const k8s = (dedicatedCluster: boolean) => makeApp({ api: svc(1, "2Gi") }, { k: { kind: "kubernetes", pricing: { provider: "aws", region: "us-east-1", nodeTypes: ["m6i.large"], dedicatedCluster, controlPlane: "eks" } } });
+    const billables = new Map([["k", { items: [{ kind: "control-plane", flavour: "eks", count: 1 } as const], unpriced: [] }]]);
+    for (const dedicated of [true, false]) {
+      const e = (await estimator().estimate(k8s(dedicated), { billables })).estimates[0]!;
+      // 1 × m6i.large 0.096 + EKS 0.10
+      expect(e.hourlyUsd).toBeCloseTo(0.196, 12);
+      expect(e.lines.filter((l) => l.unit === "cluster")).toHaveLength(1);
+      expect(e.assumptions.join("\n")).not.toMatch(/no control-plane fee/);
+    }
+  });
+
+  it("a flat rate is all-inclusive: its backend's items are not added, and it says so", async () => {
+    const app = makeApp({ api: svc(1, "2Gi") }, { box: { kind: "swarm" } });
+    const r = await createCostEstimator({ cacheDir: false, now: () => NOW }).estimate(app, {
+      costModels: new Map([["box", { kind: "flat", monthlyUsd: 40, description: "a rented box", region: "eu-west-1" } as const]]),
+      billables: new Map([["box", swarmItems]]),
+    });
+    expect(r.estimates[0]!.monthlyUsd).toBe(40);
+    expect(r.estimates[0]!.lines).toHaveLength(1);
+    expect(r.estimates[0]!.assumptions).toContain("the flat rate is taken as all-inclusive: the billable items its backend declares (block-storage, public-ipv4) are not added");
+  });
+
+  it("without billables, the generic not-priced list names each thing once", async () => {
+    const r = await estimator().estimate(shop, {});
+    const merged = r.estimates.flatMap((e) => e.notPriced);
+    expect([...new Set(merged)]).toEqual([
+      "load balancers", "NAT gateways", "data transfer (egress)", "public IPv4 addresses", "logs and metrics", "persistent volumes and disks",
+      "CPU credits above the baseline of burstable instance types",
+    ]);
+    expect(merged.filter((n) => /persistent volume/.test(n))).toHaveLength(3); // once per target, one wording
   });
 });

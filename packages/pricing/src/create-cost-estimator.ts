@@ -5,6 +5,7 @@ import {
   throwIfAborted,
   type Target,
   type App,
+  type Billables,
   type BilledTaskSize,
   type ChoosePolicy,
   type CostEstimator,
@@ -27,6 +28,7 @@ import { planReplicas } from "./estimate/replica-plan.js";
 import { estimateFargate } from "./estimate/estimate-fargate.js";
 import { estimateNodes, type NodeType } from "./estimate/estimate-nodes.js";
 import { estimateHosts, type PricedHost } from "./estimate/estimate-hosts.js";
+import { priceBillables, withBillables } from "./estimate/price-billables.js";
 import { CachedPriceSource } from "./sources/cached-price-source.js";
 import { defaultCacheDir } from "./sources/price-cache.js";
 import { PriceResolver } from "./sources/price-resolver.js";
@@ -85,7 +87,10 @@ export function createCostEstimator(options: CreateCostEstimatorOptions = {}): C
       const candidates: Candidate[] = [];
       for (const target of estimateOptions.targets ?? app.targets) {
         throwIfAborted(signal);
-        candidates.push(await priceTarget(ctx, target, estimateOptions.costModels?.get(target.name)));
+        const model = estimateOptions.costModels?.get(target.name);
+        const candidate = await priceTarget(ctx, target, model);
+        const billables = estimateOptions.billables?.get(target.name);
+        candidates.push(billables && model ? addBillables(candidate, model, billables) : candidate);
       }
       const result = choose(app, candidates, policy);
 
@@ -146,6 +151,30 @@ async function priceTarget(ctx: TargetContext, target: Target, model: CostModel 
     if (isSdxError(e) && e.fault === "user") return unpriced(target.name, e.hint ? `${e.message}. ${e.hint}` : e.message);
     throw e;
   }
+}
+
+/**
+ * The target's billable items beside compute, priced into its estimate (so
+ * the chooser compares complete totals). A flat rate is all-inclusive: its
+ * items are not added, and an assumption says so.
+ */
+function addBillables(candidate: Candidate, model: CostModel, billables: Billables): Candidate {
+  if (candidate.kind !== "priced") return candidate;
+  const e = candidate.estimate;
+  if (model.kind === "flat") {
+    if (billables.items.length === 0) return candidate;
+    const kinds = [...new Set(billables.items.map((i) => i.kind))].join(", ");
+    return { ...candidate, estimate: { ...e, assumptions: [...e.assumptions, `the flat rate is taken as all-inclusive: the billable items its backend declares (${kinds}) are not added`] } };
+  }
+  const priced = priceBillables({
+    billables,
+    provider: e.provider,
+    region: e.region,
+    ...(candidate.machines ? { machines: candidate.machines } : {}),
+    // pricing.dedicatedCluster already put the fee in; a declared control plane is the same cluster.
+    controlPlaneCharged: e.lines.some((l) => l.unit === "cluster"),
+  });
+  return withBillables(candidate, priced);
 }
 
 async function priceNodeTarget(ctx: TargetContext, target: Target, reserve: NodeReserve): Promise<Candidate> {

@@ -4,6 +4,7 @@
 export * from "./catalog/price-catalog.js";
 export * from "./catalog/load-embedded-catalog.js";
 export * from "./catalog/lookup-price.js";
+export * from "./catalog/service-rates.js";
 export * from "./estimate/candidate.js";
 export * from "./estimate/replica-plan.js";
 export * from "./estimate/node-overhead.js";
@@ -12,6 +13,7 @@ export * from "./estimate/estimate-fargate.js";
 export * from "./estimate/estimate-nodes.js";
 export * from "./estimate/pack-hosts.js";
 export * from "./estimate/estimate-hosts.js";
+export * from "./estimate/price-billables.js";
 // diffEstimates lives in @sdx/sdk (the plan API uses it); re-exported for convenience.
 export { diffEstimates, type ServiceCostDelta } from "@sdx/sdk";
 export * from "./choose/choose.js";

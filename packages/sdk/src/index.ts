@@ -48,6 +48,7 @@ export * from "./api/status.js";
 export * from "./api/validate.js";
 export * from "./api/check.js";
 export * from "./api/check-budget.js";
+export * from "./api/prices.js";
 export * from "./api/import-file.js";
 export * from "./api/sdx-plugin.js";
 export * from "./api/load-plugins.js";
@@ -78,6 +79,8 @@ export { writeOciLayout, type FetchBlob, type WriteOciLayoutOptions, type Writte
 // Pure text formatting, for embedders that want the CLI's tables and progress lines.
 export * from "./format/table.js";
 export * from "./format/format-plan.js";
+export * from "./format/format-breakdown.js";
+export * from "./model/usage-defaults.js";
 export * from "./format/format-targets.js";
 export * from "./format/format-event.js";
 export * from "./format/format-diagnostics.js";

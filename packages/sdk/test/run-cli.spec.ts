@@ -138,9 +138,9 @@ describe("sdx prices (with @sdx/pricing installed)", () => {
     const r = await cli().run("prices", "aws", "us-east-1", "fargate");
     expect(r.stdout).toMatch(/Fargate vCPU\s.*\$0\.04048/);
   });
-  it("suggests a region for a typo and exits 1", async () => {
+  it("suggests a region for a typo and exits 2 (input to fix)", async () => {
     const r = await cli().run("prices", "aws", "us-east-9");
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("Did you mean us-east-1");
   });
 });

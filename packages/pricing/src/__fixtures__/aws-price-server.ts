@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 
 /**
  * A local stand-in for the AWS Price List Query API (JSON 1.1, X-Amz-Target
@@ -103,8 +105,8 @@ export const ECS_PAGES: unknown[][] = [
     fargateItem("F3", "USE1-Fargate-ARM-vCPU-Hours:perCPU", "0.0323800000", "hours"),
     fargateItem("F4", "USE1-Fargate-ARM-GB-Hours", "0.0035600000", "hours"),
     fargateItem("F5", "USE1-Fargate-EphemeralStorage-GB-Hours", "0.0001110000", "GB-Hours"),
-    // Decoys: another prefix before the suffix, and a Windows usage type.
-    fargateItem("F6", "USE1-SpotUsage-Fargate-vCPU-Hours:perCPU", "0.0100000000", "hours"),
+    // Fargate Spot vCPU without its memory rate (so spot memory comes from elsewhere), and a Windows decoy.
+    fargateItem("F6", "USE1-SpotUsage-Fargate-vCPU-Hours:perCPU", "0.0121440000", "hours"),
     fargateItem("F7", "USE1-Fargate-Windows-vCPU-Hours:perCPU", "0.0914800000", "hours"),
   ],
 ];
@@ -120,6 +122,11 @@ export const SPOT_PAGES = [
     { az: "us-east-1a", type: "m7g.large", price: "0.039800", ts: "2021-02-09T02:00:00.000Z" },
   ],
 ];
+
+/** GetProducts responses served as recorded (formats/), by service code and region: PriceList entries are already JSON strings. */
+const RECORDED_PAGES: Record<string, unknown> = {
+  "AmazonECS\tsa-east-1": JSON.parse(readFileSync(join(import.meta.dirname, "formats/aws-get-products-amazonecs-sa-east-1.json"), "utf8")),
+};
 
 const read = (req: IncomingMessage): Promise<string> =>
   new Promise((resolve, reject) => {
@@ -150,6 +157,11 @@ export async function startFakeAws(): Promise<FakeAws> {
         return;
       }
       const region = body.Filters.find((f) => f.Field === "regionCode")?.Value;
+      const recorded = RECORDED_PAGES[`${body.ServiceCode}\t${region}`];
+      if (recorded) {
+        res.end(JSON.stringify(recorded));
+        return;
+      }
       const pages = region !== "us-east-1" ? [[]] : body.ServiceCode === "AmazonEC2" ? EC2_PAGES : ECS_PAGES;
       const i = body.NextToken ? Number(body.NextToken) : 0;
       res.end(JSON.stringify({
@@ -163,10 +175,12 @@ export async function startFakeAws(): Promise<FakeAws> {
     if (params.Action === "DescribeSpotPriceHistory") {
       requests.push({ api: "DescribeSpotPriceHistory", body: params, authorization });
       const i = params.NextToken ? Number(params.NextToken) : 0;
-      const rows = SPOT_PAGES[i]!.map(
+      // The history is us-east-1's: other regions (told apart by the signing scope) have none.
+      const pages = authorization.includes("/us-east-1/ec2/") ? SPOT_PAGES : [[]];
+      const rows = pages[i]!.map(
         (r) => `<item><instanceType>${r.type}</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>${r.price}</spotPrice><timestamp>${r.ts}</timestamp><availabilityZone>${r.az}</availabilityZone></item>`,
       ).join("");
-      const next = i + 1 < SPOT_PAGES.length ? `<nextToken>${i + 1}</nextToken>` : "";
+      const next = i + 1 < pages.length ? `<nextToken>${i + 1}</nextToken>` : "";
       res.setHeader("content-type", "text/xml;charset=UTF-8");
       res.end(`<?xml version="1.0" encoding="UTF-8"?>
 <DescribeSpotPriceHistoryResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId><spotPriceHistorySet>${rows}</spotPriceHistorySet>${next}</DescribeSpotPriceHistoryResponse>`);

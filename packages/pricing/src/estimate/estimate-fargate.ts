@@ -54,7 +54,6 @@ export function estimateFargate(input: EstimateFargateInput): PricedCandidate {
   const spotReplicas = base.reduce((n, p) => n + p.spot, 0);
   if (spotReplicas > 0) assumptions.push("Fargate Spot rates float (typically 50–70% below on-demand) and tasks get a two-minute interruption notice");
   assumptions.push("billed per second with a one-minute minimum; priced as running all month (730 h)");
-  if (base.some((p) => p.persistentVolumes > 0)) assumptions.push("persistent volumes (EFS) are not priced");
 
   const arches = [...new Set(base.map((p) => p.arch))];
   const capacity = `fargate${spotReplicas === 0 ? "" : onDemandReplicas === 0 ? "-spot" : "+spot"}${arches.includes("arm64") ? ` (${arches.join("+")})` : ""}`;
@@ -62,6 +61,7 @@ export function estimateFargate(input: EstimateFargateInput): PricedCandidate {
     kind: "priced",
     onDemandReplicas,
     spotReplicas,
+    machines: { kind: "task", count: onDemandReplicas + spotReplicas, onDemandCount: onDemandReplicas + spotReplicas },
     estimate: {
       target,
       backend: input.backend ?? "ecs",
@@ -73,7 +73,7 @@ export function estimateFargate(input: EstimateFargateInput): PricedCandidate {
       onDemandHourlyUsd: sumHourly(fallback),
       lines,
       assumptions,
-      notPriced: [...NOT_PRICED_COMMON, "persistent volumes (EFS)"],
+      notPriced: [...NOT_PRICED_COMMON],
       priceAsOf: oldestAsOf(lines, "unknown"),
       chosen: false,
     },

@@ -1,5 +1,5 @@
 import type { App, ChoosePolicy, CostLine, Diagnostic, NodeReserve, PriceProvenance } from "@sdx/sdk";
-import { costLine, HOURS_PER_MONTH, NOT_PRICED_COMMON, oldestAsOf, sumHourly, usd, type PricedCandidate } from "./candidate.js";
+import { costLine, HOURS_PER_MONTH, NOT_PRICED_COMMON, NOT_PRICED_CPU_CREDITS, oldestAsOf, sumHourly, usd, type PricedCandidate } from "./candidate.js";
 import { allocatable, describeOverhead } from "./node-overhead.js";
 import { packOntoHosts, type HostPackItem, type PackHost, type PackHostsResult } from "./pack-hosts.js";
 import { planReplicas, type ReplicaPlan } from "./replica-plan.js";
@@ -181,6 +181,7 @@ export function estimateHosts(input: EstimateHostsInput): EstimateHostsResult {
       onDemandReplicas: replicas - spotReplicas,
       spotReplicas,
       ...(blockers.length ? { blockers } : {}),
+      machines: { kind: "host", count: input.hosts.length, onDemandCount: input.hosts.length },
       estimate: {
         target,
         backend: input.backend,
@@ -194,8 +195,7 @@ export function estimateHosts(input: EstimateHostsInput): EstimateHostsResult {
         assumptions,
         notPriced: [
           ...NOT_PRICED_COMMON,
-          "host disks and volumes",
-          ...(input.hosts.some((h) => h.price.kind === "catalog" && h.instanceType && BURSTABLE.test(h.instanceType)) ? ["CPU credits above the baseline of burstable instance types"] : []),
+          ...(input.hosts.some((h) => h.price.kind === "catalog" && h.instanceType && BURSTABLE.test(h.instanceType)) ? [NOT_PRICED_CPU_CREDITS] : []),
           ...notPriced,
         ],
         priceAsOf: oldestAsOf(lines, "unknown"),

@@ -137,7 +137,7 @@ describe("estimateNodes: hand-checked (catalog us-east-1: m6i.large $0.096, m6i.
     const app = makeApp({ api: svc("950m", "1Gi", { replicas: 2 }) });
     expect(run(app, [aws("t3.large")], { reserve: SWARM_RESERVE, backend: "swarm" }).estimate.hourlyUsd).toBeCloseTo(0.0832, 12);
     expect(run(app, [aws("t3.large")]).estimate.hourlyUsd).toBeCloseTo(2 * 0.0832, 12);
-    expect(run(app, [aws("t3.large")]).estimate.notPriced).toContain("CPU credits above the baseline of burstable node types");
+    expect(run(app, [aws("t3.large")]).estimate.notPriced).toContain("CPU credits above the baseline of burstable instance types");
   });
 
   it("packs each architecture onto its own node types", () => {
@@ -196,15 +196,29 @@ describe("estimateNodes: bad fits", () => {
     }
   });
 
-  it("an arm64 service with only x86 node types → error naming the smallest arm64 type that fits", () => {
+  it("an arm64 service with only x86 node types → the architecture is named as the cause, not overhead", () => {
     // 1 vCPU / 2 GiB: m7g.medium (1 vCPU) is too small after overhead; t4g.medium (2 vCPU / 4 GiB) is the smallest that fits.
     const app = makeApp({ a: svc(1, "2Gi", { placement: { arch: "arm64" } }) });
-    expect(() => run(app, [aws("m6i.large")])).toThrow(/does not fit any arm64 node type of target k8s \(no arm64 type\)/);
     try {
       run(app, [aws("m6i.large")]);
+      expect.unreachable();
     } catch (e) {
-      expect(isSdxError(e) && e.details?.smallestFittingType).toBe("t4g.medium");
+      if (!isSdxError(e)) throw e;
+      expect([e.code, e.fault, e.path]).toEqual(["SDX_PRICING", "user", "targets.k8s.pricing.nodeTypes"]);
+      expect(e.message).toBe("a runs on arm64 (placement.arch) but target k8s has no arm64 node type, only amd64 (m6i.large amd64)");
+      expect(e.hint).toBe("Add t4g.medium (2 vCPU / 4 GiB, the smallest aws arm64 type in us-east-1 that fits 1 vCPU / 2048 MiB) to pricing.nodeTypes, or set a's placement.arch to amd64 if its image runs there.");
+      expect(e.details).toMatchObject({ cause: "arch", nodeArchs: ["amd64"], smallestFittingType: "t4g.medium" });
     }
+  });
+
+  it("a Swarm target of x86 node types refuses an arm64 service for its architecture (the external check's case)", () => {
+    // A small replica (0.25 vCPU / 256 MiB) fits a t3.medium after Swarm's 100m / 256 MiB reserve: only the architecture is wrong.
+    const app = makeApp({ web: svc(0.25, "256Mi", { placement: { arch: "arm64" } }) });
+    const swarm = (): unknown => run(app, [aws("t3.medium")], { target: "local", backend: "swarm", reserve: SWARM_RESERVE });
+    expect(swarm).toThrow("web runs on arm64 (placement.arch) but target local has no arm64 node type, only amd64 (t3.medium amd64)");
+    expect(swarm).not.toThrow(/overhead/);
+    // The same service on amd64 prices: the reserve was never the obstacle.
+    expect(run(makeApp({ web: svc(0.25, "256Mi") }), [aws("t3.medium")], { target: "local", backend: "swarm", reserve: SWARM_RESERVE }).estimate.capacity).toBe("1× t3.medium (on-demand)");
   });
 
   it("a spot-only service on a target without spot", () => {

@@ -1,6 +1,6 @@
 import { SdxError, type App, type ChoosePolicy, type CostLine, type NodeReserve, type PriceProvenance } from "@sdx/sdk";
 import type { Arch } from "../catalog/price-catalog.js";
-import { costLine, HOURS_PER_MONTH, NOT_PRICED_COMMON, oldestAsOf, sumHourly, usd, type PricedCandidate } from "./candidate.js";
+import { costLine, HOURS_PER_MONTH, NOT_PRICED_COMMON, NOT_PRICED_CPU_CREDITS, oldestAsOf, sumHourly, usd, type PricedCandidate } from "./candidate.js";
 import { allocatable, describeOverhead } from "./node-overhead.js";
 import { packReplicas, type PackItem } from "./pack-replicas.js";
 import { planReplicas, type ReplicaPlan } from "./replica-plan.js";
@@ -38,6 +38,9 @@ export interface EstimateNodesInput {
   /** Every type of the provider in the region, to name the smallest that fits when no target type does. @default nodeTypes */
   readonly catalogTypes?: readonly NodeType[];
 }
+
+/** The assumption of a node estimate without a control-plane fee (dropped when a billable control plane is priced instead). */
+export const NO_CONTROL_PLANE_FEE = "no control-plane fee (set pricing.dedicatedCluster and pricing.controlPlane to charge one to this app)";
 
 // OpenCost's default CPU and RAM prices (per vCPU-hour and GiB-hour), used only as weights to
 // split a node's price between its CPU and its memory.
@@ -107,7 +110,7 @@ export function estimateNodes(input: EstimateNodesInput): PricedCandidate {
   assumptions.push("incremental cost: the app gets nodes of its own (no spare room on existing nodes); replicas may share a node");
   assumptions.push("allocated share: node price split between CPU and memory with OpenCost's default weights, charged by requests");
   if (plans.some((p) => p.spot > 0)) assumptions.push("spot nodes at the median of the latest per-zone spot prices; they can be reclaimed at short notice");
-  if (!cp) assumptions.push("no control-plane fee (set pricing.dedicatedCluster and pricing.controlPlane to charge one to this app)");
+  if (!cp) assumptions.push(NO_CONTROL_PLANE_FEE);
   assumptions.push("priced as running all month (730 h)");
 
   const onDemandReplicas = plans.reduce((n, p) => n + p.onDemand, 0);
@@ -116,6 +119,7 @@ export function estimateNodes(input: EstimateNodesInput): PricedCandidate {
     kind: "priced",
     onDemandReplicas,
     spotReplicas,
+    machines: { kind: "node", count: pools.reduce((n, p) => n + p.nodes, 0), onDemandCount: fallback.reduce((n, p) => n + p.nodes, 0) },
     estimate: {
       target,
       backend: input.backend,
@@ -130,8 +134,7 @@ export function estimateNodes(input: EstimateNodesInput): PricedCandidate {
       assumptions,
       notPriced: [
         ...NOT_PRICED_COMMON,
-        "node root disks and persistent volumes",
-        ...(pools.some((p) => BURSTABLE.test(p.type.instanceType)) ? ["CPU credits above the baseline of burstable node types"] : []),
+        ...(pools.some((p) => BURSTABLE.test(p.type.instanceType)) ? [NOT_PRICED_CPU_CREDITS] : []),
       ],
       priceAsOf: oldestAsOf(lines, "unknown"),
       chosen: false,
@@ -207,8 +210,20 @@ function assertFits(input: EstimateNodesInput, overhead: NodeReserve, arch: Arch
   const smallest = [...(input.catalogTypes ?? input.nodeTypes)]
     .filter((t) => t.arch === arch && fits(t))
     .sort((a, b) => a.vcpus - b.vcpus || a.memoryGiB - b.memoryGiB || a.onDemandUsd - b.onDemandUsd || a.instanceType.localeCompare(b.instanceType))[0];
-  const have = types.length ? types.map((t) => t.instanceType).join(", ") : `no ${arch} type`;
   const need = `${it.cpuMillis / 1000} vCPU / ${it.memoryMiB} MiB`;
+  const path = `targets.${input.target}.pricing.nodeTypes`;
+  if (types.length === 0 && input.nodeTypes.length > 0) {
+    // No node of the service's architecture at all: its size is not the problem, so overhead must not be blamed.
+    const archs = [...new Set(input.nodeTypes.map((t) => t.arch))].sort();
+    const listed = input.nodeTypes.map((t) => `${t.instanceType} ${t.arch}`).join(", ");
+    throw new SdxError("SDX_PRICING", `${it.service} runs on ${arch} (placement.arch) but target ${input.target} has no ${arch} node type, only ${archs.join(" and ")} (${listed})`, {
+      fault: "user",
+      hint: `${smallest ? `Add ${smallest.instanceType} (${smallest.vcpus} vCPU / ${smallest.memoryGiB} GiB, the smallest ${input.provider} ${arch} type in ${input.region} that fits ${need}) to pricing.nodeTypes` : `Add an ${arch} type to pricing.nodeTypes (none in ${input.provider} ${input.region} fits ${need})`}, or set ${it.service}'s placement.arch to ${archs[0]} if its image runs there.`,
+      path,
+      details: { service: it.service, cpuMillis: it.cpuMillis, memoryMiB: it.memoryMiB, arch, cause: "arch", nodeArchs: archs, ...(smallest ? { smallestFittingType: smallest.instanceType } : {}) },
+    });
+  }
+  const have = types.length ? types.map((t) => t.instanceType).join(", ") : `no ${arch} type`;
   throw new SdxError(
     "SDX_PRICING",
     `a replica of ${it.service} (${need}) does not fit any ${arch} node type of target ${input.target} (${have}) after system overhead`,
@@ -217,7 +232,7 @@ function assertFits(input: EstimateNodesInput, overhead: NodeReserve, arch: Arch
       hint: smallest
         ? `Add ${smallest.instanceType} (${smallest.vcpus} vCPU / ${smallest.memoryGiB} GiB, the smallest ${input.provider} ${arch} type in ${input.region} that fits) to pricing.nodeTypes, or lower ${it.service}'s resources.`
         : `No ${input.provider} ${arch} type in ${input.region} fits ${need}; lower ${it.service}'s resources.`,
-      path: `targets.${input.target}.pricing.nodeTypes`,
+      path,
       details: { service: it.service, cpuMillis: it.cpuMillis, memoryMiB: it.memoryMiB, arch, ...(smallest ? { smallestFittingType: smallest.instanceType } : {}) },
     },
   );

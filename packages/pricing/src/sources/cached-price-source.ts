@@ -46,11 +46,17 @@ export class CachedPriceSource implements PriceSource {
     }
     const f = file.fargate.find((x) => x.dimension === query.dimension && (x.dimension === "ephemeral-storage" || x.arch === query.arch));
     if (!f) return undefined;
-    // The Price List has no Fargate Spot rate: the estimator takes spot from the next source.
+    // Storage bills the same on Fargate Spot. Where the Price List published no Fargate Spot
+    // rate, the resolver takes spot from the next source (the catalog), with that source's provenance.
+    const spot = query.dimension === "ephemeral-storage"
+      ? { spotUsd: f.onDemandUsd }
+      : f.spotUsd !== undefined
+        ? { spotUsd: f.spotUsd, spotProvenance: { source: "aws-pricing-api", asOf, sku: f.spotUsagetype ?? `${f.usagetype} (spot)` } }
+        : {};
     return {
       unit: query.dimension === "vcpu" ? "vCPU-hour" : "GB-hour",
       onDemandUsd: f.onDemandUsd,
-      ...(query.dimension === "ephemeral-storage" ? { spotUsd: f.onDemandUsd } : {}),
+      ...spot,
       provenance: { source: "aws-pricing-api", asOf, sku: f.usagetype },
     };
   }

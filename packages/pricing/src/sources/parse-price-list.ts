@@ -19,6 +19,8 @@ export interface FargateRate {
   /** Undefined for ephemeral storage, which is billed the same for both. */
   readonly arch?: Arch;
   readonly dimension: "vcpu" | "memory" | "ephemeral-storage";
+  /** `spot` for Fargate Spot usage types (`…-SpotUsage-Fargate-…`), where the Price List has them. */
+  readonly market: "on-demand" | "spot";
   readonly onDemandUsd: number;
   readonly usagetype: string;
   readonly sku: string;
@@ -28,7 +30,8 @@ interface PriceDimension {
   readonly unit?: string;
   readonly pricePerUnit?: { readonly USD?: string };
 }
-interface PriceListProduct {
+/** One decoded Price List item: a product and its terms. */
+export interface PriceListProduct {
   readonly product?: { readonly sku?: string; readonly productFamily?: string; readonly attributes?: Readonly<Record<string, string>> };
   readonly terms?: { readonly OnDemand?: Readonly<Record<string, { readonly effectiveDate?: string; readonly priceDimensions?: Readonly<Record<string, PriceDimension>> }>> };
   readonly publicationDate?: string;
@@ -47,6 +50,23 @@ export function decodePriceListItem(item: unknown): PriceListProduct | undefined
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The items of an AWS bulk offer file (`offers/v1.0/aws/<service>/current/<region>/index.json`:
+ * `products` by SKU, `terms.OnDemand` by SKU then term code), regrouped one per
+ * product with its on-demand terms, as GetProducts returns them, so one parser
+ * reads both. Reservation terms are left behind.
+ */
+export function offerFileItems(offer: unknown): PriceListProduct[] {
+  const o = offer as { products?: Record<string, PriceListProduct["product"]>; terms?: { OnDemand?: Record<string, NonNullable<PriceListProduct["terms"]>["OnDemand"]> }; publicationDate?: string };
+  const out: PriceListProduct[] = [];
+  for (const [sku, product] of Object.entries(o?.products ?? {})) {
+    const onDemand = o.terms?.OnDemand?.[sku];
+    if (!product || !onDemand) continue;
+    out.push({ product, terms: { OnDemand: onDemand }, ...(o.publicationDate ? { publicationDate: o.publicationDate } : {}) });
+  }
+  return out;
 }
 
 /** Non-zero USD prices of the on-demand terms. Reservation terms are never read. */
@@ -93,6 +113,8 @@ export function parseEc2Products(items: readonly unknown[]): Ec2OnDemandPrice[] 
     if (p.product?.productFamily !== undefined && p.product.productFamily !== "Compute Instance") continue;
     if ((a.operatingSystem ?? "Linux") !== "Linux" || (a.tenancy ?? "Shared") !== "Shared") continue;
     if ((a.capacitystatus ?? "Used") !== "Used" || (a.preInstalledSw ?? "NA") !== "NA") continue;
+    // Bulk offer files are unfiltered: licensed Linux variants and capacity blocks sit beside the plain box.
+    if ((a.licenseModel ?? "No License required") !== "No License required" || (a.marketoption ?? "OnDemand") !== "OnDemand") continue;
     const price = onDemandPrices(p).filter((d) => d.unit === "Hrs" || d.unit === "")[0];
     const vcpus = Number(a.vcpu);
     const memoryGiB = parseGiB(a.memory);
@@ -116,19 +138,26 @@ export function parseEc2Products(items: readonly unknown[]): Ec2OnDemandPrice[] 
 }
 
 // Usage-type suffixes; the prefix is a region code such as `USE1-` and is never built by hand.
-const FARGATE_SUFFIXES: readonly { suffix: string; arch?: Arch; dimension: FargateRate["dimension"] }[] = [
-  { suffix: "Fargate-ARM-vCPU-Hours:perCPU", arch: "arm64", dimension: "vcpu" },
-  { suffix: "Fargate-ARM-GB-Hours", arch: "arm64", dimension: "memory" },
-  { suffix: "Fargate-vCPU-Hours:perCPU", arch: "amd64", dimension: "vcpu" },
-  { suffix: "Fargate-GB-Hours", arch: "amd64", dimension: "memory" },
-  { suffix: "Fargate-EphemeralStorage-GB-Hours", dimension: "ephemeral-storage" },
+// Fargate Spot bills as `<REGION>-SpotUsage-Fargate-…` (the names AWS bills and Cost
+// Explorer shows, e.g. USW2-SpotUsage-Fargate-vCPU-Hours:perCPU); storage has no spot variant.
+const FARGATE_SUFFIXES: readonly { suffix: string; arch?: Arch; dimension: FargateRate["dimension"]; market: FargateRate["market"] }[] = [
+  { suffix: "Fargate-ARM-vCPU-Hours:perCPU", arch: "arm64", dimension: "vcpu", market: "on-demand" },
+  { suffix: "Fargate-ARM-GB-Hours", arch: "arm64", dimension: "memory", market: "on-demand" },
+  { suffix: "Fargate-vCPU-Hours:perCPU", arch: "amd64", dimension: "vcpu", market: "on-demand" },
+  { suffix: "Fargate-GB-Hours", arch: "amd64", dimension: "memory", market: "on-demand" },
+  { suffix: "Fargate-EphemeralStorage-GB-Hours", dimension: "ephemeral-storage", market: "on-demand" },
+  { suffix: "SpotUsage-Fargate-ARM-vCPU-Hours:perCPU", arch: "arm64", dimension: "vcpu", market: "spot" },
+  { suffix: "SpotUsage-Fargate-ARM-GB-Hours", arch: "arm64", dimension: "memory", market: "spot" },
+  { suffix: "SpotUsage-Fargate-vCPU-Hours:perCPU", arch: "amd64", dimension: "vcpu", market: "spot" },
+  { suffix: "SpotUsage-Fargate-GB-Hours", arch: "amd64", dimension: "memory", market: "spot" },
 ];
 
 /**
- * Fargate Linux rates from GetProducts (ServiceCode AmazonECS), matched by
- * usage-type suffix. The part before the suffix must be empty or a single
- * region-code token (`USE1-`, `EU-`), so that other usage types that happen to
- * end the same way (Windows, spot, EKS variants) are not taken for these.
+ * Fargate Linux rates, on-demand and (where published) Fargate Spot, from
+ * GetProducts or the AmazonECS offer file, matched by usage-type suffix. The
+ * part before the suffix must be empty or a single region-code token (`USE1-`,
+ * `EU-`), so that other usage types that happen to end the same way (Windows,
+ * EKS variants) are not taken for these.
  */
 export function parseFargateProducts(items: readonly unknown[]): FargateRate[] {
   const out = new Map<string, FargateRate>();
@@ -142,12 +171,13 @@ export function parseFargateProducts(items: readonly unknown[]): FargateRate[] {
     const price = onDemandPrices(p)[0];
     if (!price) continue;
     const region = a.regionCode ?? a.location ?? "";
-    const key = `${region}\t${match.arch ?? ""}\t${match.dimension}`;
+    const key = `${region}\t${match.arch ?? ""}\t${match.dimension}\t${match.market}`;
     if (out.has(key)) continue;
     out.set(key, {
       region,
       ...(match.arch ? { arch: match.arch } : {}),
       dimension: match.dimension,
+      market: match.market,
       onDemandUsd: price.usd,
       usagetype,
       sku: p.product?.sku ?? "",

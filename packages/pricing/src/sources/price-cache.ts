@@ -16,6 +16,8 @@ export interface CachedEc2Price {
   readonly spotMinUsd?: number;
   readonly spotMedianUsd?: number;
   readonly spotAzCount?: number;
+  /** Each zone's current spot price (zone name, USD, when it took effect), from which min and median come. */
+  readonly spotZones?: readonly { readonly az: string; readonly usd: number; readonly at: string }[];
 }
 
 /** One Fargate rate in a price cache file. */
@@ -26,6 +28,10 @@ export interface CachedFargatePrice {
   readonly onDemandUsd: number;
   readonly usagetype: string;
   readonly sku: string;
+  /** The Fargate Spot rate, where the Price List publishes one (`…-SpotUsage-Fargate-…`). @default none: spot comes from the catalog */
+  readonly spotUsd?: number;
+  /** Usage type of the spot rate, e.g. `USE1-SpotUsage-Fargate-vCPU-Hours:perCPU`. */
+  readonly spotUsagetype?: string;
 }
 
 /** `${cacheDir}/prices-<region>.json`, written by `refreshPrices` (`sdx prices refresh`). */

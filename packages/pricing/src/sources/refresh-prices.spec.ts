@@ -46,12 +46,15 @@ describe("Price List parsers", () => {
       item("EU-Fargate-vCPU-Hours:perCPU", "0.0404800000"),
       item("EU-Fargate-ARM-GB-Hours", "0.0035600000"),
       item("Fargate-GB-Hours", "0.0044450000"),
-      item("EU-SpotUsage-Fargate-vCPU-Hours:perCPU", "0.01"),
+      item("EU-SpotUsage-Fargate-vCPU-Hours:perCPU", "0.01334053"),
+      item("EU-Fargate-Windows-vCPU-Hours:perCPU", "0.09148"),
+      item("EU-Windows-SpotUsage-Fargate-vCPU-Hours:perCPU", "0.03"),
       item("EU-Fargate-EphemeralStorage-GB-Hours", "0"),
-    ]).map((r) => [r.usagetype, r.arch, r.dimension, r.onDemandUsd])).toEqual([
-      ["EU-Fargate-vCPU-Hours:perCPU", "amd64", "vcpu", 0.04048],
-      ["EU-Fargate-ARM-GB-Hours", "arm64", "memory", 0.00356],
-      ["Fargate-GB-Hours", "amd64", "memory", 0.004445],
+    ]).map((r) => [r.usagetype, r.arch, r.dimension, r.market, r.onDemandUsd])).toEqual([
+      ["EU-Fargate-vCPU-Hours:perCPU", "amd64", "vcpu", "on-demand", 0.04048],
+      ["EU-Fargate-ARM-GB-Hours", "arm64", "memory", "on-demand", 0.00356],
+      ["Fargate-GB-Hours", "amd64", "memory", "on-demand", 0.004445],
+      ["EU-SpotUsage-Fargate-vCPU-Hours:perCPU", "amd64", "vcpu", "spot", 0.01334053],
     ]);
   });
 
@@ -64,7 +67,15 @@ describe("Price List parsers", () => {
       { AvailabilityZone: "us-east-1c", InstanceType: "m5.large", ProductDescription: "Linux/UNIX", SpotPrice: "0.039000", Timestamp: "2021-02-09T00:00:00Z" },
     ]);
     // Latest per AZ: f 0.0437, a 0.041, b 0.048, c 0.039 → min 0.039, median (0.041 + 0.0437) / 2.
-    expect(s.get("m5.large")).toEqual({ instanceType: "m5.large", minUsd: 0.039, medianUsd: (0.041 + 0.0437) / 2, azCount: 4, asOf: "2021-02-09T01:40:10.000Z" });
+    expect(s.get("m5.large")).toEqual({
+      instanceType: "m5.large", minUsd: 0.039, medianUsd: (0.041 + 0.0437) / 2, azCount: 4, asOf: "2021-02-09T01:40:10.000Z",
+      zones: [
+        { az: "us-east-1a", usd: 0.041, at: "2021-02-09T00:00:00.000Z" },
+        { az: "us-east-1b", usd: 0.048, at: "2021-02-09T00:00:00.000Z" },
+        { az: "us-east-1c", usd: 0.039, at: "2021-02-09T00:00:00.000Z" },
+        { az: "us-east-1f", usd: 0.0437, at: "2021-02-09T01:40:10.000Z" },
+      ],
+    });
   });
 });
 
@@ -85,7 +96,7 @@ describe("refreshPrices against a local endpoint", () => {
     const events: string[] = [];
     const r = await refreshPrices({ regions: ["us-east-1"], cacheDir: dir, endpoint: aws.endpoint, credentials, now: () => NOW, onEvent: (e) => events.push(e.kind) });
     expect(r).toEqual({
-      files: [{ region: "us-east-1", path: join(dir, "prices-us-east-1.json"), ec2: 3, spot: 2, fargate: true }],
+      files: [{ region: "us-east-1", path: join(dir, "prices-us-east-1.json"), ec2: 3, spot: 2, fargate: true, fargateSpot: false }],
       fetchedAt: "2026-11-21T12:00:00.000Z",
       expiresAt: "2026-11-22T12:00:00.000Z",
     });
@@ -95,11 +106,21 @@ describe("refreshPrices against a local endpoint", () => {
     expect(file.ec2).toEqual([
       { instanceType: "c6i.large", vcpus: 2, memoryGiB: 4, arch: "amd64", onDemandUsd: 0.085, sku: "ZERODIMSKU" },
       // Spot: latest per AZ a 0.0437, b 0.041, f 0.0455 → min 0.041, median 0.0437.
-      { instanceType: "m5.large", vcpus: 2, memoryGiB: 8, arch: "amd64", onDemandUsd: 0.096, sku: "6C86BEPQVG73ZGGR", spotMinUsd: 0.041, spotMedianUsd: 0.0437, spotAzCount: 3 },
-      { instanceType: "m7g.large", vcpus: 2, memoryGiB: 8, arch: "arm64", onDemandUsd: 0.0816, sku: "GRAVITON3SKU", spotMinUsd: 0.0398, spotMedianUsd: 0.0398, spotAzCount: 1 },
+      {
+        instanceType: "m5.large", vcpus: 2, memoryGiB: 8, arch: "amd64", onDemandUsd: 0.096, sku: "6C86BEPQVG73ZGGR", spotMinUsd: 0.041, spotMedianUsd: 0.0437, spotAzCount: 3,
+        spotZones: [
+          { az: "us-east-1a", usd: 0.0437, at: "2021-02-09T01:40:10.000Z" },
+          { az: "us-east-1b", usd: 0.041, at: "2021-02-09T03:00:00.000Z" },
+          { az: "us-east-1f", usd: 0.0455, at: "2021-02-09T01:40:10.000Z" },
+        ],
+      },
+      {
+        instanceType: "m7g.large", vcpus: 2, memoryGiB: 8, arch: "arm64", onDemandUsd: 0.0816, sku: "GRAVITON3SKU", spotMinUsd: 0.0398, spotMedianUsd: 0.0398, spotAzCount: 1,
+        spotZones: [{ az: "us-east-1a", usd: 0.0398, at: "2021-02-09T02:00:00.000Z" }],
+      },
     ]);
     expect(file.fargate).toEqual([
-      { arch: "amd64", dimension: "vcpu", onDemandUsd: 0.04048, usagetype: "USE1-Fargate-vCPU-Hours:perCPU", sku: "F1" },
+      { arch: "amd64", dimension: "vcpu", onDemandUsd: 0.04048, usagetype: "USE1-Fargate-vCPU-Hours:perCPU", sku: "F1", spotUsd: 0.012144, spotUsagetype: "USE1-SpotUsage-Fargate-vCPU-Hours:perCPU" },
       { arch: "amd64", dimension: "memory", onDemandUsd: 0.004445, usagetype: "USE1-Fargate-GB-Hours", sku: "F2" },
       { arch: "arm64", dimension: "vcpu", onDemandUsd: 0.03238, usagetype: "USE1-Fargate-ARM-vCPU-Hours:perCPU", sku: "F3" },
       { arch: "arm64", dimension: "memory", onDemandUsd: 0.00356, usagetype: "USE1-Fargate-ARM-GB-Hours", sku: "F4" },
@@ -122,7 +143,8 @@ describe("refreshPrices against a local endpoint", () => {
     expect(ec2Calls[0]!.authorization).toMatch(/\/us-east-1\/pricing\/aws4_request/);
     const spotCalls = aws.requests.filter((q) => q.api === "DescribeSpotPriceHistory");
     expect(spotCalls.map((q) => q.body.NextToken)).toEqual([undefined, "1"]);
-    expect(spotCalls[0]!.body).toMatchObject({ "ProductDescription.1": "Linux/UNIX" });
+    // Linux/UNIX over the last 3 hours (the default window) up to now.
+    expect(spotCalls[0]!.body).toMatchObject({ "ProductDescription.1": "Linux/UNIX", StartTime: "2026-11-21T09:00:00Z", EndTime: "2026-11-21T12:00:00Z" });
     expect(spotCalls[0]!.authorization).toMatch(/\/us-east-1\/ec2\/aws4_request/);
   });
 
@@ -140,6 +162,25 @@ describe("refreshPrices against a local endpoint", () => {
       { source: "aws-spot-history", asOf: "2026-11-21", sku: "m5.large" },
     ]);
     expect(r.diagnostics).toEqual([]);
+  });
+
+  it("takes Fargate Spot from the Price List where published, and each line names its source", async () => {
+    dir = mkdtempSync(join(tmpdir(), "sdx-refresh-"));
+    const r = await refreshPrices({ regions: ["sa-east-1"], cacheDir: dir, endpoint: aws.endpoint, credentials, now: () => NOW });
+    expect(r.files[0]).toMatchObject({ region: "sa-east-1", ec2: 0, spot: 0, fargate: true, fargateSpot: true });
+    const app = makeApp({ w: svc(1, "2Gi", { replicas: 2, placement: { spot: "prefer", minOnDemand: 1 } }) }, {
+      e: { kind: "ecs", region: "sa-east-1", cluster: "c" },
+    });
+    const est = await withBackendCostModels(createCostEstimator({ cacheDir: dir, now: () => NOW })).estimate(app, {});
+    const lines = est.estimates[0]!.lines.filter((l) => l.item.startsWith("Fargate"));
+    // 1 on-demand task 1 vCPU / 2 GB at 0.0696 + 2 × 0.0076, 1 Fargate Spot task at 0.02337032 + 2 × 0.00255193 (recorded SAE1 rates).
+    expect(lines.map((l) => [l.item, l.unitPriceUsd, l.provenance.source, l.provenance.sku])).toEqual([
+      ["Fargate vCPU (on-demand)", 0.0696, "aws-pricing-api", "SAE1-Fargate-vCPU-Hours:perCPU"],
+      ["Fargate memory (on-demand)", 0.0076, "aws-pricing-api", "SAE1-Fargate-GB-Hours"],
+      ["Fargate vCPU (spot)", 0.02337032, "aws-pricing-api", "SAE1-SpotUsage-Fargate-vCPU-Hours:perCPU"],
+      ["Fargate memory (spot)", 0.00255193, "aws-pricing-api", "SAE1-SpotUsage-Fargate-GB-Hours"],
+    ]);
+    expect(est.estimates[0]!.hourlyUsd).toBeCloseTo(0.0696 + 2 * 0.0076 + 0.02337032 + 2 * 0.00255193, 10);
   });
 
   it("maps AWS errors by type and status", async () => {

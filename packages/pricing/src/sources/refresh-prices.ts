@@ -4,7 +4,7 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import type { DescribeSpotPriceHistoryCommandInput, EC2Client } from "@aws-sdk/client-ec2";
 import type { Filter, GetProductsCommandInput, PricingClient } from "@aws-sdk/client-pricing";
 import { SdxError, throwIfAborted, type SdxErrorCode } from "@sdx/sdk";
-import { parseEc2Products, parseFargateProducts } from "./parse-price-list.js";
+import { parseEc2Products, parseFargateProducts, type FargateRate } from "./parse-price-list.js";
 import { defaultCacheDir, priceCachePath, type CachedEc2Price, type CachedFargatePrice, type PriceCacheFile } from "./price-cache.js";
 import { summariseSpotPrices, type SpotPriceRow } from "./summarise-spot-prices.js";
 
@@ -28,6 +28,14 @@ export interface RefreshPricesOptions {
   readonly cacheDir?: string;
   /** Endpoint for both APIs, for local emulators and tests. @default the AWS endpoints (Pricing API in us-east-1) */
   readonly endpoint?: string;
+  /** Per-API endpoints, over `endpoint` (e.g. EC2 from moto, the Price List from a fixture server). @default `endpoint` for both */
+  readonly endpoints?: { readonly pricing?: string; readonly ec2?: string };
+  /**
+   * How far back DescribeSpotPriceHistory looks. AWS returns each zone's changes
+   * in the window plus the price in effect at its start, so any window yields
+   * the current price; a few hours keep the pages short. @default 3
+   */
+  readonly spotWindowHours?: number;
   /** @default the AWS SDK's default credential chain */
   readonly credentials?: AwsCredentials;
   /** Instance types to fetch. @default every Linux shared-tenancy type of the region */
@@ -51,6 +59,8 @@ export interface RefreshPricesResult {
     readonly spot: number;
     /** Fargate vCPU and memory rates were found. */
     readonly fargate: boolean;
+    /** Fargate Spot vCPU and memory rates were found in the Price List (else spot comes from the catalog). */
+    readonly fargateSpot: boolean;
   }[];
   readonly fetchedAt: string;
   readonly expiresAt: string;
@@ -61,8 +71,9 @@ const PRICING_API_REGION = "us-east-1";
 
 /**
  * The live AWS price source: GetProducts (AmazonEC2 Linux on-demand, AmazonECS
- * Fargate) and DescribeSpotPriceHistory (latest price per zone → min and
- * median), written to `${cacheDir}/prices-<region>.json` with `fetchedAt` and
+ * Fargate and Fargate Spot where published) and DescribeSpotPriceHistory
+ * (Linux/UNIX over the last `spotWindowHours`; latest price per zone, kept
+ * per zone, → min and median), written to `${cacheDir}/prices-<region>.json` with `fetchedAt` and
  * `expiresAt`. The estimator prefers these files while fresh.
  *
  * @throws SdxError `SDX_BACKEND_AUTH`, `SDX_BACKEND_FORBIDDEN`, `SDX_BACKEND_THROTTLED`,
@@ -74,18 +85,19 @@ export async function refreshPrices(options: RefreshPricesOptions): Promise<Refr
   const now = (options.now ?? (() => new Date()))();
   const fetchedAt = now.toISOString();
   const expiresAt = new Date(now.getTime() + (options.ttlHours ?? 24) * 3_600_000).toISOString();
-  const common = {
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
+  const credentials = options.credentials ? { credentials: options.credentials } : {};
+  const endpoint = (api: "pricing" | "ec2"): { endpoint?: string } => {
+    const e = options.endpoints?.[api] ?? options.endpoint;
+    return e ? { endpoint: e } : {};
   };
   const [ec2Sdk, pricingSdk] = await Promise.all([import("@aws-sdk/client-ec2"), import("@aws-sdk/client-pricing")]);
   const sdk: Sdk = { GetProductsCommand: pricingSdk.GetProductsCommand, DescribeSpotPriceHistoryCommand: ec2Sdk.DescribeSpotPriceHistoryCommand };
-  const pricing = new pricingSdk.PricingClient({ region: PRICING_API_REGION, ...common });
+  const pricing = new pricingSdk.PricingClient({ region: PRICING_API_REGION, ...endpoint("pricing"), ...credentials });
   const files: RefreshPricesResult["files"][number][] = [];
   try {
     for (const region of options.regions) {
       throwIfAborted(options.signal);
-      const ec2 = new ec2Sdk.EC2Client({ region, ...common });
+      const ec2 = new ec2Sdk.EC2Client({ region, ...endpoint("ec2"), ...credentials });
       try {
         const [ec2Items, ecsItems, spotRows] = await Promise.all([
           getProducts(sdk, pricing, "AmazonEC2", ec2Filters(region), options, region),
@@ -100,18 +112,17 @@ export async function refreshPrices(options: RefreshPricesOptions): Promise<Refr
             const s = spot.get(p.instanceType);
             return {
               instanceType: p.instanceType, vcpus: p.vcpus, memoryGiB: p.memoryGiB, arch: p.arch, onDemandUsd: p.onDemandUsd, sku: p.sku,
-              ...(s ? { spotMinUsd: s.minUsd, spotMedianUsd: s.medianUsd, spotAzCount: s.azCount } : {}),
+              ...(s ? { spotMinUsd: s.minUsd, spotMedianUsd: s.medianUsd, spotAzCount: s.azCount, spotZones: s.zones } : {}),
             };
           });
-        const fargate: CachedFargatePrice[] = parseFargateProducts(ecsItems)
-          .filter((f) => f.region === region || f.region === "")
-          .map((f) => ({ ...(f.arch ? { arch: f.arch } : {}), dimension: f.dimension, onDemandUsd: f.onDemandUsd, usagetype: f.usagetype, sku: f.sku }));
+        const fargate = fargateCacheEntries(parseFargateProducts(ecsItems).filter((f) => f.region === region || f.region === ""));
         const file: PriceCacheFile = { format: "sdx-price-cache", version: 1, region, fetchedAt, expiresAt, ec2: ec2Prices, fargate };
         const path = await writeAtomically(cacheDir, priceCachePath(cacheDir, region), JSON.stringify(file));
         options.onEvent?.({ kind: "written", region, path });
         files.push({
           region, path, ec2: ec2Prices.length, spot: ec2Prices.filter((p) => p.spotMedianUsd !== undefined).length,
           fargate: fargate.some((f) => f.dimension === "vcpu") && fargate.some((f) => f.dimension === "memory"),
+          fargateSpot: fargate.some((f) => f.dimension === "vcpu" && f.spotUsd !== undefined) && fargate.some((f) => f.dimension === "memory" && f.spotUsd !== undefined),
         });
       } finally {
         ec2.destroy();
@@ -123,6 +134,20 @@ export async function refreshPrices(options: RefreshPricesOptions): Promise<Refr
     pricing.destroy();
   }
   return { files, fetchedAt, expiresAt };
+}
+
+/** One cache entry per (arch, dimension): the on-demand rate, with the Fargate Spot rate of the same arch and dimension beside it when published. */
+export function fargateCacheEntries(rates: readonly FargateRate[]): CachedFargatePrice[] {
+  const spot = new Map(rates.filter((r) => r.market === "spot").map((r) => [`${r.arch ?? ""}\t${r.dimension}`, r]));
+  return rates
+    .filter((r) => r.market === "on-demand")
+    .map((r) => {
+      const s = spot.get(`${r.arch ?? ""}\t${r.dimension}`);
+      return {
+        ...(r.arch ? { arch: r.arch } : {}), dimension: r.dimension, onDemandUsd: r.onDemandUsd, usagetype: r.usagetype, sku: r.sku,
+        ...(s ? { spotUsd: s.onDemandUsd, spotUsagetype: s.usagetype } : {}),
+      };
+    });
 }
 
 interface Sdk {
@@ -170,10 +195,9 @@ async function spotHistory(sdk: Sdk, client: EC2Client, now: Date, options: Refr
   const rows: SpotPriceRow[] = [];
   let token: string | undefined;
   do {
-    // StartTime = EndTime = now returns, per zone, the price in effect now (the last change before it).
     const input: DescribeSpotPriceHistoryCommandInput = {
       ProductDescriptions: ["Linux/UNIX"],
-      StartTime: now,
+      StartTime: new Date(now.getTime() - (options.spotWindowHours ?? 3) * 3_600_000),
       EndTime: now,
       MaxResults: 1000,
       ...(options.instanceTypes ? { InstanceTypes: [...options.instanceTypes] as DescribeSpotPriceHistoryCommandInput["InstanceTypes"] } : {}),

@@ -1,5 +1,5 @@
 import type { Container } from "inversify";
-import type { Backend, CostModel, TargetKindSpec } from "../backend/backend.js";
+import type { Backend, Billables, CostModel, TargetKindSpec } from "../backend/backend.js";
 import type { BackendRegistry } from "../backend/backend-registry.js";
 import { toSdxError } from "../errors/sdx-error.js";
 import type { Target, App } from "../model/app.js";
@@ -38,6 +38,46 @@ export async function resolveCostModels(targets: readonly Target[], registry: Ba
     }
   }));
   return new Map(targets.map((t, i) => [t.name, models[i]!]));
+}
+
+/**
+ * Each target's billable things beside compute, by target name in the targets'
+ * order, as its backend declares them for `app`: the spec's `billables` first,
+ * else the loaded backend's. A spec that declares its cost model but no
+ * billables is taken at its word (nothing beside compute), so pricing loads
+ * no backend that {@link resolveCostModels} does not load. A backend that
+ * declares none, cannot be loaded, or fails to answer yields no items and a
+ * note saying why, so the estimate lists it as unpriced instead of reading
+ * "nothing else is billed".
+ */
+export async function resolveBillables(app: App, targets: readonly Target[], registry: BackendRegistry): Promise<Map<string, Billables>> {
+  const specs = await registry.targetKinds().catch(() => new Map<string, TargetKindSpec>());
+  const none = (why: string): Billables => ({ items: [], unpriced: [`everything beside compute: ${why}`] });
+  const failed = (t: Target, e: unknown): Billables => none(`the ${t.kind} backend could not list it for target ${t.name} (${toSdxError(e).message})`);
+  const all = await Promise.all(targets.map(async (t): Promise<Billables> => {
+    const spec = specs.get(t.kind);
+    if (spec?.billables) {
+      try {
+        return spec.billables(app, t);
+      } catch (e) {
+        return failed(t, e);
+      }
+    }
+    if (spec?.costModel) return none(`the ${t.kind} backend does not declare it`);
+    let backend: Backend;
+    try {
+      backend = await registry.get(t.kind);
+    } catch (e) {
+      return none(`the ${t.kind} backend cannot be loaded (${toSdxError(e).message})`);
+    }
+    if (!backend.billables) return none(`the ${t.kind} backend does not declare it`);
+    try {
+      return backend.billables(app, t);
+    } catch (e) {
+      return failed(t, e);
+    }
+  }));
+  return new Map(targets.map((t, i) => [t.name, all[i]!]));
 }
 
 /** Options for {@link targetCostModels}. */

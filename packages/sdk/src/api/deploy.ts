@@ -5,7 +5,7 @@ import { hasChanges, hasUnconverged } from "../plan/plan.js";
 import type { ChoosePolicy, EstimateReport } from "../pricing/pricing-contract.js";
 import type { AppRevision } from "../revision/compute-revision.js";
 import type { Diagnostic } from "../validation/diagnostic.js";
-import { budgetExceededError, checkBudget } from "./check-budget.js";
+import { budgetExceededError, budgetUnpricedError, checkBudget, checkBudgetPriced } from "./check-budget.js";
 import { discoverPricing, planTarget, selectTargets, type OperationOptions, type TargetPlan } from "./plan.js";
 import { prepareApp, type AppSource, type PreparedApp } from "./prepare-app.js";
 import type { BuiltImage } from "../build/build-node-image.js";
@@ -82,8 +82,10 @@ export async function deploy(app: AppSource, options: DeployOptions = {}): Promi
   });
   const target = sel.targets[0]!;
   emit(options.onEvent, { kind: "target-selected", target: target.name, backend: target.kind, reason: sel.reason });
+  // Checked before planning against the backend: an over-budget deploy, or one whose budget cannot be checked, must change nothing.
+  const unpriced = checkBudgetPriced(sel.estimates, target.name, options.policy);
+  if (unpriced) throw budgetUnpricedError(unpriced);
   const over = checkBudget(sel.estimates, target.name, options.policy);
-  // Checked before planning against the backend: an over-budget deploy must change nothing.
   if (over) throw budgetExceededError(over);
   // Built services are built first and deployed by digest (the revision follows the digest); what the
   // registry lacks is pushed only once the deploy is confirmed and its checks passed, right before applying.

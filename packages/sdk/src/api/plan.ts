@@ -1,5 +1,5 @@
 import type { Container } from "inversify";
-import type { CheckReport, CostModel, TargetKindSpec } from "../backend/backend.js";
+import type { Billables, CheckReport, CostModel, TargetKindSpec } from "../backend/backend.js";
 import { checkTarget, fidelityFromCapabilities } from "../backend/fidelity-from-capabilities.js";
 import { SdxError, isSdxError, toSdxError, type SdxErrorData } from "../errors/sdx-error.js";
 import type { BuildOptions, RegistryAccess } from "./build.js";
@@ -17,7 +17,7 @@ import type { AppRevision } from "../revision/compute-revision.js";
 import type { Diagnostic } from "../validation/diagnostic.js";
 import { maskPlan } from "../secrets/sensitive-values.js";
 import { assertSizeLimits, contextFor, findTarget, prepareApp, renderTarget, type AppSource, type PreparedApp } from "./prepare-app.js";
-import { resolveCostModels } from "./cost-models.js";
+import { resolveBillables, resolveCostModels } from "./cost-models.js";
 import { repositoryFor } from "./repository-for.js";
 import { sdxServices, type SdxServices, type SdxSession } from "./sdx-services.js";
 
@@ -206,9 +206,11 @@ export async function selectTargets(
   let estimates: EstimateReport | undefined;
   if (estimator) {
     try {
+      const [costModels, billables] = await Promise.all([resolveCostModels(candidates, services.registry), resolveBillables(app, candidates, services.registry)]);
       const report = candidates.length === 0 ? { estimates: [], rejected: [], diagnostics: [] } : await estimator.estimate(app, {
         offline: opts.offlinePrices,
-        costModels: await resolveCostModels(candidates, services.registry),
+        costModels,
+        billables,
         ...(refused.length > 0 ? { targets: candidates } : {}),
         ...(opts.policy ? { policy: opts.policy } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
@@ -346,7 +348,9 @@ export async function plan(app: AppSource, options: PlanOptions = {}): Promise<P
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.forceConflicts ? { forceConflicts: true } : {}),
     });
-    const costDelta = estimator && tp.plan.deployed ? await costDeltaFor(estimator, p.app, t, tp.plan.deployed, sel.estimates, { ...options, costModels: await resolveCostModels([t], services.registry) }) : undefined;
+    const costDelta = estimator && tp.plan.deployed ? await costDeltaFor(estimator, p.app, t, tp.plan.deployed, sel.estimates, {
+      ...options, costModels: await resolveCostModels([t], services.registry), billablesOf: (a) => resolveBillables(a, [t], services.registry),
+    }) : undefined;
     plans.push(costDelta ? { ...tp, costDelta } : tp);
   }
   const backendNames: Record<string, string> = Object.fromEntries(plans.map((tp) => [tp.backend, tp.displayName]));
@@ -480,14 +484,17 @@ export function deployedApp(app: App, deployed: readonly DeployedService[]): App
 
 async function costDeltaFor(
   estimator: CostEstimator, app: App, target: Target, deployed: readonly DeployedService[], report: EstimateReport | undefined,
-  options: PlanOptions & { costModels: ReadonlyMap<string, CostModel> },
+  // Billables follow the app (replicas, volumes, usage), so the deployed revision's are its own.
+  options: PlanOptions & { costModels: ReadonlyMap<string, CostModel>; billablesOf: (app: App) => Promise<ReadonlyMap<string, Billables>> },
 ): Promise<readonly ServiceCostDelta[] | undefined> {
   try {
     const offline = options.offlinePrices ?? options.offline ?? false;
     const { costModels } = options;
-    const after = report?.estimates.find((e) => e.target === target.name) ?? (await estimator.estimate(app, { targets: [target], offline, costModels })).estimates[0];
+    const after = report?.estimates.find((e) => e.target === target.name)
+      ?? (await estimator.estimate(app, { targets: [target], offline, costModels, billables: await options.billablesOf(app) })).estimates[0];
     if (deployed.length === 0) return undefined;
-    const before = (await estimator.estimate(deployedApp(app, deployed), { targets: [target], offline, costModels })).estimates[0];
+    const was = deployedApp(app, deployed);
+    const before = (await estimator.estimate(was, { targets: [target], offline, costModels, billables: await options.billablesOf(was) })).estimates[0];
     return before && after ? diffEstimates(before, after) : undefined;
   } catch {
     // A cost delta is a convenience; pricing trouble is already reported with the estimates.

@@ -130,6 +130,13 @@ export interface TargetKindSpec<T extends Target = Target, S extends z.ZodObject
   readonly capabilities?: BackendCapabilities;
   /** See {@link TargetKindSpec.displayName}. @default read from the loaded backend */
   costModel?(target: T): CostModel;
+  /**
+   * The billable things beside compute that this target's render of `app`
+   * implies (load balancers, public IPv4 addresses, volumes, NAT, logs, a
+   * control plane). Pure; declared here so pricing loads no backend.
+   * @default read from the loaded backend, else nothing beside compute
+   */
+  billables?(app: App, target: T): Billables;
 }
 
 /** Everything a backend needs to render and plan one app for one target. Pure data. */
@@ -290,6 +297,42 @@ export type CostModel =
   | { readonly kind: "unpriced"; readonly reason: string };
 
 /**
+ * One billable thing a target's render implies beside the compute its cost
+ * model prices (Infracost's resource-usage split: the backend says what it
+ * creates and how many; the estimator prices each with provenance). Quantities
+ * that depend on traffic come from the service's `usage` hints or a documented
+ * default, and `basis` says which.
+ */
+export type BillableItem =
+  // `perNode`: the count is per node (or host) of the target, which only the estimator's packing knows.
+  /** A load balancer sdx creates (ALB/NLB on AWS, a forwarding rule on GCP, a Standard LB on Azure), per hour, plus its capacity units. */
+  | { readonly kind: "load-balancer"; readonly service?: string; readonly flavour: "application" | "network"; readonly count: number; readonly capacityUnits: number; readonly basis: UsageBasis }
+  /** Public IPv4 addresses held while the target runs (billed on AWS since February 2024). */
+  | { readonly kind: "public-ipv4"; readonly service?: string; readonly count: number; readonly perNode?: boolean }
+  /** Block volumes (EBS gp3, GCP pd-balanced, Azure managed disk) by size. */
+  | { readonly kind: "block-storage"; readonly service?: string; readonly sizeGiB: number; readonly count: number; readonly basis: UsageBasis; readonly perNode?: boolean }
+  /** Shared file storage (EFS standard, Filestore, Azure Files) by stored size. */
+  | { readonly kind: "file-storage"; readonly service?: string; readonly sizeGiB: number; readonly basis: UsageBasis }
+  /** NAT gateways (per hour) and the data they process. */
+  | { readonly kind: "nat-gateway"; readonly count: number; readonly processedGiBPerMonth: number; readonly basis: UsageBasis }
+  /** Log ingestion into the provider's log service (CloudWatch Logs, Cloud Logging, Log Analytics). */
+  | { readonly kind: "log-ingestion"; readonly service?: string; readonly gibPerMonth: number; readonly basis: UsageBasis }
+  /** Data sent to the internet. */
+  | { readonly kind: "egress"; readonly service?: string; readonly gibPerMonth: number; readonly basis: UsageBasis }
+  /** A managed control plane (EKS, GKE, AKS standard tier), per cluster-hour. */
+  | { readonly kind: "control-plane"; readonly flavour: "eks" | "gke" | "aks"; readonly count: number };
+
+/** Where a quantity came from: the app's `usage` hints, sdx's documented default, or the model itself (a volume's size). */
+export type UsageBasis = "usage-hint" | "default" | "declared";
+
+/** What `billables` returns: the items, and what the target incurs that sdx does not price, each with why. */
+export interface Billables {
+  readonly items: readonly BillableItem[];
+  /** e.g. "data transfer between availability zones: depends on traffic". */
+  readonly unpriced: readonly string[];
+}
+
+/**
  * One fixed host of a `hosts` cost model: priced by its instance type (from the
  * catalog, with the target's `pricing` provider and region) or by a flat
  * monthly price; its size comes from the instance type or is declared.
@@ -353,4 +396,6 @@ export interface Backend<T extends Target = Target> {
    * @default false for every target
    */
   deliversImages?(target: T): boolean;
+  /** See {@link TargetKindSpec.billables}. @default the target spec's, else nothing beside compute */
+  billables?(app: App, target: T): Billables;
 }

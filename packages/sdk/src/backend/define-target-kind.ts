@@ -21,7 +21,9 @@ export function defineTargetKind<T extends Target, S extends z.ZodObject>(spec: 
 }
 
 export type { Target, Override, PricingProfile } from "../model/app.js";
-export type { TargetKindSpec, TargetNormalizeResult, BackendCapabilities, CostModel, DeclaredHost, SizeLimits } from "./backend.js";
+export type { TargetKindSpec, TargetNormalizeResult, BackendCapabilities, CostModel, DeclaredHost, SizeLimits, BillableItem, Billables, UsageBasis } from "./backend.js";
+export type { App, Service } from "../model/app.js";
+export { USAGE_DEFAULTS, PUBLIC_IPV4_PER_LOAD_BALANCER, pricedReplicas, logsPerMonth, lbCapacityUnits, storedVolumeSize, publicIpv4PerLoadBalancer, egressBillables, nameList, type UsageQuantity } from "../model/usage-defaults.js";
 export type { Diagnostic } from "../validation/diagnostic.js";
 export { capped, dnsLabel, duration } from "../model/app-schema.js";
 export { parseDuration } from "../model/units.js";

@@ -3,8 +3,8 @@ import { COMMAND_NAMES, helpText, parseCli } from "./parse-cli.js";
 
 describe("parseCli", () => {
   it("parses plan with every flag", () => {
-    expect(parseCli(["plan", "examples/shop", "-t", "cheapest", "--offline", "--json", "--expect-no-changes", "--budget", "$250"])).toEqual({
-      command: "plan", file: "examples/shop", target: "cheapest", offline: true, json: true, expectNoChanges: true, budget: 250, forceConflicts: false,
+    expect(parseCli(["plan", "examples/shop", "-t", "cheapest", "--offline", "--json", "--expect-no-changes", "--budget", "$250", "--breakdown"])).toEqual({
+      command: "plan", file: "examples/shop", target: "cheapest", offline: true, json: true, expectNoChanges: true, budget: 250, forceConflicts: false, breakdown: true,
     });
   });
   it("defaults the app file to the current directory", () => {

@@ -47,6 +47,8 @@ interface CommandFlags {
     readonly expectNoChanges: boolean;
     /** USD per month; becomes `policy.maxMonthlyUsd`. */
     readonly budget?: number;
+    /** Print each planned target's cost per service and per line (`FormatCostOptions.breakdown`). */
+    readonly breakdown: boolean;
   };
   deploy: AppFlags & Pick<DeployOptions, "target" | "timeoutSeconds"> & Required<Pick<DeployOptions, "wait" | "forceConflicts">> & {
     /** Apply without asking (the answer to `DeployOptions.confirm`). */
@@ -129,7 +131,7 @@ const list = (description: string, value: string, extra: Partial<Flag<readonly s
 
 // Plain decimals only: Number() would also take "0x10" (16), "1e3" and " " (0).
 const money: Flag<number> = {
-  description: "Fail (exit 1) when the selected target's estimate is over this many USD per month; deploy then changes nothing.", value: "usd",
+  description: "Fail (exit 1) when the selected target's estimate is over this many USD per month, or it has no estimate to compare (not priced); deploy then changes nothing.", value: "usd",
   parse: (raw, flag) => {
     const m = /^\$?(\d+(?:\.\d+)?)$/.exec(String(raw));
     const n = m ? Number(m[1]) : Number.NaN;
@@ -176,6 +178,7 @@ const COMMANDS: { readonly [C in CommandName]: CommandSpec<CommandFlags[C]> } = 
       expectNoChanges: bool("Exit 3 when the plan has changes (a drift check in CI)."),
       budget: money,
       forceConflicts,
+      breakdown: bool("Show the planned target's cost per service (with bars) and per line, and what is not priced there; every target's with -t all. Fits $COLUMNS."),
     },
   },
   deploy: {

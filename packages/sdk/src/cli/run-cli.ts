@@ -3,7 +3,6 @@ import { delimiter, dirname, resolve as resolvePath } from "node:path";
 import type { Container } from "inversify";
 import type { SdxSession, ServicesFrom } from "../api/sdx-services.js";
 import type { SdxEvent } from "../events/sdx-event.js";
-import type { Diagnostic } from "../validation/diagnostic.js";
 import { EXIT, helpText, parseCli, type CliCommand } from "./parse-cli.js";
 
 /** What the CLI touches of the outside world; injected so tests can drive it. */
@@ -79,7 +78,7 @@ export async function runCli(argv: readonly string[], ioOverrides: Partial<CliIo
     // Ctrl-C ends with 130 (128 + SIGINT) whatever the operation made of the abort, as shells expect.
     return interrupted ? EXIT_INTERRUPTED : code;
   } catch (e) {
-    const code = await reportError(e, io, "json" in cmd && cmd.json === true);
+    const code = await reportError(e, io, "json" in cmd && cmd.json === true, cmd.command === "prices");
     return interrupted ? EXIT_INTERRUPTED : code;
   } finally {
     if (onSigint) process.off("SIGINT", onSigint);
@@ -122,7 +121,8 @@ function allowOutsideOf(cmd: CliCommand, env: CliIo["env"]): readonly string[] {
   return [...flags, ...fromEnv].map((d) => resolvePath(d));
 }
 
-async function reportError(e: unknown, io: CliIo, json: boolean): Promise<number> {
+/** Prints an error; `lookup` marks a command whose user-fault errors are all input to fix (`sdx prices`: a region, a type), exit 2. */
+async function reportError(e: unknown, io: CliIo, json: boolean, lookup = false): Promise<number> {
   const { toSdxError } = await import("../errors/sdx-error.js");
   const { diagnosticsOf } = await import("../api/prepare-app.js");
   const err = toSdxError(e);
@@ -134,7 +134,7 @@ async function reportError(e: unknown, io: CliIo, json: boolean): Promise<number
   } else {
     io.stderr(`sdx: ${err.code}: ${err.message}\n${err.hint ? `  hint: ${err.hint}\n` : ""}`);
   }
-  return isInputError(err) ? EXIT.usage : EXIT.failure;
+  return isInputError(err) || (lookup && err.fault === "user") ? EXIT.usage : EXIT.failure;
 }
 
 function progress(io: CliIo, formatEvent: (e: SdxEvent) => string | undefined) {
@@ -246,7 +246,7 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
     }
     case "plan": {
       const { plan } = await import("../api/plan.js");
-      const { checkBudget } = await import("../api/check-budget.js");
+      const { budgetUnpricedError, checkBudget, checkBudgetPriced } = await import("../api/check-budget.js");
       const { hasChanges, hasUnconverged } = await import("../plan/plan.js");
       const policy = cmd.budget === undefined ? undefined : { maxMonthlyUsd: cmd.budget };
       const r = await plan(cmd.file, {
@@ -264,10 +264,18 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
         const { formatPlanResult } = await import("../format/format-plan.js");
         const diags = [...r.diagnostics, ...(r.estimates?.diagnostics ?? []), ...r.plans.flatMap((p) => [...p.check.diagnostics, ...p.plan.diagnostics].map((d) => ({ ...d, target: p.target })))];
         if (diags.length) io.stderr(`${formatDiagnostics(diags)}\n`);
-        io.stdout(formatPlanResult(r));
+        const width = cmd.breakdown ? (await import("../format/format-breakdown.js")).widthFromEnv(io.env) : undefined;
+        io.stdout(formatPlanResult(r, { breakdown: cmd.breakdown, width }));
       }
       const blocked = r.plans.some((p) => [...p.check.diagnostics, ...p.plan.diagnostics].some((d) => d.severity === "error"));
       if (blocked) return EXIT.failure;
+      // A budget with no price to compare it to fails like an excess: passing it would say "within budget".
+      const unpriced = checkBudgetPriced(r.estimates, sel.target, policy);
+      if (unpriced) {
+        const err = budgetUnpricedError(unpriced);
+        io.stderr(`sdx: ${err.code}: ${err.message}\n  hint: ${err.hint}\n`);
+        return EXIT.failure;
+      }
       const over = checkBudget(r.estimates, sel.target, policy);
       if (over) {
         io.stderr(`sdx: ${(await import("../format/format-results.js")).formatBudgetExcess(over)}\n`);
@@ -359,59 +367,25 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
   }
 }
 
-// Pricing functions are loaded from @sdx/pricing at run time; the sdk does not depend on it.
-interface PriceRowView {
-  readonly item: string;
-  readonly vcpus?: number;
-  readonly memoryGiB?: number;
-  readonly arch?: string;
-  readonly unit: string;
-  readonly onDemandUsd: number;
-  readonly spotUsd?: number;
-  readonly spotMinUsd?: number;
-  readonly provenance: { readonly source: string; readonly asOf: string };
-}
-interface PricingModule {
-  lookupPrices(q: { provider: string; region: string; instanceType?: string; signal?: AbortSignal }): Promise<{ rows: readonly PriceRowView[]; diagnostics: readonly Diagnostic[] }>;
-  refreshPrices(o: { regions: readonly string[]; endpoint?: string; signal?: AbortSignal; onEvent?: (e: SdxEvent) => void }): Promise<{ files: readonly { region: string; path: string; ec2: number; spot: number; fargate: boolean }[]; fetchedAt: string; expiresAt: string }>;
-}
-
-// Unit prices keep the precision the price list has ($0.04048, not $0.0405).
-const money = (n: number | undefined): string => (n === undefined ? "-" : `$${Number(n.toFixed(6)).toString()}`);
-
 async function prices(cmd: Extract<CliCommand, { command: "prices" | "prices-refresh" }>, io: CliIo): Promise<number> {
-  const spec = "@sdx/pricing";
-  let mod: PricingModule;
-  try {
-    mod = (await import(spec)) as PricingModule;
-  } catch (e) {
-    const { SdxError } = await import("../errors/sdx-error.js");
-    throw new SdxError("SDX_PRICING", "@sdx/pricing is not installed", { fault: "user", cause: e, hint: "npm install @sdx/pricing" });
-  }
-  const { formatTable } = await import("../format/table.js");
+  const api = await import("../api/prices.js");
+  const { formatPrices, formatPricesRefresh } = await import("../format/format-prices.js");
   if (cmd.command === "prices-refresh") {
     const { formatEvent } = await import("../format/format-event.js");
+    const mod = await api.loadPricingModule();
     const r = await mod.refreshPrices({ regions: cmd.regions, ...(cmd.endpoint ? { endpoint: cmd.endpoint } : {}), ...(io.signal ? { signal: io.signal } : {}), onEvent: progress(io, formatEvent) });
     if (cmd.json) print(io, r);
-    else {
-      io.stdout(`${formatTable(["REGION", "EC2 TYPES", "SPOT", "FARGATE", "CACHE FILE"], r.files.map((f) => [f.region, String(f.ec2), String(f.spot), f.fargate ? "yes" : "no", f.path]))}
-`);
-      io.stdout(`Fetched ${r.fetchedAt}; used until ${r.expiresAt}, then the embedded catalog again.\n`);
-    }
+    else io.stdout(`${formatPricesRefresh(r)}\n`);
     return EXIT.ok;
   }
-  const r = await mod.lookupPrices({ provider: cmd.provider, region: cmd.region, ...(cmd.instanceType ? { instanceType: cmd.instanceType } : {}), ...(io.signal ? { signal: io.signal } : {}) });
+  const r = await api.prices({ provider: cmd.provider, region: cmd.region, ...(cmd.instanceType ? { instanceType: cmd.instanceType } : {}), env: io.env, ...(io.signal ? { signal: io.signal } : {}) });
   if (cmd.json) print(io, r);
   else {
     if (r.diagnostics.length) {
       const { formatDiagnostics } = await import("../format/format-diagnostics.js");
       io.stderr(`${formatDiagnostics(r.diagnostics)}\n`);
     }
-    io.stdout(`${formatTable(
-      ["ITEM", "VCPU", "MEM GIB", "ARCH", "ON-DEMAND", "SPOT (MEDIAN)", "SPOT (MIN)", "PER", "SOURCE", "AS OF"],
-      r.rows.map((x) => [x.item, x.vcpus === undefined ? "-" : String(x.vcpus), x.memoryGiB === undefined ? "-" : String(x.memoryGiB), x.arch ?? "-", money(x.onDemandUsd), money(x.spotUsd), money(x.spotMinUsd), x.unit, x.provenance.source, x.provenance.asOf]),
-      { rightAlign: [1, 2, 4, 5, 6] },
-    )}\n`);
+    io.stdout(`${formatPrices(r.rows)}\n`);
   }
   return EXIT.ok;
 }

@@ -2,7 +2,12 @@ import type { CheckReport } from "../backend/backend.js";
 import type { PlannedAction } from "../plan/plan.js";
 import type { CostEstimate, EstimateReport } from "../pricing/pricing-contract.js";
 import type { PlanResult, TargetPlan } from "../api/plan.js";
+import { formatBreakdowns, type BreakdownOptions } from "./format-breakdown.js";
+import { formatUsd } from "./format-usd.js";
 import { formatTable } from "./table.js";
+
+// Kept here too: callers and the package index import it from this module.
+export { formatUsd };
 
 const SYMBOL: Record<PlannedAction["kind"], string> = { create: "+", update: "~", replace: "±", delete: "-", "no-op": " " };
 
@@ -12,12 +17,15 @@ function show(v: unknown): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
-/** USD with precision that suits the size: $0.0123, $12.35, $1,234. */
-export function formatUsd(n: number): string {
-  if (n === 0) return "$0";
-  if (n < 1) return `$${n.toFixed(4)}`;
-  if (n < 1000) return `$${n.toFixed(2)}`;
-  return `$${Math.round(n).toLocaleString("en-US")}`;
+/** Options of {@link formatEstimates} and {@link formatPlanResult}. */
+export interface FormatCostOptions extends BreakdownOptions {
+  /**
+   * Add each planned target's cost breakdown (per service with bars, per
+   * line, and what is not priced there) after the table: the marked target's
+   * in `formatEstimates`, every planned target's in `formatPlanResult`.
+   * @default false
+   */
+  readonly breakdown?: boolean;
 }
 
 /**
@@ -26,7 +34,7 @@ export function formatUsd(n: number): string {
  * `→` marks the target being planned or deployed (the cheapest unless one was named); when a named
  * target is not the cheapest, a line says what the cheapest would save.
  */
-export function formatEstimates(report: EstimateReport, selected?: string, backendNames: Readonly<Record<string, string>> = {}): string {
+export function formatEstimates(report: EstimateReport, selected?: string, backendNames: Readonly<Record<string, string>> = {}, options: FormatCostOptions = {}): string {
   const mark = selected ?? report.chosen;
   const rows = [...report.estimates]
     .sort((a, b) => a.monthlyUsd - b.monthlyUsd)
@@ -38,8 +46,11 @@ export function formatEstimates(report: EstimateReport, selected?: string, backe
   if (selected && cheapest && sel && cheapest.target !== selected) {
     out.push(`Planning ${selected} as named; the cheapest is ${cheapest.target} at ${formatUsd(cheapest.monthlyUsd)}/month (${formatUsd(sel.monthlyUsd - cheapest.monthlyUsd)} less).`);
   } else if (report.chosen && report.reason) out.push(`Chosen: ${report.chosen} (${report.reason})`);
-  const notPriced = [...new Set(report.estimates.flatMap((e) => e.notPriced))];
-  if (notPriced.length) out.push(`Not priced: ${notPriced.join(", ")}.`);
+  // Each target leaves out different things (a load balancer is priced on ECS, not on a flat rate):
+  // the marked target's list is the one that qualifies the number acted on; the breakdown repeats it per target.
+  const marked = report.estimates.find((e) => e.target === mark);
+  if (options.breakdown && mark) out.push("", formatBreakdowns(report, [mark], options));
+  else if (marked?.notPriced.length) out.push(`Not priced on ${marked.target}: ${marked.notPriced.join(", ")}.`);
   return out.join("\n");
 }
 
@@ -80,8 +91,8 @@ export function formatTargetPlan(tp: TargetPlan): string {
   return out.join("\n");
 }
 
-/** The whole `sdx plan` text. */
-export function formatPlanResult(r: PlanResult): string {
+/** The whole `sdx plan` text; with `breakdown`, each planned target's cost breakdown follows the cost table. */
+export function formatPlanResult(r: PlanResult, options: FormatCostOptions = {}): string {
   const out: string[] = [`App ${r.app}, revision ${r.revision.app}`];
   const resolved = r.images.filter((i) => i.status === "resolved");
   const builtNames = new Set(r.builds.map((b) => b.service));
@@ -90,6 +101,7 @@ export function formatPlanResult(r: PlanResult): string {
   for (const i of resolved) out.push(`  image ${i.service}: ${i.ref} → ${i.digest}`);
   for (const i of unresolved) out.push(`  image ${i.service}: ${i.ref} not resolved (${i.reason}); the tag may point elsewhere at deploy time`);
   if (r.estimates) out.push("", formatEstimates(r.estimates, r.target, r.backendNames));
+  if (options.breakdown) out.push("", formatBreakdowns(r.estimates, r.plans.map((p) => p.target), options));
   for (const tp of r.plans) out.push("", formatTargetPlan(tp));
   return `${out.join("\n")}\n`;
 }

@@ -18,7 +18,8 @@ export function validateJson(r: LoadAppResult): Record<string, unknown> {
 export function planJson(r: PlanResult): Record<string, unknown> {
   const sel = r.plans[0]!;
   return {
-    app: r.app, revision: r.revision.app, serviceRevisions: r.revision.services, diagnostics: r.diagnostics,
+    // Pricing warnings (stale prices, a failed estimate) belong with the app's, as in the human output.
+    app: r.app, revision: r.revision.app, serviceRevisions: r.revision.services, diagnostics: [...r.diagnostics, ...(r.estimates?.diagnostics ?? [])],
     target: sel.target, backend: sel.backend, selection: r.selection, images: r.images, builds: r.builds,
     plan: planToJson(sel.plan), fidelity: sel.check.fidelity, checkDiagnostics: sel.check.diagnostics,
     ...(sel.costDelta ? { costDelta: sel.costDelta } : {}),

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import type { TargetKindSpec } from "../backend/backend.js";
 import { LIMITS, type LimitName } from "./limits.js";
+import { USAGE_DEFAULTS } from "./usage-defaults.js";
 
 /** What a limit counts: a number's value, a list's items, a mapping's keys or a string's length. */
 type Measure = "value" | "items" | "keys" | "length";
@@ -135,6 +136,15 @@ const buildInput = z.strictObject({
   repository: z.string().min(1).optional().describe("Where to push (no tag or digest). Default: <registry>/<app>-<service>."),
 });
 
+const dataSize = z.union([z.string(), z.number()]);
+
+const usageInput = z.strictObject({
+  logs: dataSize.optional().describe(`Logs all replicas write per month, e.g. "2Gi"; priced where sdx ships them (CloudWatch Logs on ECS). Default: ${USAGE_DEFAULTS.logsGiBPerReplicaMonth} GiB per replica per month.`),
+  egress: dataSize.optional().describe("Data all replicas send to the internet per month, e.g. \"10Gi\". Default: none, so egress is left unpriced and the estimate says so."),
+  lbCapacityUnits: z.number().min(0).optional().describe(`Average capacity units of the service's load balancer (AWS LCU/NLCU; one is 25 new connections/s or 1 GB/h on an ALB). Default: ${USAGE_DEFAULTS.lbCapacityUnits}.`),
+  volumeSize: dataSize.optional().describe(`Data held in each persistent volume where the bill follows what is stored (EFS, local volumes on nodes), e.g. "20Gi". Default: the volume's size, else ${USAGE_DEFAULTS.volumeSizeGiB} GiB. Kubernetes volumes are billed at their claimed size.`),
+}).describe("Pricing hints, never deployed: editing them changes no revision. Quantities cover all replicas together.");
+
 const serviceInput = z.strictObject({
   image: z.string().min(1).optional().describe("Image reference; pin it with @sha256:… for reproducible deploys. Required unless `build` is given."),
   build: buildInput.optional().describe("Build the image from source (Node), without Docker."),
@@ -183,6 +193,7 @@ const serviceInput = z.strictObject({
     })
     .optional(),
   labels: labelMap.optional(),
+  usage: usageInput.optional(),
 });
 
 const pricingInput = z.strictObject({

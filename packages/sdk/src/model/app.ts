@@ -110,6 +110,28 @@ export interface Service {
   readonly placement: Placement;
   readonly rollout: Rollout;
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * Pricing hints (`usage:`): never deployed and not part of the service's
+   * revision, so editing them redeploys nothing. @default undefined (every
+   * quantity takes its default from `USAGE_DEFAULTS`)
+   */
+  readonly usage?: ServiceUsage;
+}
+
+/**
+ * What a service is expected to use, for pricing what depends on traffic
+ * (Infracost's usage file). Each field absent means its documented default in
+ * `USAGE_DEFAULTS` (usage-defaults.ts). Quantities cover all replicas together.
+ */
+export interface ServiceUsage {
+  /** Logs written per month, GiB. @default USAGE_DEFAULTS.logsGiBPerReplicaMonth per replica */
+  readonly logsGiBPerMonth?: number;
+  /** Data sent to the internet per month, GiB. @default none: egress stays unpriced, with a note */
+  readonly egressGiBPerMonth?: number;
+  /** Average load balancer capacity units (AWS LCU/NLCU) of the service's load balancer. @default USAGE_DEFAULTS.lbCapacityUnits */
+  readonly lbCapacityUnits?: number;
+  /** Data stored in each persistent volume whose size the backend does not provision, GiB. @default the volume's size, else USAGE_DEFAULTS.volumeSizeGiB */
+  readonly volumeSizeGiB?: number;
 }
 
 /** An image reference split into its parts. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseCpu, parseDuration, parseMemory } from "./units.js";
+import { parseCpu, parseDuration, parseMemory, parseSizeGiB } from "./units.js";
 
 describe("units", () => {
   it.each([[0.5, 500], ["250m", 250], ["2", 2000], [1.5, 1500]])("cpu %s → %i millicores", (input, want) => {
@@ -19,5 +19,16 @@ describe("units", () => {
   it("refuses junk durations", () => {
     expect(parseDuration("10 minutes")).toMatchObject({ ok: false });
     expect(parseDuration("")).toMatchObject({ ok: false });
+  });
+  it.each([["2Gi", 2], ["512Mi", 0.5], ["1G", 954 / 1024], ["1.5Ti", 1536], [0, 0], ["0", 0], ["0Gi", 0]])("data size %s → %d GiB (to the MiB above)", (input, want) => {
+    expect(parseSizeGiB(input, "usage.logs")).toEqual({ ok: true, value: want });
+  });
+  it("refuses negative data sizes, bare numbers and unknown units, naming the field", () => {
+    expect(parseSizeGiB("-2Gi", "usage.egress")).toMatchObject({ ok: false, message: 'usage.egress must not be negative, got "-2Gi"', hint: expect.stringContaining("2Gi") });
+    expect(parseSizeGiB(-1, "usage.egress")).toMatchObject({ ok: false, message: "usage.egress must not be negative, got -1" });
+    expect(parseSizeGiB(10, "usage.logs")).toMatchObject({ ok: false, message: 'usage.logs "10" has no unit' });
+    expect(parseSizeGiB("10", "usage.logs")).toMatchObject({ ok: false, message: 'usage.logs "10" has no unit' });
+    expect(parseSizeGiB("10Gb", "usage.logs")).toMatchObject({ ok: false, message: 'unknown unit "Gb" in usage.logs "10Gb"' });
+    expect(parseSizeGiB("lots", "usage.logs")).toMatchObject({ ok: false, message: 'cannot read usage.logs "lots"' });
   });
 });

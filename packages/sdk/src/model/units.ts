@@ -49,6 +49,30 @@ export function parseMemory(input: string | number): Parsed<number> {
   return ok(Math.ceil(bytes / 2 ** 20 - 1e-9));
 }
 
+/**
+ * A quantity of data (`2Gi`, `500Mi`, `10G`) → GiB, to the MiB above, for
+ * `usage:` hints; `what` names it in messages. Zero is allowed, with or
+ * without a unit (it cannot be misread); any other bare number is refused, as
+ * for memory.
+ */
+export function parseSizeGiB(input: string | number, what: string): Parsed<number> {
+  const hint = `Write a size like "2Gi" or "500Mi" (binary) or "10G" (decimal), or 0.`;
+  if (typeof input === "number") {
+    if (input === 0) return ok(0);
+    if (!Number.isFinite(input)) return fail(`cannot read ${what} ${input}`, hint);
+    if (input < 0) return fail(`${what} must not be negative, got ${input}`, hint);
+    return fail(`${what} "${input}" has no unit`, hint);
+  }
+  const m = /^\s*(-?)(\d+(?:\.\d+)?)\s*([A-Za-z]+)?\s*$/.exec(input);
+  if (!m) return fail(`cannot read ${what} "${input}"`, hint);
+  if (m[1] === "-" && Number(m[2]) !== 0) return fail(`${what} must not be negative, got "${input}"`, hint);
+  if (Number(m[2]) === 0) return ok(0);
+  if (m[3] === undefined) return fail(`${what} "${input}" has no unit`, hint);
+  const factor = MEMORY_UNITS[m[3]];
+  if (factor === undefined) return fail(`unknown unit "${m[3]}" in ${what} "${input}"`, "Use one of Ki, Mi, Gi, Ti, K, M, G, T.");
+  return ok(Math.ceil((Number(m[2]) * factor) / 2 ** 20 - 1e-9) / 1024);
+}
+
 /** Duration (`10s`, `1m30s`, `500ms`, `2h`, or a number of seconds) → seconds. */
 export function parseDuration(input: string | number): Parsed<number> {
   const hint = 'Write a duration like "10s", "1m30s" or "2m".';

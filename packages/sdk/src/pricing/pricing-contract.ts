@@ -1,4 +1,4 @@
-import type { CostModel } from "../backend/backend.js";
+import type { Billables, CostModel } from "../backend/backend.js";
 import type { Target, App } from "../model/app.js";
 import type { Diagnostic } from "../validation/diagnostic.js";
 
@@ -81,6 +81,12 @@ export interface EstimateOptions {
    * @default none: every target is unpriced
    */
   readonly costModels?: ReadonlyMap<string, CostModel>;
+  /**
+   * Each target's billable things beside compute, by target name, as its
+   * backend declares them (`billables(app, target)`); the API fills it from
+   * the backend registry. @default none: only compute is priced
+   */
+  readonly billables?: ReadonlyMap<string, Billables>;
   readonly policy?: ChoosePolicy;
   /** Use only embedded prices. @default false */
   readonly offline?: boolean;

@@ -44,6 +44,16 @@ describe("computeRevision", () => {
     expect(canonicalJson([...secrets.values()])).not.toContain("s3cret-value");
     expect(JSON.stringify([...secrets.values()])).toContain("[redacted]");
   });
+  it("ignores usage hints (never deployed), so refining one redeploys nothing", async () => {
+    const withUsage = (usage: Record<string, unknown> | undefined) => ({ ...doc({ A: "1" }), services: { ...doc({ A: "1" }).services, api: { image: "api:1", ...(usage ? { usage } : {}) } } });
+    const none = await rev(withUsage(undefined));
+    const some = await rev(withUsage({ logs: "2Gi", egress: "10Gi", lbCapacityUnits: 2, volumeSize: "20Gi" }));
+    const other = await rev(withUsage({ logs: "50Gi" }));
+    expect(some).toEqual(none);
+    expect(other).toEqual(none);
+    // The hint is in the model all the same: pricing reads it.
+    expect(validateApp(withUsage({ logs: "2Gi" }), { targetKinds }).app!.services[1]!.usage).toEqual({ logsGiBPerMonth: 2 });
+  });
   it("bounds long names with a hash suffix that keeps them distinct", () => {
     const a = boundedName(`${"x".repeat(70)}-a`);
     const b = boundedName(`${"x".repeat(70)}-b`);

@@ -10,10 +10,15 @@ export interface AppRevision {
   readonly services: Readonly<Record<string, string>>;
 }
 
-/** The normalised form of a service that is hashed: file contents and secret values enter by digest only. */
+/**
+ * The normalised form of a service that is hashed: file contents and secret
+ * values enter by digest only; `usage` (pricing hints, never deployed) not at
+ * all, so refining a hint rolls nothing.
+ */
 export function serviceIdentity(service: Service, secrets: ResolvedSecrets): unknown {
+  const { usage: _usage, ...deployed } = service;
   return {
-    ...service,
+    ...deployed,
     files: service.files.map((f) => ({ path: f.path, mode: f.mode, sha256: sha256(f.content) })),
     secrets: service.secrets.map((s) => ({ ...s, digest: secrets.get(secretKey(service.name, s.name))?.digest ?? "unresolved" })),
   };

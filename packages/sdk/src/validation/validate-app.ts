@@ -3,12 +3,12 @@ import { LIMITS } from "../model/limits.js";
 import { DEFAULT_BUILD_BASE } from "../model/app.js";
 import type {
   App, BuildSpec, ImageRef, ConfigFile, HealthCheck, HealthProbe, Override, Placement, Port, PricingProfile, Resources, Rollout, Scale,
-  SecretMount, SecretSource, Service, Target, Volume,
+  SecretMount, SecretSource, Service, ServiceUsage, Target, Volume,
 } from "../model/app.js";
 import type { TargetKindSpec } from "../backend/backend.js";
 import { appInputSchema, targetSchemaOf } from "../model/app-schema.js";
 import { parseImageRef, isMutableImage } from "../model/image-ref.js";
-import { parseCpu, parseDuration, parseMemory, type Parsed } from "../model/units.js";
+import { parseCpu, parseDuration, parseMemory, parseSizeGiB, type Parsed } from "../model/units.js";
 import { didYouMean } from "../util/did-you-mean.js";
 import { isSdxError } from "../errors/sdx-error.js";
 import { formatPath, hasErrors, sortDiagnostics, type Diagnostic } from "./diagnostic.js";
@@ -411,6 +411,8 @@ function normalizeService(
     err("SDX_OUT_OF_RANGE", p("rollout", "maxUnavailable"), `maxUnavailable is ${rollout.maxUnavailable}; at most 100% of the instances can be down`, "Use a percentage up to 100% or a count.");
   }
 
+  const usage = isObj(raw.usage) ? normalizeUsage(raw.usage, p, err) : undefined;
+
   const cmd = asList(raw.command);
   const args = asList(raw.args);
   return {
@@ -422,7 +424,28 @@ function normalizeService(
     ...(health ? { health } : {}),
     resources, scale, volumes, placement, rollout,
     labels: isObj(raw.labels) ? (raw.labels as Record<string, string>) : {},
+    ...(usage ? { usage } : {}),
   };
+}
+
+/** `usage:` with its sizes in GiB; fields left out stay out (their defaults are USAGE_DEFAULTS', applied when pricing). */
+function normalizeUsage(raw: Obj, p: (...rest: (string | number)[]) => string, err: Report): ServiceUsage | undefined {
+  const size = (key: string): number | undefined => {
+    const v = raw[key];
+    if (typeof v !== "string" && typeof v !== "number") return undefined; // absent, or the schema reports it
+    return unit(parseSizeGiB(v, `usage.${key}`), p("usage", key), "SDX_INVALID_SIZE", err);
+  };
+  const logs = size("logs");
+  const egress = size("egress");
+  const volumeSize = size("volumeSize");
+  const lcu = typeof raw.lbCapacityUnits === "number" && raw.lbCapacityUnits >= 0 ? raw.lbCapacityUnits : undefined;
+  const usage: ServiceUsage = {
+    ...(logs === undefined ? {} : { logsGiBPerMonth: logs }),
+    ...(egress === undefined ? {} : { egressGiBPerMonth: egress }),
+    ...(lcu === undefined ? {} : { lbCapacityUnits: lcu }),
+    ...(volumeSize === undefined ? {} : { volumeSizeGiB: volumeSize }),
+  };
+  return Object.keys(usage).length > 0 ? usage : undefined;
 }
 
 /** A repository as `build.repository` or a registry may name it: host[:port]/path, lower case, no tag or digest. */

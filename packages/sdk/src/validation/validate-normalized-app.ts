@@ -65,7 +65,7 @@ function toRecord(items: readonly unknown[], what: string, diags: Diagnostic[], 
 
 /** A normalised Service written back as it would appear in sdx.yaml. Unknown fields pass through, so the schema reports them. */
 function toServiceInput(s: Obj, path: string, diags: Diagnostic[]): Obj {
-  const { name: _name, image, secrets, files, health, resources, scale, volumes, rollout, ...rest } = s;
+  const { name: _name, image, secrets, files, health, resources, scale, volumes, rollout, usage, ...rest } = s;
   const out: Obj = { ...rest };
   // A built service's undigested image only names where the build goes, which `build.repository` (or the default) says again.
   const placeholder = isObj(rest.build) && isObj(image) && image.digest === undefined;
@@ -100,6 +100,10 @@ function toServiceInput(s: Obj, path: string, diags: Diagnostic[]): Obj {
     const { timeoutSeconds, ...ror } = rollout;
     out.rollout = dropUndefined({ ...ror, timeout: timeoutSeconds });
   } else if (rollout !== undefined) out.rollout = rollout;
+  if (isObj(usage)) {
+    const { logsGiBPerMonth, egressGiBPerMonth, volumeSizeGiB, ...ur } = usage;
+    out.usage = dropUndefined({ ...ur, logs: gib(logsGiBPerMonth), egress: gib(egressGiBPerMonth), volumeSize: gib(volumeSizeGiB) });
+  } else if (usage !== undefined) out.usage = usage;
   return out;
 }
 
@@ -146,6 +150,8 @@ function toTargetInput(t: Obj, targetKinds: ValidateAppOptions["targetKinds"]): 
 
 const cpu = (m: unknown): unknown => (typeof m === "number" ? `${m}m` : m);
 const mem = (m: unknown): unknown => (typeof m === "number" ? `${m}Mi` : m);
+// A negative number is passed on as a number, for validation to report it as negative.
+const gib = (g: unknown): unknown => (typeof g === "number" && g > 0 ? `${g}Gi` : g);
 
 function dropUndefined(o: Obj): Obj {
   const out: Obj = {};
