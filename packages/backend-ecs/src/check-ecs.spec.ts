@@ -57,6 +57,27 @@ describe("checkEcs", () => {
     expect(f["api.secrets.db-password"]).toMatchObject({ level: "exact" });
   });
 
+  it("reports the task size and the architecture and capacity Fargate runs when the app gave none, with their values", async () => {
+    const base = await exampleContext<EcsTarget>("hello", { kind: "ecs" });
+    const withWeb = (patch: Record<string, unknown>) => ecs({ ...base, app: { ...base.app, services: base.app.services.map((s) => ({ ...s, ...patch })) } });
+    const lines = (ctx: BackendContext<EcsTarget>) => checkEcs(ctx).fidelity.filter((x) => /^(resources|placement)/.test(x.field)).map((x) => `${x.level} ${x.service}.${x.field}: ${x.note}`);
+    const placement = base.app.services[0]!.placement;
+    expect(lines(withWeb({ resources: { cpuMillis: 250, memoryMiB: 256, defaulted: ["cpu", "memory"] }, placement: { ...placement, defaulted: ["spot", "arch"] } }))).toEqual([
+      "approximated web.resources: no cpu or memory request given; Fargate size 0.25 vCPU / 512 MiB used (sdx default 250m CPU / 256 MiB memory, rounded up to a valid size), which is also the task's hard limit",
+      "approximated web.placement.arch: not given; runtimePlatform X86_64 used (sdx default amd64)",
+      "approximated web.placement.spot: not given; FARGATE on-demand capacity used (sdx default never)",
+    ]);
+    expect(lines(withWeb({ resources: { cpuMillis: 250, memoryMiB: 1024, defaulted: ["cpu"] }, placement: { spot: "never", minOnDemand: 0, arch: "arm64", constraints: {} } }))).toEqual([
+      "approximated web.resources: no cpu request given; Fargate size 0.25 vCPU / 1 GB used (sdx default 250m CPU), which is also the task's hard limit",
+    ]);
+    // Requests that are a Fargate size exactly, and no limits: still a hard limit the model did not state.
+    expect(lines(withWeb({ resources: { cpuMillis: 500, memoryMiB: 1024 }, placement: { spot: "never", minOnDemand: 0, arch: "amd64", constraints: {} } }))).toEqual([
+      "approximated web.resources: Fargate size 0.5 vCPU / 1 GB as requested; Fargate also enforces it as the task's hard limit, though no limits are given",
+    ]);
+    const capped = lines(withWeb({ resources: { cpuMillis: 500, memoryMiB: 1024, limits: { memoryMiB: 1024 } }, placement: { spot: "never", minOnDemand: 0, arch: "amd64", constraints: {} } }));
+    expect(capped).toEqual(["exact web.resources: undefined", "approximated web.resources.limits: Fargate enforces the task size as the limit"]);
+  });
+
   it("flags missing subnets, non-ARN secrets and oversized tasks", async () => {
     const base = await exampleContext<EcsTarget>(FIXTURE, { kind: "ecs" });
     const app = {
@@ -82,5 +103,18 @@ describe("checkEcs", () => {
     ]);
     // The health probes keep ECS's own note (the command it runs) at the level the capabilities allow.
     expect(r.fidelity.find((x) => x.service === "web" && x.field === "health.http")).toMatchObject({ level: "approximated", note: expect.stringContaining("wget") });
+  });
+
+  it("marks what the app depends on that ECS breaks: discovery by name of internal ports, a public port without a target group", async () => {
+    const base = ecs(await exampleContext<EcsTarget>(FIXTURE, { kind: "ecs" }));
+    const breaking = (ctx: BackendContext<EcsTarget>) => checkEcs(ctx).fidelity.filter((x) => x.breaks).map((x) => `${x.service}.${x.field} ${x.level} ${x.breaks}`);
+    // web calls http://api:9090: nothing registers api under its name on ECS.
+    expect(breaking({ ...base, target: { ...base.target, targetGroups: {} } })).toEqual(["web.ports.public approximated public-port", "api.ports dropped discovery"]);
+    expect(checkEcs(base).fidelity.find((x) => x.service === "api" && x.field === "ports")?.note).toBe(
+      "not reachable by name: sdx registers no service discovery on ECS (no Service Connect or Cloud Map), so api:9090 does not resolve from other services");
+    // A named target group gives the public port its stable address; an app of one service has nobody to call it by name.
+    expect(breaking({ ...base, target: { ...base.target, targetGroups: { web: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/1" } } })).not.toContain("web.ports.public approximated public-port");
+    const alone = { ...base, app: { ...base.app, services: base.app.services.filter((s) => s.name === "api") } };
+    expect(breaking(alone)).toEqual([]);
   });
 });

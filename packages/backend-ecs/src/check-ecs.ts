@@ -1,4 +1,4 @@
-import { secretKey, type BackendContext, type CheckReport, type Diagnostic, type FidelityEntry } from "@sdx/sdk";
+import { secretKey, stopFirstReport, type BackendContext, type CheckReport, type Diagnostic, type FidelityEntry } from "@sdx/sdk";
 import type { EcsTarget } from "./ecs-target.js";
 import { parameterName, parameterPath } from "./render/ecs-names.js";
 import { formatFargateSize, nearestFargateSize, roundUpFargate } from "./render/fargate-size.js";
@@ -53,9 +53,19 @@ export function checkEcs(ctx: BackendContext<EcsTarget>): CheckReport {
     if (!roundUpFargate(svc.resources.cpuMillis, svc.resources.memoryMiB)) {
       diag("error", "SDX_FARGATE_SIZE", `${sp}.resources`, `no Fargate task holds ${svc.resources.cpuMillis}m CPU and ${svc.resources.memoryMiB} MiB; the largest (nearest valid) size is ${formatFargateSize(nearestFargateSize(requested.cpuUnits, requested.memoryMiB))}`,
         "Lower resources.cpu / resources.memory, or deploy this service to a node-based target.");
-    } else if (billed.cpuUnits !== requested.cpuUnits || billed.memoryMiB !== requested.memoryMiB) {
-      field("resources", "approximated", `rounded up to the Fargate size ${formatFargateSize(billed)} (requested ${svc.resources.cpuMillis}m / ${svc.resources.memoryMiB} MiB); billed at that size`);
-    } else field("resources", "exact");
+    } else {
+      // Fargate has no unsized task: whatever size runs is also the task's hard limit, so it is reported even when the request fits exactly.
+      const rounded = billed.cpuUnits !== requested.cpuUnits || billed.memoryMiB !== requested.memoryMiB;
+      const defaulted = svc.resources.defaulted ?? [];
+      if (defaulted.length > 0) {
+        const used = defaulted.map((k) => (k === "cpu" ? `${svc.resources.cpuMillis}m CPU` : `${svc.resources.memoryMiB} MiB memory`)).join(" / ");
+        field("resources", "approximated", `no ${defaulted.join(" or ")} request given; Fargate size ${formatFargateSize(billed)} used (sdx default ${used}${rounded ? ", rounded up to a valid size" : ""}), which is also the task's hard limit`);
+      } else if (rounded) {
+        field("resources", "approximated", `rounded up to the Fargate size ${formatFargateSize(billed)} (requested ${svc.resources.cpuMillis}m / ${svc.resources.memoryMiB} MiB); billed at that size, which is also the task's hard limit`);
+      } else if (!svc.resources.limits) {
+        field("resources", "approximated", `Fargate size ${formatFargateSize(billed)} as requested; Fargate also enforces it as the task's hard limit, though no limits are given`);
+      } else field("resources", "exact");
+    }
     if (svc.resources.limits) field("resources.limits", "approximated", "Fargate enforces the task size as the limit");
 
     svc.secrets.forEach((s) => {
@@ -116,11 +126,24 @@ export function checkEcs(ctx: BackendContext<EcsTarget>): CheckReport {
       if (v.kind === "ephemeral") field(`volumes.${v.name}`, v.sizeMiB ? "approximated" : "exact", v.sizeMiB ? "a task bind mount sharing the task's ephemeral storage (raised above 20 GiB when the sizes need it)" : undefined);
     }
     if (Object.keys(svc.placement.constraints).length > 0) field("placement.constraints", "dropped", "Fargate has no node labels to constrain placement");
+    // Fargate must run a task on some architecture and capacity: a choice the app left out is the default, said with its value.
+    const left = svc.placement.defaulted ?? [];
+    if (left.includes("arch")) field("placement.arch", "approximated", `not given; runtimePlatform ${svc.placement.arch === "arm64" ? "ARM64" : "X86_64"} used (sdx default ${svc.placement.arch})`);
+    if (left.includes("spot")) field("placement.spot", "approximated", `not given; FARGATE on-demand capacity used (sdx default ${svc.placement.spot})`);
     if (svc.placement.spot !== "never") field("placement.spot", "exact", "FARGATE_SPOT capacity provider" + (target.spotFallback ? `, falling back to FARGATE after ${target.spotFallbackSeconds}s unplaced` : ""));
     if (svc.rollout.strategy === "recreate") field("rollout.strategy", "approximated", "minimumHealthyPercent 0 / maximumPercent 100");
+    const stopFirst = stopFirstReport(svc, target.name, "minimumHealthyPercent 0 / maximumPercent 100");
+    diagnostics.push(...stopFirst.diagnostics);
+    fidelity.push(...stopFirst.fidelity);
     const pub = svc.ports.filter((p) => p.public);
     if (pub.length > 0 && !target.targetGroups[svc.name]) {
-      field("ports.public", "approximated", "no target group named for this service: tasks are reachable only at their own IPs (assignPublicIp / security groups)");
+      // Clients of a public port expect one address that reaches the service; task IPs change at every deploy.
+      fidelity.push({ service: svc.name, field: "ports.public", level: "approximated", note: "no target group named for this service: tasks are reachable only at their own IPs (assignPublicIp / security groups)", breaks: "public-port" });
+    }
+    const internal = svc.ports.filter((p) => !p.public);
+    if (internal.length > 0 && app.services.length > 1) {
+      // Other services reach an internal port by name (http://api:9090); nothing registers ECS services under their names.
+      fidelity.push({ service: svc.name, field: "ports", level: "dropped", note: `not reachable by name: sdx registers no service discovery on ECS (no Service Connect or Cloud Map), so ${svc.name}:${internal[0]!.port} does not resolve from other services`, breaks: "discovery" });
     }
     for (const p of svc.ports) if (p.appProtocol !== "tcp") field(`ports.${p.name}.appProtocol`, "dropped", "only used by ECS Service Connect, which sdx does not configure");
   }

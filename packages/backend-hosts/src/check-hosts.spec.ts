@@ -50,6 +50,8 @@ describe("checkHosts", () => {
     expect(note("scale")).toBe("no autoscaler on plain hosts: runs its minimum, 2 replica(s)");
     expect(note("ports")).toBe("reached by name (api:9090) only from containers on the same host: each host has its own app network and no overlay joins them");
     expect(note("volumes.data")).toContain("each host keeps its own data");
+    // Across hosts, reaching api by name breaks; the public port does not (each host answers at its own address).
+    expect(fidelity.filter((f) => f.breaks).map((f) => `${f.service}.${f.field} ${f.breaks}`)).toEqual(["api.ports discovery"]);
     expect(note("secrets.token.asEnv")).toContain("0400 env file");
   });
 
@@ -61,6 +63,7 @@ describe("checkHosts", () => {
     const lines = checkHosts(ctx).fidelity.map((f) => `${f.service}.${f.field} ${f.level}`);
     expect(lines).toContain("api.volumes.data exact");
     expect(lines).not.toContain("api.ports approximated");
+    expect(checkHosts(ctx).fidelity.filter((f) => f.breaks)).toEqual([]);
   });
 
   it("refuses secret sources the hosts cannot read, with the path of the secret", async () => {

@@ -37,8 +37,9 @@ export function checkHosts(ctx: BackendContext<HostsTarget>): CheckReport {
     }
     const internal = svc.ports.filter((p) => !p.public);
     if (internal.length && multiHost) {
-      fidelity.push({ service, field: "ports", level: "approximated", note: `reached by name (${service}:${internal[0]!.port}) only from containers on the same host: each host has its own app network and no overlay joins them` });
+      fidelity.push({ service, field: "ports", level: "approximated", note: `reached by name (${service}:${internal[0]!.port}) only from containers on the same host: each host has its own app network and no overlay joins them`, breaks: "discovery" });
     }
+    // Not a break: every host running a replica answers on the port at its own address, so clients still reach the service.
     if (svc.ports.some((p) => p.public)) {
       fidelity.push({ service, field: "ports.public", level: "approximated", note: "published on each host that runs a replica (one replica per host), at the host's own address; no load balancer spreads requests across hosts" });
     }

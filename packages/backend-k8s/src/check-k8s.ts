@@ -1,4 +1,4 @@
-import type { BackendContext, CheckReport, Diagnostic, FidelityEntry } from "@sdx/sdk";
+import { effectiveRollout, stopFirstReport, type BackendContext, type CheckReport, type Diagnostic, type FidelityEntry } from "@sdx/sdk";
 import type { K8sTarget } from "./k8s-target.js";
 
 // IANA_SVC_NAME, which Kubernetes requires for container and Service port names.
@@ -66,7 +66,13 @@ export function checkK8s(ctx: BackendContext<K8sTarget>): CheckReport {
       f(`health.${svc.health.probe.kind}`, "exact", "readiness and liveness probes");
       if (svc.health.startPeriodSeconds > 0) f("health.startPeriod", "approximated", "a startup probe allowing the period plus the retries");
     }
-    f("resources", "exact", "requests; memory limit = request unless limits say otherwise");
+    const defaulted = svc.resources.defaulted ?? [];
+    if (defaulted.length > 0) {
+      // Requests place pods and weigh CPU shares; they never kill or throttle, so a default is safe to run with, but it is not the app's.
+      const used = defaulted.map((k) => (k === "cpu" ? `${svc.resources.cpuMillis}m CPU` : `${svc.resources.memoryMiB}Mi memory`)).join(" / ");
+      f("resources", "approximated", `no ${defaulted.join(" or ")} request given; requests ${used} used (sdx default) for scheduling${svc.scale.kind === "auto" ? " and the autoscaler's utilisation" : ""}; requests never stop or throttle a container`);
+    } else f("resources", "exact", "requests");
+    if (svc.resources.limits?.cpuMillis !== undefined || svc.resources.limits?.memoryMiB !== undefined) f("resources.limits", "exact", "limits");
     if (svc.scale.kind === "auto") f("scale", "exact", "HorizontalPodAutoscaler (autoscaling/v2, CPU utilisation); needs metrics-server");
     else f("scale", "exact", "Deployment replicas");
     for (const v of svc.volumes) {
@@ -83,7 +89,11 @@ export function checkK8s(ctx: BackendContext<K8sTarget>): CheckReport {
         }
       }
     }
-    if (svc.placement.spot !== "never") {
+    // A spot policy or architecture left out renders no affinity or selector: nothing to report for it.
+    const left = svc.placement.defaulted ?? [];
+    if (left.includes("spot")) {
+      if (svc.placement.minOnDemand > 0) f("placement.minOnDemand", "dropped", "no spot policy given, so pods run on any node; set placement.spot to keep some on on-demand nodes");
+    } else if (svc.placement.spot !== "never") {
       f("placement.spot", "approximated", "node affinity and tolerations on the capacity labels; only as good as the nodes' labels");
       if (svc.placement.minOnDemand > 0) {
         f("placement.minOnDemand", "approximated", `a second Deployment ${svc.name}-on-demand pinned to on-demand nodes`);
@@ -97,9 +107,12 @@ export function checkK8s(ctx: BackendContext<K8sTarget>): CheckReport {
     } else {
       f("placement.spot", "exact", "required node affinity away from spot capacity labels");
     }
-    f("placement.arch", "exact", "nodeSelector kubernetes.io/arch");
+    if (!left.includes("arch")) f("placement.arch", "exact", "nodeSelector kubernetes.io/arch");
     if (Object.keys(svc.placement.constraints).length > 0) f("placement.constraints", "exact", "nodeSelector");
-    f("rollout.strategy", "exact", svc.rollout.strategy === "recreate" ? "Recreate" : "RollingUpdate");
+    f("rollout.strategy", "exact", effectiveRollout(svc).strategy === "recreate" ? "Recreate" : "RollingUpdate");
+    const stopFirst = stopFirstReport(svc, target.name, "Deployment strategy Recreate");
+    diagnostics.push(...stopFirst.diagnostics);
+    fidelity.push(...stopFirst.fidelity);
     f("rollout.timeout", "exact", "progressDeadlineSeconds");
     f("rollout.autoRollback", "approximated", "performed by sdx after the rollout fails (the cluster does not roll back by itself)");
   }

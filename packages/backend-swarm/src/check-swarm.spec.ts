@@ -28,6 +28,16 @@ describe("checkSwarm", () => {
     expect(f("worker", "placement.spot")).toEqual([expect.objectContaining({ level: "approximated" })]);
   });
 
+  it("has nothing to report about requests and placement the app left out: Swarm enforces none of them", async () => {
+    const ctx = await exampleContext<SwarmTarget>("hello", { kind: "swarm" });
+    const web = ctx.app.services[0]!;
+    const app = { ...ctx.app, services: [{ ...web, resources: { cpuMillis: 250, memoryMiB: 256, defaulted: ["cpu", "memory"] }, placement: { ...web.placement, minOnDemand: 1, defaulted: ["spot", "arch"] } }] } as App;
+    const r = checkTarget(new SwarmBackend(), { ...ctx, app });
+    expect(r.fidelity.filter((x) => x.field.startsWith("resources") || x.field === "placement.spot" || x.field === "placement.arch")).toEqual([]);
+    // Without a spot policy no node is excluded, so minOnDemand is not kept either.
+    expect(r.fidelity.filter((x) => x.field === "placement.minOnDemand")).toEqual([expect.objectContaining({ level: "dropped", note: expect.stringContaining("no spot policy given") })]);
+  });
+
   it("refuses secret sources Swarm cannot read", async () => {
     const ctx = await exampleContext<SwarmTarget>("shop", { kind: "swarm" });
     const app = { ...ctx.app, services: ctx.app.services.map((s) => (s.name === "worker" ? { ...s, secrets: [{ name: "k", source: { kind: "aws-secrets-manager", arn: "arn:aws:secretsmanager:us-east-1:1:secret:k" }, asEnv: "K" }] } : s)) } as App;

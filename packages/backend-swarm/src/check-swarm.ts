@@ -1,4 +1,4 @@
-import type { BackendContext, CheckReport, Diagnostic, FidelityEntry } from "@sdx/sdk";
+import { effectiveRollout, stopFirstReport, type BackendContext, type CheckReport, type Diagnostic, type FidelityEntry } from "@sdx/sdk";
 import { probeRequirement } from "./render/health-test.js";
 import { SWARM_SECRET_SOURCES, type SwarmSettings } from "./render/render-swarm.js";
 import type { SwarmTarget } from "./swarm-target.js";
@@ -47,15 +47,20 @@ export function checkSwarm(ctx: BackendContext<SwarmTarget>): CheckReport {
         note: `Swarm has no weighted preference; replicas spread evenly over the values of node label ${settings.spotLabel} (spot / on-demand)`,
       });
     }
+    // A spot policy the app left out adds no constraint (see placementOf), so minOnDemand has nothing to hold on to.
+    const spotGiven = !svc.placement.defaulted?.includes("spot");
     if (svc.placement.minOnDemand > 0) {
       fidelity.push({
-        service, field: "placement.minOnDemand", level: svc.placement.spot === "prefer" ? "approximated" : "exact",
+        service, field: "placement.minOnDemand", level: svc.placement.spot === "prefer" ? "approximated" : spotGiven ? "exact" : "dropped",
         note: svc.placement.spot === "prefer"
           ? "not enforced: the spread puts about half the replicas on on-demand nodes when both kinds exist, none when only spot nodes exist"
-          : "all replicas run on on-demand nodes",
+          : spotGiven ? "all replicas run on on-demand nodes" : "no spot policy given, so replicas run on any node; set placement.spot to keep them on on-demand nodes",
       });
     }
-    if (svc.rollout.strategy === "rolling" && svc.rollout.maxUnavailable !== 0 && svc.rollout.maxUnavailable !== "0%") {
+    const stopFirst = stopFirstReport(svc, target, "UpdateConfig and RollbackConfig Order stop-first");
+    diagnostics.push(...stopFirst.diagnostics);
+    fidelity.push(...stopFirst.fidelity);
+    if (effectiveRollout(svc).strategy === "rolling" && svc.rollout.maxUnavailable !== 0 && svc.rollout.maxUnavailable !== "0%") {
       fidelity.push({ service, field: "rollout.maxUnavailable", level: "approximated", note: "Swarm has one batch size; with maxSurge it is the surge (start-first), otherwise maxUnavailable (stop-first)" });
     }
     if (settings.publishMode === "host" && svc.ports.some((p) => p.public)) {

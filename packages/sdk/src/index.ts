@@ -81,6 +81,7 @@ export * from "./format/table.js";
 export * from "./format/format-plan.js";
 export * from "./format/format-breakdown.js";
 export * from "./model/usage-defaults.js";
+export * from "./model/rollout-defaults.js";
 export * from "./format/format-targets.js";
 export * from "./format/format-event.js";
 export * from "./format/format-diagnostics.js";

@@ -95,7 +95,8 @@ describe("importCompose: what the user gets", () => {
     expect(svc(r, "db").secrets).toEqual({ "postgres-password": { fromEnv: "POSTGRES_PASSWORD", asEnv: "POSTGRES_PASSWORD" } });
     expect(svc(r, "app").secrets).toEqual({ "database-password": { fromEnv: "POSTGRES_PASSWORD", asEnv: "DATABASE_PASSWORD" } });
     expect(svc(r, "db").files).toEqual([{ path: "/docker-entrypoint-initdb.d/init.sql", fromFile: "db/init.sql" }]);
-    expect(svc(r, "db").volumes).toEqual([{ name: "db-data", path: "/var/lib/postgresql/data", kind: "persistent" }]);
+    // Swarm mounts the volume docker stack deploy made for the stack web-db, so its data carries over.
+    expect(svc(r, "db").volumes).toEqual([{ name: "db-data", path: "/var/lib/postgresql/data", kind: "persistent", dockerName: "web-db_db-data" }]);
     expect(svc(r, "db").health).toEqual({ exec: { command: ["/bin/sh", "-c", "pg_isready -U shop -d shop"] }, interval: "10s", timeout: "5s", retries: 5 });
     expect(svc(r, "web").ports).toEqual([{ port: 80, public: true }]);
     expect(svc(r, "app").ports).toEqual([3000]);
@@ -285,7 +286,8 @@ describe("importCompose: what the user gets", () => {
       "services:\n  a:\n    image: x\n    volumes:\n      - ./src:/app\n      - /var/run/docker.sock:/var/run/docker.sock\n      - data:/data:ro\n      - /cache\n" +
         "volumes:\n  data:\n    external: true\n",
     );
-    expect(svc(r, "a").volumes).toEqual([{ name: "data", path: "/data", kind: "persistent", readOnly: true }, { name: "cache", path: "/cache", kind: "ephemeral" }]);
+    // An external volume keeps its own name on Swarm (not prefixed with the project), so the existing data is mounted.
+    expect(svc(r, "a").volumes).toEqual([{ name: "data", path: "/data", kind: "persistent", readOnly: true, dockerName: "data" }, { name: "cache", path: "/cache", kind: "ephemeral" }]);
     expect(note(r, "services.a.volumes[0]")).toBe("dropped");
     expect(r.report.find((n) => n.path === "services.a.volumes[1]")?.reason).toMatch(/Docker API socket/);
     expect(note(r, "volumes.data.external")).toBe("approximated");

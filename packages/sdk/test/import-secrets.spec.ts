@@ -211,7 +211,8 @@ describe("import reads only inside the Compose file's directory", () => {
       const r = importCompose(text, { baseDir: "/p", readFile: refuse(code) });
       expect(r.diagnostics.filter((d) => d.severity === "error").map((d) => [d.code, d.path]), code).toEqual([
         [code, "services.web.env_file[0]"],
-        ...(code === "SDX_PATH_OUTSIDE_APP" ? [[code, "services.web.volumes[0]"]] : []),
+        // A file Compose would mount must not vanish quietly: too large for a config file is an error too.
+        ...(code === "SDX_PATH_OUTSIDE_APP" || code === "SDX_FILE_TOO_LARGE" ? [[code, "services.web.volumes[0]"]] : []),
       ]);
     }
   });

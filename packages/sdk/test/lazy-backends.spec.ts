@@ -20,6 +20,8 @@ function kindOf(kind: string, monthlyUsd: number, loads: string[]) {
     },
     displayName: `rack ${kind}`,
     capabilities: base.capabilities,
+    // The check too: every considered target gets a fidelity verdict, which must not load its backend either.
+    check: (ctx) => base.check(ctx as never),
     costModel: () => ({ kind: "flat", monthlyUsd, description: `${kind} rack` }),
   } as TargetKindSpec;
   const backend = { ...base, kind, displayName: `rack ${kind}`, target: spec } as unknown as Backend;
@@ -45,6 +47,9 @@ describe("choosing the cheapest target loads only the backend it plans", () => {
     expect(r.estimates!.estimates.map((e) => [e.target, e.monthlyUsd])).toEqual(expect.arrayContaining([["dear", 90], ["cheap", 30]]));
     expect(r.target).toBe("cheap");
     expect(r.backendNames).toMatchObject({ "rack-a": "rack rack-a", "rack-b": "rack rack-b" });
+    // The in-memory backend does not roll back (autoRollback defaults to true): one dropped line each.
+    const dropsRollback = { kind: "approximated", approximated: 0, dropped: 1 };
+    expect(r.verdicts).toEqual({ dear: dropsRollback, cheap: dropsRollback });
     expect(loads).toEqual(["rack-b"]);
   });
 });

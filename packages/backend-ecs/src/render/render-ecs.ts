@@ -1,4 +1,4 @@
-import { secretKey, type BackendContext, type HealthCheck, type Resource, type Rollout, type SecretMount, type Service } from "@sdx/sdk";
+import { effectiveRollout, secretKey, type BackendContext, type HealthCheck, type Resource, type Rollout, type SecretMount, type Service } from "@sdx/sdk";
 import type { EcsTarget } from "../ecs-target.js";
 import { cpuUnitsOf, roundUpFargate, type FargateTaskSize } from "./fargate-size.js";
 import {
@@ -93,7 +93,12 @@ const tasksOf = (v: number | string, replicas: number, round: (x: number) => num
 // percentage so those products still allow the whole number of tasks (25% of 2 replicas is 1 extra task: 150, not 125).
 const percentOf = (tasks: number, replicas: number): number => Math.ceil((tasks / Math.max(1, replicas)) * 100);
 
-/** deploymentConfiguration from the rollout settings and the replica floor. */
+/**
+ * deploymentConfiguration from the rollout settings and the replica floor.
+ * Recreate stops every old task before starting a new one
+ * (minimumHealthyPercent 0, maximumPercent 100); the caller passes
+ * {@link effectiveRollout}, so one replica with a persistent volume gets it too.
+ */
 export function deploymentConfiguration(r: Rollout, replicas: number): Record<string, unknown> {
   const recreate = r.strategy === "recreate";
   return {
@@ -250,7 +255,7 @@ export function renderService(ctx: BackendContext<EcsTarget>, svc: Service): Rec
     taskDefinition: familyName(app.name, svc.name),
     desiredCount: floor,
     capacityProviderStrategy: capacityStrategy(svc),
-    deploymentConfiguration: deploymentConfiguration(svc.rollout, floor),
+    deploymentConfiguration: deploymentConfiguration(effectiveRollout(svc), floor),
     networkConfiguration: {
       awsvpcConfiguration: { subnets: [...target.subnets], securityGroups: [...target.securityGroups], assignPublicIp: target.assignPublicIp ? "ENABLED" : "DISABLED" },
     },

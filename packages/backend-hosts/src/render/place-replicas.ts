@@ -24,7 +24,8 @@ export function replicasOf(svc: Service): number {
 export function eligibleHosts(svc: Service, hosts: readonly HostSpec[]): HostSpec[] {
   return hosts.filter((h) => {
     for (const [k, v] of Object.entries(svc.placement.constraints)) if (h.labels[k] !== v) return false;
-    if (svc.placement.spot === "never" && h.capacity === "spot") return false;
+    // A spot policy the app did not give constrains nothing (no hidden runtime defaults).
+    if (svc.placement.spot === "never" && !svc.placement.defaulted?.includes("spot") && h.capacity === "spot") return false;
     if (svc.placement.spot === "only" && h.capacity !== "spot") return false;
     return true;
   });

@@ -1,4 +1,4 @@
-import { isRedacted, type Resource } from "@sdx/sdk";
+import { isRedacted, type BackendContext, type Resource, type Service } from "@sdx/sdk";
 import type { K8sTarget } from "../k8s-target.js";
 import { EXAMPLE_SECRET_ENV, exampleContext } from "@sdx/sdk/testing";
 import { describe, expect, it } from "vitest";
@@ -10,6 +10,10 @@ function byKind(rs: readonly Resource[], kind: string, name?: string): Record<st
   if (!r) throw new Error(`no ${kind} ${name ?? ""}`);
   return r.body as Record<string, any>;
 }
+
+const withService = (ctx: BackendContext<K8sTarget>, name: string, patch: Partial<Service>): BackendContext<K8sTarget> => ({
+  ...ctx, app: { ...ctx.app, services: ctx.app.services.map((s) => (s.name === name ? { ...s, ...patch } : s)) },
+});
 
 // Goldens, determinism and ownership labels of every example app: test/conformance.spec.ts.
 describe("renderK8s", () => {
@@ -122,6 +126,34 @@ describe("renderK8s", () => {
     expect(byKind(renderK8s(relaxed), "Deployment", "api").spec.template.spec.containers[0].securityContext).toBeUndefined();
   });
 
+  it("sets limits only where the model states them and keeps requests, defaulted or not", async () => {
+    const ctx = await exampleContext<K8sTarget>("shop", { kind: "kubernetes" });
+    const container = (resources: Service["resources"]) =>
+      byKind(renderK8s(withService(ctx, "api", { resources })), "Deployment", "api").spec.template.spec.containers[0];
+    // shop's api gives cpu 1 and memory 1Gi, no limits: no memory limit is invented from the request.
+    expect(byKind(renderK8s(ctx), "Deployment", "api").spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: "1000m", memory: "1024Mi" } });
+    expect(container({ cpuMillis: 250, memoryMiB: 256, defaulted: ["cpu", "memory"] }).resources).toEqual({ requests: { cpu: "250m", memory: "256Mi" } });
+    expect(container({ cpuMillis: 500, memoryMiB: 512, limits: { memoryMiB: 768 } }).resources).toEqual({ requests: { cpu: "500m", memory: "512Mi" }, limits: { memory: "768Mi" } });
+    expect(container({ cpuMillis: 500, memoryMiB: 512, limits: { cpuMillis: 2000 } }).resources).toEqual({ requests: { cpu: "500m", memory: "512Mi" }, limits: { cpu: "2000m" } });
+  });
+
+  it("selects an architecture and keeps pods off spot nodes only when the app says so", async () => {
+    const ctx = await exampleContext<K8sTarget>("shop", { kind: "kubernetes" });
+    const pod = (placement: Service["placement"]) => byKind(renderK8s(withService(ctx, "api", { placement })), "Deployment", "api").spec.template.spec;
+    // shop's api names no placement: no selector, affinity or toleration.
+    const plain = byKind(renderK8s(ctx), "Deployment", "api").spec.template.spec;
+    expect(plain).not.toHaveProperty("nodeSelector");
+    expect(plain).not.toHaveProperty("affinity");
+    expect(plain).not.toHaveProperty("tolerations");
+    const given = pod({ spot: "never", minOnDemand: 0, arch: "arm64", constraints: { zone: "a" } });
+    expect(given.nodeSelector).toEqual({ "kubernetes.io/arch": "arm64", zone: "a" });
+    expect(given.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions)
+      .toContainEqual({ key: "karpenter.sh/capacity-type", operator: "NotIn", values: ["spot"] });
+    const archOnly = pod({ spot: "never", minOnDemand: 0, arch: "amd64", constraints: {}, defaulted: ["spot"] });
+    expect(archOnly.nodeSelector).toEqual({ "kubernetes.io/arch": "amd64" });
+    expect(archOnly).not.toHaveProperty("affinity");
+  });
+
   it("maps rollout to the strategy and progress deadline", async () => {
     const rs = renderK8s(await exampleContext<K8sTarget>("shop", { kind: "kubernetes" }));
     const web = byKind(rs, "Deployment", "web");
@@ -136,6 +168,24 @@ describe("checkK8s", () => {
     expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
     expect(r.fidelity).toContainEqual(expect.objectContaining({ service: "worker", field: "placement.minOnDemand", level: "approximated" }));
     expect(r.fidelity).toContainEqual(expect.objectContaining({ service: "web", field: "health.startPeriod", level: "approximated" }));
+  });
+
+  it("reports defaulted requests with their values, and no arch or spot line for what it does not enforce", async () => {
+    const ctx = await exampleContext<K8sTarget>("shop", { kind: "kubernetes" });
+    const lines = (svc: Partial<Service>) => checkK8s(withService(ctx, "api", svc)).fidelity.filter((x) => x.service === "api" && /^(resources|placement)/.test(x.field));
+    expect(lines({ resources: { cpuMillis: 250, memoryMiB: 256, defaulted: ["cpu", "memory"] } })).toEqual([{
+      service: "api", field: "resources", level: "approximated",
+      note: "no cpu or memory request given; requests 250m CPU / 256Mi memory used (sdx default) for scheduling; requests never stop or throttle a container",
+    }]);
+    expect(lines({ resources: { cpuMillis: 250, memoryMiB: 1024, limits: { memoryMiB: 2048 }, defaulted: ["cpu"] } }).map((x) => [x.field, x.level, x.note])).toEqual([
+      ["resources", "approximated", "no cpu request given; requests 250m CPU used (sdx default) for scheduling; requests never stop or throttle a container"],
+      ["resources.limits", "exact", "limits"],
+    ]);
+    // shop's api gives its requests and no placement: requests exact, nothing about spot or arch.
+    expect(lines({}).map((x) => [x.field, x.level])).toEqual([["resources", "exact"]]);
+    expect(lines({ placement: { spot: "never", minOnDemand: 0, arch: "arm64", constraints: {} } }).map((x) => [x.field, x.level])).toEqual([
+      ["resources", "exact"], ["placement.spot", "exact"], ["placement.arch", "exact"],
+    ]);
   });
 
   it("refuses AWS secret sources", async () => {

@@ -12,6 +12,7 @@ import {
   type Service,
 } from "@sdx/sdk";
 import type { K8sTarget } from "../k8s-target.js";
+import { deploymentStrategy } from "./deployment-strategy.js";
 import { capacityPlacement, DEFAULT_SPOT_LABELS, mainPool, onDemandReplicas, type CapacityPool } from "./spot-placement.js";
 
 /** Pod label that tells a service's main Deployment from its on-demand one; part of every selector. */
@@ -122,9 +123,7 @@ function renderService(ctx: BackendContext<K8sTarget>, svc: Service): Resource[]
       spec: {
         ...(replicas === undefined ? {} : { replicas }),
         selector: { matchLabels: { ...selector, [LABEL_POOL]: poolLabel } },
-        strategy: svc.rollout.strategy === "recreate"
-          ? { type: "Recreate" }
-          : { type: "RollingUpdate", rollingUpdate: { maxSurge: svc.rollout.maxSurge, maxUnavailable: svc.rollout.maxUnavailable } },
+        strategy: deploymentStrategy(svc),
         progressDeadlineSeconds: svc.rollout.timeoutSeconds,
         // Old ReplicaSets pin the content-named ConfigMaps and Secrets they mount
         // (sdx never prunes what a rollback target uses); a short history keeps
@@ -221,6 +220,9 @@ function podSpecFor(ctx: BackendContext<K8sTarget>, svc: Service, pool: Capacity
   }
 
   const r = svc.resources;
+  const limits = r.limits && (r.limits.memoryMiB !== undefined || r.limits.cpuMillis !== undefined)
+    ? { ...(r.limits.memoryMiB === undefined ? {} : { memory: `${r.limits.memoryMiB}Mi` }), ...(r.limits.cpuMillis === undefined ? {} : { cpu: `${r.limits.cpuMillis}m` }) }
+    : undefined;
   const container: Obj = {
     name: svc.name,
     image: svc.image.ref,
@@ -229,22 +231,25 @@ function podSpecFor(ctx: BackendContext<K8sTarget>, svc: Service, pool: Capacity
     ...(env.length > 0 ? { env } : {}),
     ...(svc.ports.length > 0 ? { ports: svc.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol === "udp" ? "UDP" : "TCP" })) } : {}),
     resources: {
+      // Requests, defaulted or not: they only place pods and weigh CPU shares (the
+      // autoscaler needs the CPU one), never stop a process; check() reports defaulted ones.
       requests: { cpu: `${r.cpuMillis}m`, memory: `${r.memoryMiB}Mi` },
-      // Memory is capped at the request by default (no surprise OOM of neighbours);
-      // CPU is not capped unless asked, since throttling hurts latency for nothing.
-      limits: { memory: `${r.limits?.memoryMiB ?? r.memoryMiB}Mi`, ...(r.limits?.cpuMillis === undefined ? {} : { cpu: `${r.limits.cpuMillis}m` }) },
+      // Limits only where the model states them: a memory limit kills the process.
+      ...(limits ? { limits } : {}),
     },
     ...(svc.health ? probes(svc.health) : {}),
     ...(mounts.length > 0 ? { volumeMounts: mounts } : {}),
     ...(svc.labels[LABEL_RELAX_SECURITY] === "relaxed" ? {} : { securityContext: containerSecurity(svc) }),
   };
-  const placement = capacityPlacement(pool, target.spotLabels ?? DEFAULT_SPOT_LABELS);
-  const nodeSelector = { "kubernetes.io/arch": svc.placement.arch, ...svc.placement.constraints };
+  // A spot policy or architecture the app left out was only priced: no affinity or selector for it.
+  const left = new Set(svc.placement.defaulted ?? []);
+  const placement = left.has("spot") ? {} : capacityPlacement(pool, target.spotLabels ?? DEFAULT_SPOT_LABELS);
+  const nodeSelector = { ...(left.has("arch") ? {} : { "kubernetes.io/arch": svc.placement.arch }), ...svc.placement.constraints };
   return {
     // Service links inject one env var per Service in the namespace; the model's env is exactly what the app declared.
     enableServiceLinks: false,
     securityContext: { seccompProfile: { type: "RuntimeDefault" } },
-    nodeSelector,
+    ...(Object.keys(nodeSelector).length > 0 ? { nodeSelector } : {}),
     ...(placement.affinity ? { affinity: placement.affinity } : {}),
     ...(placement.tolerations ? { tolerations: placement.tolerations } : {}),
     containers: [container],

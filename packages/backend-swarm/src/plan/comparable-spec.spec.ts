@@ -15,9 +15,15 @@ async function smokeApi(): Promise<Record<string, unknown>> {
   const ctx = await exampleContext<SwarmTarget>("shop", { kind: "swarm" });
   const app = {
     ...ctx.app, name: "smoke",
-    services: ctx.app.services.map((s) => ({ ...s, image: { ref: "sdx-busybox:latest", repository: "sdx-busybox", tag: "latest" }, resources: { cpuMillis: 50, memoryMiB: 64 } })),
+    // What the captured service was rendered from: a memory limit and an on-demand, x86_64 placement, stated.
+    services: ctx.app.services.map((s) => ({
+      ...s, image: { ref: "sdx-busybox:latest", repository: "sdx-busybox", tag: "latest" },
+      resources: { cpuMillis: 50, memoryMiB: 64, limits: { memoryMiB: 64 } }, placement: { spot: "never", minOnDemand: 0, arch: "amd64", constraints: {} },
+    })),
   } as App;
-  const rs = renderSwarm(withTarget({ ...ctx, app }, { publishMode: "host" }));
+  // The revision hashes the model, whose shape has grown since the capture; the label itself is not what is tested here.
+  const revision = { ...ctx.revision, services: { ...ctx.revision.services, api: live.Spec.Labels["sdx.dev/revision"] as string } };
+  const rs = renderSwarm(withTarget({ ...ctx, app, revision }, { publishMode: "host" }));
   return rs.find((r) => r.name === "smoke_api")!.body as Record<string, unknown>;
 }
 

@@ -1,4 +1,4 @@
-import { LABEL_SERVICE, isOwnedBy, type DeployedService } from "@sdx/sdk";
+import { DEFAULT_RESOURCES, LABEL_SERVICE, isOwnedBy, type DeployedService } from "@sdx/sdk";
 import type { SwarmService } from "../client/swarm-client.js";
 
 type Spec = {
@@ -18,8 +18,9 @@ export function deployedServices(services: Iterable<SwarmService>, app: string):
     out.push({
       service,
       replicas: spec.Mode?.Replicated?.Replicas ?? 1,
-      cpuMillis: Math.round((r.NanoCPUs ?? 0) / 1e6),
-      memoryMiB: Math.ceil((r.MemoryBytes ?? 0) / 2 ** 20),
+      // No reservation means the app gave no request: it is priced at the model's defaults, as the new revision is.
+      cpuMillis: r.NanoCPUs ? Math.round(r.NanoCPUs / 1e6) : DEFAULT_RESOURCES.cpuMillis,
+      memoryMiB: r.MemoryBytes ? Math.ceil(r.MemoryBytes / 2 ** 20) : DEFAULT_RESOURCES.memoryMiB,
     });
   }
   return out.sort((a, b) => a.service.localeCompare(b.service));

@@ -64,10 +64,23 @@ describe("renderSwarm", () => {
   it("maps spot policy, arch and constraints to placement with the target's label", async () => {
     const ctx = withTarget(await exampleContext<SwarmTarget>("shop", { kind: "swarm" }), { spotLabel: "capacity" });
     const rs = renderSwarm(ctx);
-    expect(body(rs, "service", "shop_web").TaskTemplate.Placement).toEqual({ Constraints: ["node.labels.capacity!=spot", "node.platform.arch==x86_64"] });
-    expect(body(rs, "service", "shop_worker").TaskTemplate.Placement).toEqual({ Constraints: ["node.platform.arch==x86_64"], Preferences: [{ Spread: { SpreadDescriptor: "node.labels.capacity" } }] });
+    // The worker gives spot: prefer and no arch: the spread, and no architecture constraint.
+    expect(body(rs, "service", "shop_worker").TaskTemplate.Placement).toEqual({ Preferences: [{ Spread: { SpreadDescriptor: "node.labels.capacity" } }] });
     const only = renderSwarm(withService(ctx, "web", { placement: { spot: "only", minOnDemand: 0, arch: "arm64", constraints: { zone: "a" } } }));
     expect(body(only, "service", "shop_web").TaskTemplate.Placement.Constraints).toEqual(["node.labels.capacity==spot", "node.platform.arch==aarch64", "node.labels.zone==a"]);
+    const never = renderSwarm(withService(ctx, "web", { placement: { spot: "never", minOnDemand: 0, arch: "amd64", constraints: {} } }));
+    expect(body(never, "service", "shop_web").TaskTemplate.Placement).toEqual({ Constraints: ["node.labels.capacity!=spot", "node.platform.arch==x86_64"] });
+  });
+
+  it("adds no spot or architecture constraint the app did not give", async () => {
+    const ctx = withTarget(await exampleContext<SwarmTarget>("shop", { kind: "swarm" }), { spotLabel: "capacity" });
+    // shop's web names no placement: spot "never" and arch "amd64" are priced, not enforced.
+    expect(ctx.app.services.find((s) => s.name === "web")!.placement.defaulted).toEqual(["spot", "arch"]);
+    expect(body(renderSwarm(ctx), "service", "shop_web").TaskTemplate.Placement).toEqual({});
+    const archOnly = renderSwarm(withService(ctx, "web", { placement: { spot: "never", minOnDemand: 0, arch: "arm64", constraints: { zone: "a" }, defaulted: ["spot"] } }));
+    expect(body(archOnly, "service", "shop_web").TaskTemplate.Placement).toEqual({ Constraints: ["node.platform.arch==aarch64", "node.labels.zone==a"] });
+    const spotOnly = renderSwarm(withService(ctx, "web", { placement: { spot: "never", minOnDemand: 0, arch: "amd64", constraints: {}, defaulted: ["arch"] } }));
+    expect(body(spotOnly, "service", "shop_web").TaskTemplate.Placement).toEqual({ Constraints: ["node.labels.capacity!=spot"] });
   });
 
   it("publishes ingress ports on the container port, host ports on an engine-chosen one with DNS round-robin", async () => {
@@ -79,14 +92,25 @@ describe("renderSwarm", () => {
   it("maps resources, replicas and rollout", async () => {
     const ctx = await exampleContext<SwarmTarget>("shop", { kind: "swarm" });
     const web = body(renderSwarm(ctx), "service", "shop_web");
-    expect(web.TaskTemplate.Resources).toEqual({ Limits: { MemoryBytes: 512 * 2 ** 20 }, Reservations: { NanoCPUs: 500_000_000, MemoryBytes: 512 * 2 ** 20 } });
+    // Requests given, no limits: reservations only, never a memory limit the model does not state.
+    expect(web.TaskTemplate.Resources).toEqual({ Reservations: { NanoCPUs: 500_000_000, MemoryBytes: 512 * 2 ** 20 } });
     expect(web.Mode).toEqual({ Replicated: { Replicas: 2 } }); // autoscale min
     expect(web.UpdateConfig).toEqual({ Parallelism: 1, Delay: 0, FailureAction: "rollback", Monitor: 15e9, MaxFailureRatio: 0, Order: "start-first" });
     expect(web.RollbackConfig).toMatchObject({ FailureAction: "pause", Order: "start-first" });
     const recreate = renderSwarm(withService(ctx, "web", { rollout: { strategy: "recreate", maxSurge: 0, maxUnavailable: 0, autoRollback: false, timeoutSeconds: 60 } }));
     expect(body(recreate, "service", "shop_web").UpdateConfig).toMatchObject({ Parallelism: 0, Order: "stop-first", FailureAction: "pause" });
     const limits = renderSwarm(withService(ctx, "web", { resources: { cpuMillis: 250, memoryMiB: 128, limits: { cpuMillis: 1000, memoryMiB: 256 } } }));
-    expect(body(limits, "service", "shop_web").TaskTemplate.Resources.Limits).toEqual({ MemoryBytes: 256 * 2 ** 20, NanoCPUs: 1e9 });
+    expect(body(limits, "service", "shop_web").TaskTemplate.Resources).toEqual({ Limits: { MemoryBytes: 256 * 2 ** 20, NanoCPUs: 1e9 }, Reservations: { NanoCPUs: 250_000_000, MemoryBytes: 128 * 2 ** 20 } });
+    const memoryCap = renderSwarm(withService(ctx, "web", { resources: { cpuMillis: 500, memoryMiB: 512, limits: { memoryMiB: 1024 } } }));
+    expect(body(memoryCap, "service", "shop_web").TaskTemplate.Resources.Limits).toEqual({ MemoryBytes: 1024 * 2 ** 20 });
+  });
+
+  it("reserves only the requests the app gave and sets no default limit", async () => {
+    const ctx = await exampleContext<SwarmTarget>("shop", { kind: "swarm" });
+    const none = renderSwarm(withService(ctx, "web", { resources: { cpuMillis: 250, memoryMiB: 256, defaulted: ["cpu", "memory"] } }));
+    expect(body(none, "service", "shop_web").TaskTemplate).not.toHaveProperty("Resources");
+    const memory = renderSwarm(withService(ctx, "web", { resources: { cpuMillis: 250, memoryMiB: 1024, defaulted: ["cpu"] } }));
+    expect(body(memory, "service", "shop_web").TaskTemplate.Resources).toEqual({ Reservations: { MemoryBytes: 1024 * 2 ** 20 } });
   });
 
   it("maps volumes: ephemeral to tmpfs, persistent to a labelled named volume", async () => {

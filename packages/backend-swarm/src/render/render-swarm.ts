@@ -1,4 +1,4 @@
-import { LABEL_REVISION, ownershipLabels, secretKey, sha256, type App, type BackendContext, type Placement, type Resource, type Service } from "@sdx/sdk";
+import { LABEL_REVISION, ownershipLabels, secretKey, sha256, type App, type BackendContext, type Placement, type Resource, type Resources, type Service } from "@sdx/sdk";
 import type { SwarmTarget } from "../swarm-target.js";
 import { healthTest } from "./health-test.js";
 import { contentName, fileSlug, LABEL_STACK_NAMESPACE, networkName, serviceName, volumeName } from "./swarm-names.js";
@@ -34,12 +34,20 @@ export function replicasOf(svc: Service): number {
   return svc.scale.kind === "fixed" ? svc.scale.replicas : svc.scale.min;
 }
 
-/** Placement constraints and preferences for the model's placement. */
+/**
+ * Placement constraints and preferences for the model's placement. A spot
+ * policy or architecture the app left out (`placement.defaulted`) adds no
+ * constraint: it was only priced, and any node may run the task.
+ */
 export function placementOf(p: Placement, settings: SwarmSettings): Record<string, unknown> {
   const label = `node.labels.${settings.spotLabel}`;
   const constraints: string[] = [];
   const preferences: unknown[] = [];
-  switch (p.spot) {
+  const left = new Set(p.defaulted ?? []);
+  const spot = left.has("spot") ? undefined : p.spot;
+  switch (spot) {
+    case undefined:
+      break;
     case "never":
       // `!=` also matches nodes without the label: unlabelled nodes count as on-demand.
       constraints.push(`${label}!=spot`);
@@ -53,13 +61,32 @@ export function placementOf(p: Placement, settings: SwarmSettings): Record<strin
       preferences.push({ Spread: { SpreadDescriptor: label } });
       break;
     default: {
-      const never: never = p.spot;
+      const never: never = spot;
       throw new Error(`unhandled spot policy ${String(never)}`);
     }
   }
-  constraints.push(`node.platform.arch==${ARCH[p.arch]}`);
+  if (!left.has("arch")) constraints.push(`node.platform.arch==${ARCH[p.arch]}`);
   for (const [k, v] of Object.entries(p.constraints)) constraints.push(`node.labels.${k}==${v}`);
-  return { Constraints: constraints, ...(preferences.length ? { Preferences: preferences } : {}) };
+  return { ...(constraints.length ? { Constraints: constraints } : {}), ...(preferences.length ? { Preferences: preferences } : {}) };
+}
+
+/**
+ * Task resources: a reservation for each request the app gave and a limit for
+ * each limit it gave, nothing else. A defaulted request is only priced, and a
+ * memory limit the model does not state would OOM-kill a process that merely
+ * uses more than sdx guessed.
+ */
+export function resourcesOf(r: Resources): Record<string, unknown> {
+  const left = new Set(r.defaulted ?? []);
+  const reservations = {
+    ...(left.has("cpu") ? {} : { NanoCPUs: r.cpuMillis * 1_000_000 }),
+    ...(left.has("memory") ? {} : { MemoryBytes: r.memoryMiB * MIB }),
+  };
+  const limits = {
+    ...(r.limits?.cpuMillis === undefined ? {} : { NanoCPUs: r.limits.cpuMillis * 1_000_000 }),
+    ...(r.limits?.memoryMiB === undefined ? {} : { MemoryBytes: r.limits.memoryMiB * MIB }),
+  };
+  return { ...(Object.keys(limits).length ? { Limits: limits } : {}), ...(Object.keys(reservations).length ? { Reservations: reservations } : {}) };
 }
 
 function renderService(ctx: BackendContext, svc: Service, settings: SwarmSettings, mounted: { secrets: unknown[]; configs: unknown[] }, envSecrets: { env: string; path: string }[]): Resource {
@@ -81,7 +108,7 @@ function renderService(ctx: BackendContext, svc: Service, settings: SwarmSetting
   const mounts = svc.volumes.map((v) =>
     v.kind === "ephemeral"
       ? { Type: "tmpfs", Target: v.path, ...(v.readOnly ? { ReadOnly: true } : {}), ...(v.sizeMiB ? { TmpfsOptions: { SizeBytes: v.sizeMiB * MIB } } : {}) }
-      : { Type: "volume", Source: volumeName(app.name, svc.name, v.name), Target: v.path, ...(v.readOnly ? { ReadOnly: true } : {}), VolumeOptions: { Labels: stackLabels(app, svc.name) } },
+      : { Type: "volume", Source: v.dockerName ?? volumeName(app.name, svc.name, v.name), Target: v.path, ...(v.readOnly ? { ReadOnly: true } : {}), VolumeOptions: { Labels: stackLabels(app, svc.name) } },
   );
   const h = svc.health;
   const healthcheck = h
@@ -93,9 +120,9 @@ function renderService(ctx: BackendContext, svc: Service, settings: SwarmSetting
         StartPeriod: h.startPeriodSeconds * NS_PER_SECOND,
       }
     : undefined;
-  const r = svc.resources;
+  const resources = resourcesOf(svc.resources);
   const replicas = replicasOf(svc);
-  const { update, rollback } = updateConfigs(svc.rollout, replicas, h);
+  const { update, rollback } = updateConfigs(svc, replicas);
   const published = svc.ports.filter((p) => p.public);
   const host = settings.publishMode === "host";
   return {
@@ -117,11 +144,7 @@ function renderService(ctx: BackendContext, svc: Service, settings: SwarmSetting
           ...(mounts.length ? { Mounts: mounts } : {}),
           ...(healthcheck ? { Healthcheck: healthcheck } : {}),
         },
-        Resources: {
-          // Memory limit defaults to the request: the same safe default as the other backends.
-          Limits: { MemoryBytes: (r.limits?.memoryMiB ?? r.memoryMiB) * MIB, ...(r.limits?.cpuMillis ? { NanoCPUs: r.limits.cpuMillis * 1_000_000 } : {}) },
-          Reservations: { NanoCPUs: r.cpuMillis * 1_000_000, MemoryBytes: r.memoryMiB * MIB },
-        },
+        ...(Object.keys(resources).length ? { Resources: resources } : {}),
         RestartPolicy: { Condition: "any", Delay: 5 * NS_PER_SECOND, MaxAttempts: 0 },
         Placement: placementOf(svc.placement, settings),
         Networks: [{ Target: networkName(app.name), Aliases: [svc.name] }],

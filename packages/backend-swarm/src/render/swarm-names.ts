@@ -23,7 +23,10 @@ export function contentName(app: string, service: string, name: string, digest: 
   return `${boundedName(`${app}_${service}_${name}`, OBJECT_NAME_MAX - d.length - 1)}-${d}`;
 }
 
-/** `<app>_<service>_<volume>`: named volumes are per node, so the service name keeps two services' data apart. */
+/**
+ * `<app>_<service>_<volume>`: named volumes are per node, so the service name keeps two services' data apart.
+ * A volume's `dockerName` (an existing volume, e.g. `<stack>_<volume>` from `docker stack deploy`) replaces it.
+ */
 export function volumeName(app: string, service: string, volume: string): string {
   return boundedName(`${app}_${service}_${volume}`, OBJECT_NAME_MAX);
 }

@@ -1,4 +1,4 @@
-import type { HealthCheck, Rollout } from "@sdx/sdk";
+import { effectiveRollout, type HealthCheck, type Service } from "@sdx/sdk";
 
 /** Swarm's UpdateConfig / RollbackConfig shape (durations in nanoseconds). */
 export interface SwarmUpdateConfig {
@@ -32,13 +32,16 @@ export function monitorSeconds(health: HealthCheck | undefined): number {
 }
 
 /**
- * UpdateConfig and RollbackConfig from the model's rollout. Swarm has one
+ * UpdateConfig and RollbackConfig from the service's rollout. Swarm has one
  * batch size, so rolling updates with surge start `maxSurge` new tasks before
  * stopping old ones (start-first); without surge it stops `maxUnavailable`
- * (at least one) first. Recreate replaces every task at once, stop-first.
+ * (at least one) first. Recreate replaces every task at once, stop-first, and
+ * so does one replica with a persistent volume unless the app asked for a
+ * surge ({@link effectiveRollout}); a rollback then stops first too.
  */
-export function updateConfigs(rollout: Rollout, replicas: number, health: HealthCheck | undefined): { update: SwarmUpdateConfig; rollback: SwarmUpdateConfig } {
-  const monitor = monitorSeconds(health) * NS_PER_SECOND;
+export function updateConfigs(svc: Service, replicas: number): { update: SwarmUpdateConfig; rollback: SwarmUpdateConfig } {
+  const rollout = effectiveRollout(svc);
+  const monitor = monitorSeconds(svc.health) * NS_PER_SECOND;
   let parallelism: number;
   let order: SwarmUpdateConfig["Order"];
   if (rollout.strategy === "recreate") {

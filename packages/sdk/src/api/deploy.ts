@@ -6,7 +6,8 @@ import type { ChoosePolicy, EstimateReport } from "../pricing/pricing-contract.j
 import type { AppRevision } from "../revision/compute-revision.js";
 import type { Diagnostic } from "../validation/diagnostic.js";
 import { budgetExceededError, budgetUnpricedError, checkBudget, checkBudgetPriced } from "./check-budget.js";
-import { discoverPricing, planTarget, selectTargets, type OperationOptions, type TargetPlan } from "./plan.js";
+import type { FidelityVerdict } from "../backend/fidelity-from-capabilities.js";
+import { discoverPricing, planTarget, selectTargets, type OperationOptions, type SelectOptions, type TargetPlan } from "./plan.js";
 import { prepareApp, type AppSource, type PreparedApp } from "./prepare-app.js";
 import type { BuiltImage } from "../build/build-node-image.js";
 import type { ImageStore } from "../image/image-source.js";
@@ -14,7 +15,7 @@ import type { BuildOptions, BuiltService, RegistryAccess } from "./build.js";
 import { sdxServices } from "./sdx-services.js";
 
 /** Options for {@link deploy}. */
-export interface DeployOptions extends OperationOptions {
+export interface DeployOptions extends OperationOptions, SelectOptions {
   /** A target name or "cheapest". @default as for plan */
   readonly target?: string | "cheapest";
   /** Wait for rollouts and roll back failures. @default true */
@@ -25,7 +26,7 @@ export interface DeployOptions extends OperationOptions {
   readonly forceConflicts?: boolean;
   readonly policy?: ChoosePolicy;
   /** Called with the plan (and the cost estimates) before anything changes; return false to cancel (the CLI's confirmation). */
-  readonly confirm?: (plan: TargetPlan, estimates: EstimateReport | undefined) => boolean | Promise<boolean>;
+  readonly confirm?: (plan: TargetPlan, estimates: EstimateReport | undefined, verdicts?: Readonly<Record<string, FidelityVerdict>>) => boolean | Promise<boolean>;
   /** Registry access for building, pushing and checking images. */
   readonly registry?: RegistryAccess;
   /** Options for building services that have `build`, as for `build()`. */
@@ -55,6 +56,8 @@ export interface DeployResult {
   /** Absent when nothing was applied. */
   readonly apply?: BackendApplyResult;
   readonly estimates?: EstimateReport;
+  /** Each considered target's fidelity verdict, as for `plan`; present whenever targets were priced. */
+  readonly verdicts?: Readonly<Record<string, FidelityVerdict>>;
   /** The services built (and pushed) for this deploy. @default [] */
   readonly builds: readonly BuiltService[];
 }
@@ -79,6 +82,7 @@ export async function deploy(app: AppSource, options: DeployOptions = {}): Promi
   let p: PreparedApp = { ...prepared, app: await discoverPricing(prepared.app, services, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) }) };
   const sel = await selectTargets(p, services, options.target, {
     offlinePrices: false, ...(options.policy ? { policy: options.policy } : {}), ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.allowDegraded ? { allowDegraded: true } : {}),
   });
   const target = sel.targets[0]!;
   emit(options.onEvent, { kind: "target-selected", target: target.name, backend: target.kind, reason: sel.reason });
@@ -132,7 +136,7 @@ export async function deploy(app: AppSource, options: DeployOptions = {}): Promi
   });
   const base: Omit<DeployResult, "status" | "apply"> & { builds: readonly BuiltService[] } = {
     app: p.app.name, revision: p.revision, target: target.name, backend: tp.backend, selection: sel.reason,
-    diagnostics: p.diagnostics, plan: tp, ...(sel.estimates ? { estimates: sel.estimates } : {}), builds: built,
+    diagnostics: p.diagnostics, plan: tp, ...(sel.estimates ? { estimates: sel.estimates } : {}), ...(sel.verdicts ? { verdicts: sel.verdicts } : {}), builds: built,
   };
   const blocking = [...tp.check.diagnostics, ...tp.plan.diagnostics].filter((d) => d.severity === "error");
   if (blocking.length > 0) {
@@ -146,7 +150,7 @@ export async function deploy(app: AppSource, options: DeployOptions = {}): Promi
   // Unfinished rollouts (an interrupted earlier deploy) are not "no changes": apply waits for them.
   // With nothing to change, what runs must still be in its registry (the next restart pulls it): push what is missing.
   if (!hasChanges(tp.plan) && !hasUnconverged(tp.plan)) return { ...base, builds: await pushBuilt(), status: "no-changes" };
-  if (options.confirm && !(await options.confirm(tp, sel.estimates))) return { ...base, status: "cancelled" };
+  if (options.confirm && !(await options.confirm(tp, sel.estimates, sel.verdicts))) return { ...base, status: "cancelled" };
   // Pushed after the confirmation: a cancelled or refused deploy leaves no new images behind. A failed push throws: nothing was applied.
   if (pending.length > 0) base.builds = await pushBuilt();
   const backend = await services.registry.get(target.kind);

@@ -9,6 +9,7 @@ import { checkSecretFiles } from "../secrets/resolve-secrets.js";
 import { hasErrors, type Diagnostic } from "../validation/diagnostic.js";
 import { validateApp } from "../validation/validate-app.js";
 import { sdxServices, type ServicesFrom } from "./sdx-services.js";
+import { sizeLimitDiagnostics } from "./validate.js";
 
 /** Options for {@link importFile}. */
 export interface ImportFileOptions extends ServicesFrom {
@@ -62,9 +63,12 @@ export async function importFile(file: string, options: ImportFileOptions = {}):
   const profiles = options.profiles?.length ? options.profiles : (env.COMPOSE_PROFILES ?? "").split(",").filter(Boolean);
   const r = importApp(text, { fileName: source, baseDir, readFile: read, env: { ...env }, profiles, ...(options.inlineEnv ? { inlineEnv: true } : {}) });
   // Validated against the session's target kinds (Compose imports target swarm, Score kubernetes).
-  const validated = hasErrors(r.diagnostics) ? undefined : validateApp(r.document, { readFile: read, targetKinds: await sdxServices(options).registry.targetKinds() });
-  const secretFiles = validated?.app ? checkSecretFiles(validated.app, access).diagnostics : [];
-  const diagnostics = [...r.diagnostics, ...(validated?.diagnostics ?? []), ...secretFiles];
+  const services = sdxServices(options);
+  const validated = hasErrors(r.diagnostics) ? undefined : validateApp(r.document, { readFile: read, targetKinds: await services.registry.targetKinds() });
+  const secretFiles = validated?.app ? checkSecretFiles(validated.app, access) : undefined;
+  // A file over a target's backend limit (a 600 KiB config on Swarm) would load but never deploy: an error now, not at plan.
+  const limits = validated?.app && secretFiles ? await sizeLimitDiagnostics(validated.app, services, secretFiles.bytes, env) : [];
+  const diagnostics = [...r.diagnostics, ...(validated?.diagnostics ?? []), ...(secretFiles?.diagnostics ?? []), ...limits];
   const ok = !hasErrors(diagnostics);
   return {
     source, ...(r.format ? { format: r.format } : {}), ok, template: r.template, report: r.report, diagnostics,

@@ -1,6 +1,6 @@
 import type { Container } from "inversify";
-import type { Billables, CheckReport, CostModel, TargetKindSpec } from "../backend/backend.js";
-import { checkTarget, fidelityFromCapabilities } from "../backend/fidelity-from-capabilities.js";
+import type { Backend, Billables, CheckReport, CostModel, TargetKindSpec } from "../backend/backend.js";
+import { checkTarget, describeBreak, fidelityFromCapabilities, fidelityVerdict, mergeCheckReports, type FidelityVerdict } from "../backend/fidelity-from-capabilities.js";
 import { SdxError, isSdxError, toSdxError, type SdxErrorData } from "../errors/sdx-error.js";
 import type { BuildOptions, RegistryAccess } from "./build.js";
 import type { BuiltImage } from "../build/build-node-image.js";
@@ -46,8 +46,20 @@ export interface OperationOptions {
 /** Which target(s) to plan: a name, the cheapest by estimate, or all of them. */
 export type TargetSelector = string | "cheapest" | "all";
 
+/** Options of choosing a target, shared by {@link plan} and `deploy`. */
+export interface SelectOptions {
+  /**
+   * Let `cheapest` choose a target that would break something the app depends
+   * on (its fidelity verdict is `degraded`: name discovery, a public port,
+   * persistent data dropped or approximated); the CLI's `--allow-degraded`.
+   * A target that cannot run the app at all (check errors) is never chosen.
+   * @default false
+   */
+  readonly allowDegraded?: boolean;
+}
+
 /** Options for {@link plan}. */
-export interface PlanOptions extends OperationOptions {
+export interface PlanOptions extends OperationOptions, SelectOptions {
   /** @default the app's defaultTarget, else "cheapest" when pricing is available and there are several targets, else the first target */
   readonly target?: TargetSelector;
   /** Render only; contact no backend. @default false */
@@ -135,6 +147,12 @@ export interface PlanResult {
   readonly backendNames: Readonly<Record<string, string>>;
   /** Services built from source, per planned target. @default [] */
   readonly builds: readonly PlannedBuild[];
+  /**
+   * Each considered target's fidelity verdict (target name → verdict), from its
+   * full check; present whenever targets were priced. A target whose backend
+   * could not be loaded has none.
+   */
+  readonly verdicts?: Readonly<Record<string, FidelityVerdict>>;
 }
 
 /** The selected target's plan. */
@@ -146,6 +164,7 @@ interface Selection {
   readonly targets: Target[];
   readonly reason: string;
   readonly estimates?: EstimateReport;
+  readonly verdicts?: Readonly<Record<string, FidelityVerdict>>;
 }
 
 /** Guesses the cloud from instance type names, for clusters whose nodes do not say (no providerID). */
@@ -192,7 +211,7 @@ export async function discoverPricing(app: App, services: SdxServices, opts: { s
 /** Picks targets and, when pricing is available, estimates their cost. */
 export async function selectTargets(
   p: PreparedApp, services: SdxServices, selector: TargetSelector | undefined,
-  opts: { estimate?: boolean; offlinePrices: boolean; policy?: ChoosePolicy; signal?: AbortSignal },
+  opts: SelectOptions & { estimate?: boolean; offlinePrices: boolean; policy?: ChoosePolicy; signal?: AbortSignal },
 ): Promise<Selection> {
   const app = p.app;
   if (app.targets.length === 0) {
@@ -200,8 +219,12 @@ export async function selectTargets(
   }
   const estimator = opts.estimate === false ? undefined : await services.estimator().catch(() => undefined);
   const asked = selector ?? app.defaultTarget;
-  // A target whose check refuses the app (an error) cannot run it as written: it is no candidate for "cheapest".
-  const refused = asked === "cheapest" || (asked === undefined && estimator && app.targets.length > 1) ? await refusedTargets(p, services) : [];
+  // Every priced target gets its fidelity verdict (the table shows it). For "cheapest", a target whose check
+  // refuses the app (an error) cannot run it as written: never a candidate. One that breaks what the app
+  // depends on runs it differently: a candidate only when degraded targets are allowed.
+  const choosing = asked === "cheapest" || (asked === undefined && estimator !== undefined && app.targets.length > 1);
+  const verdicts = choosing || estimator ? await targetVerdicts(p, services) : undefined;
+  const refused = choosing ? refusals(app.targets, verdicts!, opts.allowDegraded === true) : [];
   const candidates = app.targets.filter((t) => !refused.some((r) => r.target === t.name));
   let estimates: EstimateReport | undefined;
   if (estimator) {
@@ -222,7 +245,8 @@ export async function selectTargets(
     }
   }
   const sel = asked ?? (estimates && app.targets.length > 1 ? "cheapest" : undefined);
-  if (sel === "all") return { targets: [...app.targets], reason: "all targets requested", ...(estimates ? { estimates } : {}) };
+  const known = verdicts ? { verdicts: Object.fromEntries([...verdicts].map(([t, v]) => [t, v.verdict])) } : {};
+  if (sel === "all") return { targets: [...app.targets], reason: "all targets requested", ...(estimates ? { estimates } : {}), ...known };
   if (sel === "cheapest") {
     if (!estimator) {
       throw new SdxError("SDX_NO_CANDIDATE", "cannot pick the cheapest target: no price estimator is available", {
@@ -235,36 +259,68 @@ export async function selectTargets(
         fault: "user", hint: "Relax the policy (budget, regions, spot) or add a pricing profile to more targets.", details: { rejected: estimates?.rejected ?? [] },
       });
     }
-    return { targets: [findTarget(app, estimates.chosen)], reason: estimates.reason ?? `cheapest: ${estimates.chosen}`, estimates };
+    return { targets: [findTarget(app, estimates.chosen)], reason: estimates.reason ?? `cheapest: ${estimates.chosen}`, estimates, ...known };
   }
   if (sel !== undefined) {
-    return { targets: [findTarget(app, sel)], reason: sel === app.defaultTarget && selector === undefined ? "the app's defaultTarget" : "requested by name", ...(estimates ? { estimates } : {}) };
+    return { targets: [findTarget(app, sel)], reason: sel === app.defaultTarget && selector === undefined ? "the app's defaultTarget" : "requested by name", ...(estimates ? { estimates } : {}), ...known };
   }
-  return { targets: [app.targets[0]!], reason: "the app's first target (name one with --target)", ...(estimates ? { estimates } : {}) };
+  return { targets: [app.targets[0]!], reason: "the app's first target (name one with --target)", ...(estimates ? { estimates } : {}), ...known };
+}
+
+/** A target's full check (capabilities and the backend's own) and the verdict it gives. */
+interface TargetVerdict {
+  readonly displayName: string;
+  readonly report: CheckReport;
+  readonly verdict: FidelityVerdict;
 }
 
 /**
- * Targets that cannot run the app as written: their check (the backend's,
- * merged with what its capabilities imply) has errors. Each comes back as a
- * rejected candidate whose reason is the first error.
+ * Each target's full check report and fidelity verdict, by target name. The
+ * check is the kind's spec's when it declares one (no backend is loaded),
+ * else the loaded backend's; a kind nobody registered, or whose backend does
+ * not load, is reported by validation and when planned, and gets no verdict.
  */
-async function refusedTargets(p: PreparedApp, services: SdxServices): Promise<RejectedCandidate[]> {
-  const out: RejectedCandidate[] = [];
+async function targetVerdicts(p: PreparedApp, services: SdxServices): Promise<Map<string, TargetVerdict>> {
+  const out = new Map<string, TargetVerdict>();
   const specs = await services.registry.targetKinds().catch(() => new Map<string, TargetKindSpec>());
   for (const t of p.app.targets) {
-    // Capabilities declared by the kind's spec are enough to refuse what the backend cannot
-    // carry, without loading a backend that is never planned (start-up of `sdx plan`).
     const spec = specs.get(t.kind);
-    const declared = spec?.capabilities && spec.displayName ? { kind: t.kind, displayName: spec.displayName, capabilities: spec.capabilities } : undefined;
-    // A kind nobody registered is reported by validation and when planned; it is not this filter's to explain.
-    const backend = declared ?? (await services.registry.get(t.kind).catch(() => undefined));
-    if (!backend) continue;
-    const report = "check" in backend ? checkTarget(backend, contextFor(p, t)) : fidelityFromCapabilities(p.app, t, backend);
-    const errors = report.diagnostics.filter((d) => d.severity === "error");
-    const first = errors[0];
-    if (first) {
-      const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : "";
-      out.push({ target: t.name, reason: `cannot run the app as written on ${backend.displayName}: ${first.path ? `${first.path}: ` : ""}${first.message}${more}` });
+    const facts = spec?.capabilities && spec.displayName ? { kind: t.kind, displayName: spec.displayName, capabilities: spec.capabilities } : undefined;
+    const declared: Pick<Backend, "kind" | "displayName" | "capabilities"> & Partial<Pick<Backend, "check">> | undefined = facts && spec?.check
+      ? { ...facts, check: (ctx) => spec.check!(ctx) }
+      // A backend that does not load still has its declared capabilities: what they refuse stays refused.
+      : (await services.registry.get(t.kind).catch(() => undefined)) ?? facts;
+    if (!declared) continue;
+    const derived = fidelityFromCapabilities(p.app, t, declared);
+    const report = declared.check ? mergeCheckReports(p.app, derived, declared.check(contextFor(p, t))) : derived;
+    out.set(t.name, { displayName: declared.displayName, report, verdict: fidelityVerdict(report) });
+  }
+  return out;
+}
+
+/**
+ * The targets "cheapest" may not choose, each with the reason the table
+ * shows: those whose check has errors (they cannot run the app as written),
+ * and, unless `allowDegraded`, those that break what the app depends on.
+ */
+function refusals(targets: readonly Target[], verdicts: ReadonlyMap<string, TargetVerdict>, allowDegraded: boolean): RejectedCandidate[] {
+  const out: RejectedCandidate[] = [];
+  for (const t of targets) {
+    const v = verdicts.get(t.name);
+    if (!v) continue;
+    const where = (path: string | undefined, message: string | undefined, n: number): string => `${path ? `${path}: ` : ""}${message ?? ""}${n > 1 ? ` (and ${n - 1} more)` : ""}`;
+    if (v.verdict.kind === "refused") {
+      const errors = v.report.diagnostics.filter((d) => d.severity === "error");
+      out.push({ target: t.name, reason: `cannot run the app as written on ${v.displayName}: ${where(errors[0]?.path, errors[0]?.message, errors.length)}` });
+    } else if (v.verdict.kind === "degraded" && !allowDegraded) {
+      const { entries } = v.verdict;
+      // Each broken dependency with its first line: the reason says what would stop working, and where.
+      const what = v.verdict.breaks.map((b) => {
+        const lines = entries.filter((e) => e.breaks === b);
+        const first = lines[0]!;
+        return `${describeBreak(b)} (${where(`${first.service ? `services.${first.service}.` : ""}${first.field}`, first.note ?? first.level, lines.length)})`;
+      });
+      out.push({ target: t.name, reason: `would break what the app depends on on ${v.displayName}: ${what.join("; ")}; --allow-degraded (API: allowDegraded) lets it be chosen` });
     }
   }
   return out;
@@ -323,6 +379,7 @@ export async function plan(app: AppSource, options: PlanOptions = {}): Promise<P
     offlinePrices: options.offlinePrices ?? options.offline ?? false,
     ...(options.policy ? { policy: options.policy } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.allowDegraded ? { allowDegraded: true } : {}),
   });
   emit(options.onEvent, { kind: "target-selected", target: sel.targets[0]!.name, backend: sel.targets[0]!.kind, reason: sel.reason });
   // Registries are asked while the targets are planned; an offline plan asks nothing.
@@ -365,6 +422,7 @@ export async function plan(app: AppSource, options: PlanOptions = {}): Promise<P
   return {
     app: p.app.name, revision, diagnostics: p.diagnostics, target: plans[0]!.target, plans,
     selection: sel.reason, ...(sel.estimates ? { estimates: sel.estimates } : {}), images: await images, backendNames, builds,
+    ...(sel.verdicts ? { verdicts: sel.verdicts } : {}),
   };
 }
 

@@ -3,7 +3,9 @@ import type { Backend, BackendContext } from "../backend/backend.js";
 import { applyOverrides } from "../backend/apply-overrides.js";
 import { checkSizeLimits } from "../backend/check-size-limits.js";
 import { SdxError } from "../errors/sdx-error.js";
+import { readDotEnv } from "../import/env-file.js";
 import { loadApp, resolveAppFile } from "../load/load-app.js";
+import { containedTextReader } from "../load/read-contained-file.js";
 import type { App, Target } from "../model/app.js";
 import type { Resource } from "../plan/resource.js";
 import { computeRevision, type AppRevision } from "../revision/compute-revision.js";
@@ -78,11 +80,28 @@ export async function prepareApp(
     // An object was built by the caller: its values may come from secret-looking variables too.
     sensitive = sensitiveValuesIn(app, env);
   }
-  const resolved = await resolveSecrets(app, { env, baseDir, missing: opts.secretsMissing, ...(opts.allowOutside ? { allowOutside: opts.allowOutside } : {}) });
+  const secretEnv = secretEnvironment(baseDir, env, opts.allowOutside ?? [], diagnostics);
+  const resolved = await resolveSecrets(app, { env: secretEnv, baseDir, missing: opts.secretsMissing, ...(opts.allowOutside ? { allowOutside: opts.allowOutside } : {}) });
   diagnostics.push(...resolved.diagnostics);
   if (hasErrors(resolved.diagnostics)) throw validationError(app.name, diagnostics);
   const secretValues = [...resolved.secrets.values()].flatMap((x) => (x.value ? [x.value.reveal()] : []));
   return { app, diagnostics, baseDir, secrets: resolved.secrets, revision: computeRevision(app, resolved.secrets), sensitive: [...sensitive, ...secretValues] };
+}
+
+/**
+ * Variables `fromEnv` secrets read: `.env` beside the app file under the
+ * environment (the environment wins), as Compose feeds `.env` to containers,
+ * so an app imported from Compose finds the secrets its `.env` holds.
+ * `${VAR}` interpolation does not read it.
+ */
+export function secretEnvironment(
+  baseDir: string, env: Readonly<Record<string, string | undefined>>, allowOutside: readonly string[], diagnostics: Diagnostic[],
+): Readonly<Record<string, string | undefined>> {
+  const dot = readDotEnv(baseDir, containedTextReader({ baseDir, allowOutside }), env);
+  diagnostics.push(...dot.diagnostics);
+  if (!dot.found) return env;
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined));
+  return { ...dot.vars, ...set };
 }
 
 function validationError(where: string, diagnostics: readonly Diagnostic[]): SdxError {

@@ -38,7 +38,7 @@ export async function validate(path: string, options: ValidateOptions = {}): Pro
 }
 
 /** Every target's backend size limits, checked against the files and the secrets whose size is known without a deploy. */
-async function sizeLimitDiagnostics(
+export async function sizeLimitDiagnostics(
   app: App, services: SdxServices, secretFileBytes: ReadonlyMap<string, number>, env: Readonly<Record<string, string | undefined>>,
 ): Promise<Diagnostic[]> {
   // Loading a backend costs an import; an app with no files or secrets needs none.

@@ -62,7 +62,18 @@ export interface FidelityEntry {
   readonly level: FidelityLevel;
   /** How it is approximated, or why it is dropped. */
   readonly note?: string;
+  /**
+   * What the app depends on that this line breaks: its data (`persistent-data`),
+   * other services reaching it by name (`discovery`), or clients reaching its
+   * public port (`public-port`). Set by the check that knows it; `--target
+   * cheapest` skips a target with such a line unless degraded targets are
+   * allowed (`allowDegraded`). @default undefined: the app still works as written
+   */
+  readonly breaks?: FidelityBreak;
 }
+
+/** What an app depends on that a target can break; see {@link FidelityEntry.breaks}. */
+export type FidelityBreak = "persistent-data" | "discovery" | "public-port";
 
 /** Result of `Backend.check`: problems specific to this backend, and the fidelity report. */
 export interface CheckReport {
@@ -130,6 +141,13 @@ export interface TargetKindSpec<T extends Target = Target, S extends z.ZodObject
   readonly capabilities?: BackendCapabilities;
   /** See {@link TargetKindSpec.displayName}. @default read from the loaded backend */
   costModel?(target: T): CostModel;
+  /**
+   * The backend's `check`, declared here so that the fidelity verdict of every
+   * considered target (which choosing the cheapest acts on) needs no backend
+   * loaded. Pure; the module declaring it must stay light.
+   * @default the loaded backend's `check`
+   */
+  check?(ctx: BackendContext<T>): CheckReport;
   /**
    * The billable things beside compute that this target's render of `app`
    * implies (load balancers, public IPv4 addresses, volumes, NAT, logs, a

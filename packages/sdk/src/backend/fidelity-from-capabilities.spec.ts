@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { App, Service, Target } from "../model/app.js";
 import type { BackendCapabilities, CheckReport } from "./backend.js";
-import { fidelityFromCapabilities, mergeCheckReports } from "./fidelity-from-capabilities.js";
+import { fidelityFromCapabilities, fidelityVerdict, mergeCheckReports } from "./fidelity-from-capabilities.js";
 
 const service = (name: string, patch: Partial<Service> = {}): Service => ({
   name, image: { ref: `example/${name}:1`, repository: `example/${name}` }, env: {}, secrets: [], files: [], ports: [], volumes: [], labels: {},
@@ -78,5 +78,30 @@ describe("mergeCheckReports", () => {
   it("keeps a backend's lower level", () => {
     const m = mergeCheckReports(app(web), derived, { diagnostics: [], fidelity: [{ service: "web", field: "health.http", level: "dropped" }] });
     expect(m.fidelity.find((f) => f.field === "health.http")).toEqual({ service: "web", field: "health.http", level: "dropped", note: expect.stringContaining("command") });
+  });
+});
+
+describe("fidelityVerdict", () => {
+  const line = (level: "exact" | "approximated" | "dropped", breaks?: "discovery" | "public-port" | "persistent-data", service = "api") =>
+    ({ service, field: "ports", level, ...(breaks ? { breaks } : {}) });
+  it("is exact when every line is exact, approximated with counts otherwise", () => {
+    expect(fidelityVerdict({ diagnostics: [], fidelity: [line("exact")] })).toEqual({ kind: "exact" });
+    expect(fidelityVerdict({ diagnostics: [], fidelity: [line("approximated"), line("dropped"), line("approximated")] })).toEqual({ kind: "approximated", approximated: 2, dropped: 1 });
+  });
+  it("is degraded by a line that breaks a dependency, each dependency once", () => {
+    const v = fidelityVerdict({ diagnostics: [], fidelity: [line("approximated", "public-port", "web"), line("dropped", "discovery"), line("dropped", "discovery", "quotes"), line("exact", "discovery", "x")] });
+    expect(v).toMatchObject({ kind: "degraded", breaks: ["public-port", "discovery"], approximated: 1, dropped: 2 });
+    // An exact line breaks nothing, whatever it claims.
+    expect(v.kind === "degraded" && v.entries.map((e) => e.service)).toEqual(["web", "api", "quotes"]);
+  });
+  it("is refused when the check has errors, and a dropped persistent volume says it breaks the data", () => {
+    const r = fidelityFromCapabilities(app(web), target, box({ volumes: ["ephemeral"] }));
+    expect(r.fidelity).toContainEqual(expect.objectContaining({ service: "web", field: "volumes.data", level: "dropped", breaks: "persistent-data" }));
+    expect(fidelityVerdict(r)).toEqual({ kind: "refused", errors: 1 });
+  });
+  it("keeps the derived break when a backend refines the line", () => {
+    const derived: CheckReport = { diagnostics: [], fidelity: [{ service: "web", field: "volumes.data", level: "dropped", note: "derived", breaks: "persistent-data" }] };
+    const own: CheckReport = { diagnostics: [], fidelity: [{ service: "web", field: "volumes.data", level: "approximated", note: "own" }] };
+    expect(mergeCheckReports(app(web), derived, own).fidelity).toEqual([{ service: "web", field: "volumes.data", level: "dropped", note: "own", breaks: "persistent-data" }]);
   });
 });

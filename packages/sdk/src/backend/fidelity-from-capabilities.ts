@@ -1,6 +1,6 @@
 import type { App, Service, Target } from "../model/app.js";
 import type { Diagnostic } from "../validation/diagnostic.js";
-import type { Backend, BackendContext, CheckReport, FidelityEntry, FidelityLevel } from "./backend.js";
+import type { Backend, BackendContext, CheckReport, FidelityBreak, FidelityEntry, FidelityLevel } from "./backend.js";
 
 /** What {@link fidelityFromCapabilities} reads of a backend: its declaration, never its code. */
 export type DeclaredBackend = Pick<Backend, "kind" | "displayName" | "capabilities">;
@@ -26,7 +26,8 @@ export function fidelityFromCapabilities(app: App, target: Target, backend: Decl
   const diagnostics: Diagnostic[] = [];
   const fidelity: FidelityEntry[] = [];
   for (const svc of app.services) {
-    const f = (field: string, level: FidelityLevel, note: string): void => void fidelity.push({ service: svc.name, field, level, note });
+    const f = (field: string, level: FidelityLevel, note: string, breaks?: FidelityBreak): void =>
+      void fidelity.push({ service: svc.name, field, level, note, ...(breaks ? { breaks } : {}) });
     const probe = svc.health?.probe;
     if (probe && !caps.nativeProbes.includes(probe.kind)) {
       if (probe.kind !== "exec" && caps.nativeProbes.includes("exec")) {
@@ -43,7 +44,7 @@ export function fidelityFromCapabilities(app: App, target: Target, backend: Decl
     }
     for (const v of svc.volumes) {
       if (caps.volumes.includes(v.kind)) continue;
-      f(`volumes.${v.name}`, "dropped", `${who} provides no ${v.kind} volumes: ${v.path} is not mounted`);
+      f(`volumes.${v.name}`, "dropped", `${who} provides no ${v.kind} volumes: ${v.path} is not mounted`, v.kind === "persistent" ? "persistent-data" : undefined);
       if (v.kind === "persistent") diagnostics.push(volumeRefusal(svc, v.name, target, who));
     }
     if (svc.rollout.autoRollback && !caps.rollback) {
@@ -78,7 +79,9 @@ export function mergeCheckReports(app: App, derived: CheckReport, own: CheckRepo
     refined.add(key(e));
     const level = RANK[d.level] < RANK[e.level] ? d.level : e.level;
     const note = e.note ?? d.note;
-    return { ...e, level, ...(note === undefined ? {} : { note }) };
+    // Like the level, what a line breaks can only get worse: the derived break stays.
+    const breaks = e.breaks ?? d.breaks;
+    return { ...e, level, ...(note === undefined ? {} : { note }), ...(breaks === undefined ? {} : { breaks }) };
   });
   for (const d of derived.fidelity) if (!refined.has(key(d))) merged.push(d);
   const order = new Map(app.services.map((s, i) => [s.name, i]));
@@ -95,4 +98,47 @@ export function mergeCheckReports(app: App, derived: CheckReport, own: CheckRepo
  */
 export function checkTarget<T extends Target>(backend: Backend<T>, ctx: BackendContext<T>): CheckReport {
   return mergeCheckReports(ctx.app, fidelityFromCapabilities(ctx.app, ctx.target, backend), backend.check(ctx));
+}
+
+/**
+ * How faithfully a target runs the app, in one word for the considered-options
+ * table and `--json`:
+ * - `refused`: its check has errors; it cannot run the app as written;
+ * - `degraded`: it runs, but breaks something the app depends on (lines with
+ *   `breaks`: persistent data, discovery by name, a public port);
+ * - `approximated`: it runs the app, some fields approximated or dropped;
+ * - `exact`: every field is carried exactly.
+ * Counts are of fidelity lines; `breaks` lists each broken dependency once, in
+ * the order first met.
+ */
+export type FidelityVerdict =
+  | { readonly kind: "exact" }
+  | { readonly kind: "approximated"; readonly approximated: number; readonly dropped: number }
+  | {
+      readonly kind: "degraded";
+      readonly breaks: readonly FidelityBreak[];
+      /** The lines that break them. */
+      readonly entries: readonly FidelityEntry[];
+      readonly approximated: number;
+      readonly dropped: number;
+    }
+  | { readonly kind: "refused"; readonly errors: number };
+
+/** The verdict of a target's full check report (see {@link FidelityVerdict}). Pure. */
+export function fidelityVerdict(report: CheckReport): FidelityVerdict {
+  const errors = report.diagnostics.filter((d) => d.severity === "error").length;
+  if (errors > 0) return { kind: "refused", errors };
+  const approximated = report.fidelity.filter((e) => e.level === "approximated").length;
+  const dropped = report.fidelity.filter((e) => e.level === "dropped").length;
+  // An "exact" line that claims a break is a contradiction; only lines that lose something count.
+  const entries = report.fidelity.filter((e) => e.breaks !== undefined && e.level !== "exact");
+  if (entries.length > 0) return { kind: "degraded", breaks: [...new Set(entries.map((e) => e.breaks!))], entries, approximated, dropped };
+  return approximated + dropped > 0 ? { kind: "approximated", approximated, dropped } : { kind: "exact" };
+}
+
+const BREAK_NAMES: Record<FidelityBreak, string> = { "persistent-data": "persistent data", discovery: "discovery by name", "public-port": "public port" };
+
+/** A dependency's name for people, e.g. "discovery by name". */
+export function describeBreak(b: FidelityBreak): string {
+  return BREAK_NAMES[b];
 }

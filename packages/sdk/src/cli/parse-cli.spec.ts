@@ -3,8 +3,8 @@ import { COMMAND_NAMES, helpText, parseCli } from "./parse-cli.js";
 
 describe("parseCli", () => {
   it("parses plan with every flag", () => {
-    expect(parseCli(["plan", "examples/shop", "-t", "cheapest", "--offline", "--json", "--expect-no-changes", "--budget", "$250", "--breakdown"])).toEqual({
-      command: "plan", file: "examples/shop", target: "cheapest", offline: true, json: true, expectNoChanges: true, budget: 250, forceConflicts: false, breakdown: true,
+    expect(parseCli(["plan", "examples/shop", "-t", "cheapest", "--offline", "--json", "--expect-no-changes", "--budget", "$250", "--breakdown", "--allow-degraded"])).toEqual({
+      command: "plan", file: "examples/shop", target: "cheapest", offline: true, json: true, expectNoChanges: true, budget: 250, forceConflicts: false, breakdown: true, allowDegraded: true,
     });
   });
   it("defaults the app file to the current directory", () => {
@@ -12,7 +12,8 @@ describe("parseCli", () => {
     expect(parseCli(["status", "-f", "x.yaml"])).toMatchObject({ command: "status", file: "x.yaml" });
   });
   it("parses deploy durations and --no-wait", () => {
-    expect(parseCli(["deploy", "--yes", "--no-wait", "--timeout", "2m"])).toMatchObject({ command: "deploy", yes: true, wait: false, timeoutSeconds: 120 });
+    expect(parseCli(["deploy", "--yes", "--no-wait", "--timeout", "2m"])).toMatchObject({ command: "deploy", yes: true, wait: false, timeoutSeconds: 120, allowDegraded: false });
+    expect(parseCli(["deploy", "-t", "cheapest", "--allow-degraded"])).toMatchObject({ command: "deploy", target: "cheapest", allowDegraded: true });
     expect(parseCli(["deploy", "--timeout", "soon"])).toMatchObject({ command: "usage-error" });
     expect(parseCli(["deploy", "-t", "all"])).toMatchObject({ command: "usage-error", message: expect.stringContaining("plan only") });
   });

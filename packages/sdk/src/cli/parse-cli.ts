@@ -42,7 +42,7 @@ interface CommandFlags {
   validate: AppFlags;
   targets: AppFlags;
   schema: { readonly out?: string; readonly plugins?: readonly string[] };
-  plan: AppFlags & Pick<PlanOptions, "target"> & Required<Pick<PlanOptions, "offline" | "forceConflicts">> & {
+  plan: AppFlags & Pick<PlanOptions, "target"> & Required<Pick<PlanOptions, "offline" | "forceConflicts" | "allowDegraded">> & {
     /** Exit 3 when the plan has changes. */
     readonly expectNoChanges: boolean;
     /** USD per month; becomes `policy.maxMonthlyUsd`. */
@@ -50,7 +50,7 @@ interface CommandFlags {
     /** Print each planned target's cost per service and per line (`FormatCostOptions.breakdown`). */
     readonly breakdown: boolean;
   };
-  deploy: AppFlags & Pick<DeployOptions, "target" | "timeoutSeconds"> & Required<Pick<DeployOptions, "wait" | "forceConflicts">> & {
+  deploy: AppFlags & Pick<DeployOptions, "target" | "timeoutSeconds"> & Required<Pick<DeployOptions, "wait" | "forceConflicts" | "allowDegraded">> & {
     /** Apply without asking (the answer to `DeployOptions.confirm`). */
     readonly yes: boolean;
     /** USD per month; becomes `policy.maxMonthlyUsd`. */
@@ -157,6 +157,7 @@ const appFlags: FlagTable<AppFlags> = {
 };
 const targetFlag = (description: string): Flag<string> => text(description, "target", { short: "t" });
 const forceConflicts = bool("Take over fields another field manager set (Kubernetes server-side apply).");
+const allowDegraded = bool("Let `-t cheapest` choose a target that breaks what the app depends on (discovery by name, a public port, persistent data); the table shows each target's fidelity.");
 
 const COMMANDS: { readonly [C in CommandName]: CommandSpec<CommandFlags[C]> } = {
   validate: {
@@ -178,6 +179,7 @@ const COMMANDS: { readonly [C in CommandName]: CommandSpec<CommandFlags[C]> } = 
       expectNoChanges: bool("Exit 3 when the plan has changes (a drift check in CI)."),
       budget: money,
       forceConflicts,
+      allowDegraded,
       breakdown: bool("Show the planned target's cost per service (with bars) and per line, and what is not priced there; every target's with -t all. Fits $COLUMNS."),
     },
   },
@@ -192,6 +194,7 @@ const COMMANDS: { readonly [C in CommandName]: CommandSpec<CommandFlags[C]> } = 
       timeoutSeconds: { ...timeout, name: "timeout" },
       budget: money,
       forceConflicts,
+      allowDegraded,
     },
   },
   build: {

@@ -255,6 +255,7 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
         offline: cmd.offline,
         ...(policy ? { policy } : {}),
         ...(cmd.forceConflicts ? { forceConflicts: true } : {}),
+        ...(cmd.allowDegraded ? { allowDegraded: true } : {}),
         ...(cmd.json ? {} : { onEvent: progress(io, (await import("../format/format-event.js")).formatEvent) }),
       });
       const sel = r.plans[0]!;
@@ -299,11 +300,12 @@ async function run(cmd: CliCommand, io: CliIo): Promise<number> {
         wait: cmd.wait,
         ...(cmd.timeoutSeconds ? { timeoutSeconds: cmd.timeoutSeconds } : {}),
         ...(cmd.forceConflicts ? { forceConflicts: true } : {}),
+        ...(cmd.allowDegraded ? { allowDegraded: true } : {}),
         ...(cmd.budget !== undefined ? { policy: { maxMonthlyUsd: cmd.budget } } : {}),
         onEvent: progress(io, formatEvent),
-        confirm: async (tp, estimates) => {
+        confirm: async (tp, estimates, verdicts) => {
           if (!cmd.json) {
-            if (estimates?.estimates.length) io.stderr(`${formatEstimates(estimates, tp.target)}\n\n`);
+            if (estimates?.estimates.length) io.stderr(`${formatEstimates(estimates, tp.target, {}, verdicts ? { verdicts } : {})}\n\n`);
             io.stderr(`${formatTargetPlan(tp)}\n`);
           }
           if (cmd.yes) return true;

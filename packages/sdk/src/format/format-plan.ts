@@ -1,4 +1,5 @@
 import type { CheckReport } from "../backend/backend.js";
+import { describeBreak, type FidelityVerdict } from "../backend/fidelity-from-capabilities.js";
 import type { PlannedAction } from "../plan/plan.js";
 import type { CostEstimate, EstimateReport } from "../pricing/pricing-contract.js";
 import type { PlanResult, TargetPlan } from "../api/plan.js";
@@ -26,6 +27,11 @@ export interface FormatCostOptions extends BreakdownOptions {
    * @default false
    */
   readonly breakdown?: boolean;
+  /**
+   * Each target's fidelity verdict (target name → verdict), shown in a
+   * FIDELITY column. @default no column
+   */
+  readonly verdicts?: Readonly<Record<string, FidelityVerdict>>;
 }
 
 /**
@@ -38,8 +44,13 @@ export function formatEstimates(report: EstimateReport, selected?: string, backe
   const mark = selected ?? report.chosen;
   const rows = [...report.estimates]
     .sort((a, b) => a.monthlyUsd - b.monthlyUsd)
-    .map((e: CostEstimate) => [e.target === mark ? "→" : " ", e.target, backendNames[e.backend] ?? e.backend, e.region, e.capacity, formatUsd(e.hourlyUsd), formatUsd(e.monthlyUsd), e.priceAsOf]);
-  const out = [rows.length ? formatTable(["", "TARGET", "BACKEND", "REGION", "CAPACITY", "$/HOUR", "$/MONTH", "PRICES AS OF"], rows, { rightAlign: [5, 6] }) : "No target could be priced."];
+    .map((e: CostEstimate) => {
+      const row = [e.target === mark ? "→" : " ", e.target, backendNames[e.backend] ?? e.backend, e.region, e.capacity, formatUsd(e.hourlyUsd), formatUsd(e.monthlyUsd), e.priceAsOf];
+      const v = options.verdicts?.[e.target];
+      return options.verdicts ? [...row, v ? formatVerdict(v) : "not checked"] : row;
+    });
+  const header = ["", "TARGET", "BACKEND", "REGION", "CAPACITY", "$/HOUR", "$/MONTH", "PRICES AS OF", ...(options.verdicts ? ["FIDELITY"] : [])];
+  const out = [rows.length ? formatTable(header, rows, { rightAlign: [5, 6] }) : "No target could be priced."];
   for (const r of report.rejected) out.push(`  ✗ ${r.target}: ${r.reason}`);
   const cheapest = report.estimates.find((e) => e.target === report.chosen);
   const sel = report.estimates.find((e) => e.target === selected);
@@ -52,6 +63,27 @@ export function formatEstimates(report: EstimateReport, selected?: string, backe
   if (options.breakdown && mark) out.push("", formatBreakdowns(report, [mark], options));
   else if (marked?.notPriced.length) out.push(`Not priced on ${marked.target}: ${marked.notPriced.join(", ")}.`);
   return out.join("\n");
+}
+
+/** A fidelity verdict in a few words, e.g. `approximated (3), drops 1` or `breaks discovery by name (api)`. */
+export function formatVerdict(v: FidelityVerdict): string {
+  switch (v.kind) {
+    case "exact":
+      return "exact";
+    case "approximated":
+      return v.approximated > 0 ? `approximated (${v.approximated})${v.dropped > 0 ? `, drops ${v.dropped}` : ""}` : `drops ${v.dropped}`;
+    case "degraded":
+      return `breaks ${v.breaks.map((b) => {
+        const services = [...new Set(v.entries.filter((e) => e.breaks === b && e.service).map((e) => e.service!))];
+        return `${describeBreak(b)}${services.length ? ` (${services.join(", ")})` : ""}`;
+      }).join(", ")}`;
+    case "refused":
+      return `cannot run (${v.errors} error${v.errors === 1 ? "" : "s"})`;
+    default: {
+      const never: never = v;
+      return String(never);
+    }
+  }
 }
 
 /** The fidelity report of one target, approximations and drops only (exact fields are the norm). */
@@ -100,7 +132,7 @@ export function formatPlanResult(r: PlanResult, options: FormatCostOptions = {})
   for (const b of r.builds) out.push(`  build ${b.service}${r.plans.length > 1 && b.target ? ` (${b.target})` : ""}: ${formatBuildLine(b)}`);
   for (const i of resolved) out.push(`  image ${i.service}: ${i.ref} → ${i.digest}`);
   for (const i of unresolved) out.push(`  image ${i.service}: ${i.ref} not resolved (${i.reason}); the tag may point elsewhere at deploy time`);
-  if (r.estimates) out.push("", formatEstimates(r.estimates, r.target, r.backendNames));
+  if (r.estimates) out.push("", formatEstimates(r.estimates, r.target, r.backendNames, r.verdicts ? { verdicts: r.verdicts } : {}));
   if (options.breakdown) out.push("", formatBreakdowns(r.estimates, r.plans.map((p) => p.target), options));
   for (const tp of r.plans) out.push("", formatTargetPlan(tp));
   return `${out.join("\n")}\n`;

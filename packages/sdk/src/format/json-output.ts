@@ -25,6 +25,8 @@ export function planJson(r: PlanResult): Record<string, unknown> {
     ...(sel.costDelta ? { costDelta: sel.costDelta } : {}),
     ...(r.plans.length > 1 ? { plans: r.plans.map((p) => ({ ...planToJson(p.plan), fidelity: p.check.fidelity })) } : {}),
     ...(r.estimates ? { estimates: r.estimates.estimates, chosen: r.estimates.chosen ?? null, rejected: r.estimates.rejected } : {}),
+    // Target → fidelity verdict (exact, approximated, degraded with what it breaks, refused): what "cheapest" acted on.
+    ...(r.verdicts ? { verdicts: r.verdicts } : {}),
   };
 }
 

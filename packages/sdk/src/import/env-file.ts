@@ -1,3 +1,5 @@
+import { join } from "node:path";
+import { isSdxError } from "../errors/sdx-error.js";
 import type { Diagnostic } from "../validation/diagnostic.js";
 import { interpolateComposeString, type ComposeTemplate, type Env } from "./compose-interpolate.js";
 
@@ -89,4 +91,38 @@ function closingQuote(s: string, quote: string): number {
     else if (s[i] === quote) return i;
   }
   return -1;
+}
+
+/** Result of {@link readDotEnv}. */
+export interface ReadDotEnvResult {
+  /** Variables `.env` defines, after interpolation; empty when there is no `.env`. */
+  readonly vars: Record<string, string>;
+  /** True when `.env` was read. */
+  readonly found: boolean;
+  /** Syntax and interpolation problems, and the reader's refusal (outside the app, not a regular file, too large) as an error at `.env`. */
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Codes of a contained reader's refusals: the file is there but must not be read. */
+const REFUSED = new Set(["SDX_PATH_OUTSIDE_APP", "SDX_FILE_NOT_REGULAR", "SDX_FILE_TOO_LARGE", "SDX_INVALID_ENCODING"]);
+
+/**
+ * Reads `.env` in `baseDir` as Compose does: its format, interpolated with `env`.
+ * For the importer's interpolation and for `fromEnv` secrets, which read it
+ * under the environment (the environment wins), as Compose feeds `${VAR}` from
+ * it. A missing `.env` is normal and gives no variables. Pure: reads only
+ * through `readFile` (pass a contained reader).
+ */
+export function readDotEnv(baseDir: string, readFile: (path: string) => string, env: Env): ReadDotEnvResult {
+  let text: string;
+  try {
+    text = readFile(join(baseDir, ".env"));
+  } catch (e) {
+    if (isSdxError(e) && REFUSED.has(e.code)) {
+      return { vars: {}, found: false, diagnostics: [{ code: e.code, severity: "error", path: ".env", message: e.message, ...(e.hint !== undefined ? { hint: e.hint } : {}) }] };
+    }
+    return { vars: {}, found: false, diagnostics: [] };
+  }
+  const parsed = parseEnvFile(text, env, ".env");
+  return { vars: parsed.vars, found: true, diagnostics: parsed.diagnostics };
 }

@@ -5,7 +5,7 @@ import { formatPath, type Diagnostic } from "../validation/diagnostic.js";
 import { interpolateCompose, type ComposeTemplate, type Env, type InterpolateComposeStringResult } from "./compose-interpolate.js";
 import { bytesToSdxMemory, parseComposeBytes, parseComposeCpus, parseComposeDuration, toSdxDuration } from "./compose-units.js";
 import { isDnsLabel, toDnsLabel, uniqueLabel } from "./dns-label.js";
-import { parseEnvFile } from "./env-file.js";
+import { parseEnvFile, readDotEnv } from "./env-file.js";
 import { ImportReport } from "./import-report.js";
 import type { ImportOptions, ImportResult } from "./import-result.js";
 import { parseSourceYaml } from "./parse-source.js";
@@ -39,7 +39,11 @@ const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : undefined);
 const int = (v: unknown): number | undefined =>
   typeof v === "number" && Number.isInteger(v) ? v : typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : undefined;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Container variable names every backend passes (Kubernetes' rule; Docker and ECS take any name without `=`): `discovery.type` is one. */
+const ENV_NAME = /^[-._A-Za-z][-._A-Za-z0-9]*$/;
+/** Names a shell can export: secrets exposed as variables need one (Swarm exports them in `sh -c`). */
+const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ENV_NAME_RULE = "letters, digits, '_', '-' and '.', not starting with a digit";
 /** A template that is one variable and nothing else (`${VAR}`, or `${VAR:-}` when unset at import time). */
 const WHOLE_VAR_TEMPLATE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-)?\}$/;
 /** Codes of the contained reader's refusals: the file is not missing, it must not be read. */
@@ -146,6 +150,10 @@ interface Ctx {
   readonly dotEnvNames: ReadonlySet<string>;
   /** Variables sdx.yaml references. */
   readonly referenced: Set<string>;
+  /** Of those, the ones read by `${VAR}` interpolation when sdx loads the file. */
+  readonly interpolated: Set<string>;
+  /** Of those, the ones `fromEnv` secrets read at deploy time. */
+  readonly fromEnv: Set<string>;
   /** Values that must never appear in the template, the report or diagnostics. */
   readonly secretValues: Set<string>;
   /** Environment variable names generated for credential literals, with the literal's value. */
@@ -183,7 +191,7 @@ export function importCompose(text: string, options: ImportComposeOptions = {}):
     volumesDef: isObj(root.volumes) ? root.volumes : {},
     used: { secrets: new Set(), configs: new Set(), volumes: new Map() },
     publishModes: [],
-    templates: interp.templates, templated: new Set(), dotEnvNames, referenced: new Set(), secretValues: new Set(), generated: new Map(),
+    templates: interp.templates, templated: new Set(), dotEnvNames, referenced: new Set(), interpolated: new Set(), fromEnv: new Set(), secretValues: new Set(), generated: new Map(),
   };
   for (const t of interp.templates.values()) for (const v of t.variables) noteSecretVariable(ctx, v);
 
@@ -264,19 +272,12 @@ export function importCompose(text: string, options: ImportComposeOptions = {}):
 function interpolationEnv(options: ImportComposeOptions, r: ImportReport): { env: Env; dotEnvNames: ReadonlySet<string> } {
   const env = options.env ?? {};
   if (options.dotEnv === false || !options.readFile || options.baseDir === undefined) return { env, dotEnvNames: new Set() };
-  let text: string;
-  try {
-    text = options.readFile(join(options.baseDir, ".env"));
-  } catch (e) {
-    // A missing .env is normal; one that must not be read (outside the app, not a regular file) is reported.
-    if (e instanceof SdxError && REFUSED.has(e.code)) r.error(e.code, ".env", e.message, e.hint);
-    return { env, dotEnvNames: new Set() };
-  }
-  const parsed = parseEnvFile(text, env, ".env");
-  r.diagnostics.push(...parsed.diagnostics);
+  const dot = readDotEnv(options.baseDir, options.readFile, env);
+  r.diagnostics.push(...dot.diagnostics);
+  if (!dot.found) return { env, dotEnvNames: new Set() };
   r.translated(".env", "read for interpolation variables, as Compose does (the environment wins)");
   const fromEnv = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined));
-  return { env: { ...parsed.vars, ...fromEnv }, dotEnvNames: new Set(Object.keys(parsed.vars).filter((k) => !(k in fromEnv))) };
+  return { env: { ...dot.vars, ...fromEnv }, dotEnvNames: new Set(Object.keys(dot.vars).filter((k) => !(k in fromEnv))) };
 }
 
 /** True when a variable's name or value looks secret; its value is then kept out of every output. */
@@ -317,7 +318,11 @@ function keepTemplate(ctx: Ctx, path: string, value: string, t: ComposeTemplate)
   for (const written of [t.full, t.decided]) {
     if (!sdxReads(ctx, written, value)) continue;
     if (written !== t.full) ctx.r.approximated(path, `keeps ${names} as a reference, but the branch of a default or alternative was chosen at import time: sdx interpolation cannot express the construct`);
-    for (const v of t.variables) if (written.includes(`\${${v}`)) ctx.referenced.add(v);
+    for (const v of t.variables) {
+      if (!written.includes(`\${${v}`)) continue;
+      ctx.referenced.add(v);
+      ctx.interpolated.add(v);
+    }
     return new Split(value, written);
   }
   if (secret.length > 0) {
@@ -338,11 +343,16 @@ function reportImportTimeValues(ctx: Ctx, skipped: readonly string[]): void {
   }
 }
 
-/** Variables from `.env` that sdx.yaml references: sdx reads only the environment. */
+/** Variables from `.env` that sdx.yaml references: `fromEnv` reads `.env` beside the app file, `${VAR}` only the environment. */
 function reportDotEnvReferences(ctx: Ctx): void {
-  const names = [...ctx.referenced].filter((v) => ctx.dotEnvNames.has(v)).sort();
+  const list = (names: readonly string[], f: (v: string) => string): string => names.map(f).join(", ");
+  const secrets = [...ctx.fromEnv].filter((v) => ctx.dotEnvNames.has(v)).sort();
+  if (secrets.length > 0) {
+    ctx.r.translated(".env", `${list(secrets, (v) => `$${v}`)} from .env feed${secrets.length === 1 ? "s" : ""} fromEnv secrets, as Compose feeds them to the containers: sdx reads .env beside the app file for fromEnv at plan and deploy (the environment wins), so keep .env next to sdx.yaml and out of version control`);
+  }
+  const names = [...ctx.interpolated].filter((v) => ctx.dotEnvNames.has(v)).sort();
   if (names.length === 0) return;
-  ctx.r.approximated(".env", `sdx.yaml references ${names.map((v) => `\${${v}}`).join(", ")}, which ${names.length === 1 ? "comes" : "come"} from .env; sdx reads only the environment, so export ${names.length === 1 ? "it" : "them"} before sdx plan or deploy (e.g. set -a; . ./.env; set +a)`);
+  ctx.r.approximated(".env", `sdx.yaml references ${list(names, (v) => `\${${v}}`)}, which ${names.length === 1 ? "comes" : "come"} from .env; sdx interpolates only from the environment, so export ${names.length === 1 ? "it" : "them"} before sdx plan or deploy (e.g. set -a; . ./.env; set +a)`);
 }
 
 /**
@@ -470,8 +480,15 @@ function importService(ctx: Ctx, name: string, sdxName: string, svc: Obj, consum
     r.dropped(p("depends_on"), `sdx starts services independently and not every backend can order start-up, so "${name}" must retry until ${deps.join(", ") || "its dependencies"} ${deps.length > 1 ? "are" : "is"} reachable${healthy ? " (condition: service_healthy is not enforced; the dependency's own health check still gates its traffic)" : ""}`);
   }
   if (svc.networks !== undefined) {
-    const aliases = isObj(svc.networks) && Object.values(svc.networks).some((n) => isObj(n) && Array.isArray(n.aliases) && n.aliases.length > 0);
+    const nets = isObj(svc.networks) ? Object.entries(svc.networks).filter((e): e is [string, Obj] => isObj(e[1])) : [];
+    const aliases = nets.some(([, n]) => Array.isArray(n.aliases) && n.aliases.length > 0);
     r.ignored(p("networks"), `sdx gives each app one network on which services reach each other by service name${aliases ? "; network aliases are not kept, so use the service name as the host name" : ""}`);
+    // A fixed address is something a client may depend on, so it is dropped, not ignored with the network.
+    for (const [net, n] of nets) {
+      for (const k of ["ipv4_address", "ipv6_address", "link_local_ips"]) {
+        if (n[k] !== undefined) r.dropped(p("networks", net, k), `sdx does not fix container addresses (${k === "link_local_ips" ? "link-local IPs" : `${String(n[k])}`}); backends assign them, so clients must use the service name "${sdxName}" instead`);
+      }
+    }
   }
   return guardUrlPasswords(out, {
     variable: (password) => credentialVariable(ctx, name, "URL_PASSWORD", password),
@@ -543,6 +560,7 @@ function importEnvironment(ctx: Ctx, name: string, svc: Obj, consumed: Set<strin
     secrets[sName] = { fromEnv: variable, asEnv: key };
     delete env[key];
     ctx.referenced.add(variable);
+    ctx.fromEnv.add(variable);
     r.approximated(path, `became secret "${sName}", read from $${variable} at deploy time (not at import time)${droppedDefault ? "; its default in the Compose file is not kept, so set the variable" : ""}; on Swarm, env secrets arrive as ${key}_FILE unless the service has a command`);
   };
 
@@ -558,12 +576,24 @@ function importEnvironment(ctx: Ctx, name: string, svc: Obj, consumed: Set<strin
       `Set ${variable} before deploying the written sdx.yaml (sdx plan -f on the Compose file itself still uses the value written there), and keep the value out of version control.`);
   };
 
+  /** A credential under a name a secret cannot take (`xpack.security.password`): a plain variable that sdx.yaml reads from another variable. */
+  const fromDottedLiteral = (key: string, value: string, path: string): void => {
+    const variable = credentialVariable(ctx, name, key, value);
+    env[key] = new Split(value, `\${${variable}}`);
+    ctx.referenced.add(variable);
+    ctx.interpolated.add(variable);
+    if (value.length >= 4) ctx.secretValues.add(value);
+    r.approximated(path, `${key} holds a credential in plain text: sdx.yaml reads it from \${${variable}} when it is loaded, so set ${variable} to the value; it stays a plain variable, because secrets are exposed only under names of letters, digits and _`);
+    r.warning("SDX_IMPORT_CREDENTIAL", path, `${key} looks like a credential; sdx.yaml reads it from $${variable} instead of holding the value`,
+      `Set ${variable} before deploying the written sdx.yaml, and keep the value out of version control.`);
+  };
+
   /** One variable for the container: its value, and how the source wrote it when it read variables. True when it became a secret read from a variable. */
   const put = (key: string, value: string, t: ComposeTemplate | undefined, path: string): boolean => {
     if (t && t.variables.length > 0) {
       const whole = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-|:?\?)([^$}]*))?\}$/.exec(t.full);
       const variable = whole?.[1] ?? WHOLE_VAR_TEMPLATE.exec(t.decided)?.[1];
-      if (variable !== undefined && (looksSecret(key) || noteSecretVariable(ctx, variable))) {
+      if (variable !== undefined && SHELL_NAME.test(key) && (looksSecret(key) || noteSecretVariable(ctx, variable))) {
         fromVariable(key, variable, path, (whole?.[2] === "-" || whole?.[2] === ":-") && whole[3] !== "");
         return true;
       }
@@ -571,11 +601,14 @@ function importEnvironment(ctx: Ctx, name: string, svc: Obj, consumed: Set<strin
       env[key] = written;
       const secret = t.variables.filter((v) => noteSecretVariable(ctx, v));
       if (written instanceof Split && secret.length > 0) {
-        r.approximated(path, `keeps ${secret.map((v) => `\${${v}}`).join(", ")} as a reference inside a longer value; sdx fills it in when it loads sdx.yaml, so ${key} is a plain environment variable that backends store unencrypted. To keep it secret, set ${key} in full at deploy time and use secrets: { ${toDnsLabel(key)}: { fromEnv: ${key}, asEnv: ${key} } }`);
+        r.approximated(path, `keeps ${secret.map((v) => `\${${v}}`).join(", ")} as a reference inside a longer value; sdx fills it in when it loads sdx.yaml, so ${key} is a plain environment variable that backends store unencrypted.${SHELL_NAME.test(key) ? ` To keep it secret, set ${key} in full at deploy time and use secrets: { ${toDnsLabel(key)}: { fromEnv: ${key}, asEnv: ${key} } }` : " Secrets are exposed only under names of letters, digits and _, so it cannot become one"}`);
       }
       return false;
     }
-    if (value !== "" && (looksSecret(key) || looksCredential(value))) fromLiteral(key, value, path);
+    if (value !== "" && (looksSecret(key) || looksCredential(value))) {
+      if (SHELL_NAME.test(key)) fromLiteral(key, value, path);
+      else fromDottedLiteral(key, value, path);
+    }
     else env[key] = value;
     return false;
   };
@@ -604,7 +637,7 @@ function importEnvironment(ctx: Ctx, name: string, svc: Obj, consumed: Set<strin
     r.translated(path, `${Object.keys(parsed.vars).length} variable(s) from ${file} copied into env`);
     for (const [k, v] of Object.entries(parsed.vars)) {
       if (!ENV_NAME.test(k)) {
-        r.dropped(path, `"${k}" is not a valid environment variable name for sdx (letters, digits, _)`);
+        r.dropped(path, `"${k}" is not a valid environment variable name for sdx (${ENV_NAME_RULE})`);
         continue;
       }
       put(k, v, parsed.templates[k], path);
@@ -632,7 +665,17 @@ function importEnvironment(ctx: Ctx, name: string, svc: Obj, consumed: Set<strin
   }
   for (const e of entries) {
     if (!ENV_NAME.test(e.key)) {
-      r.dropped(e.path, `"${e.key}" is not a valid environment variable name for sdx (letters, digits, _)`);
+      r.dropped(e.path, `"${e.key}" is not a valid environment variable name for sdx (${ENV_NAME_RULE})`);
+      continue;
+    }
+    if (e.value === undefined && !SHELL_NAME.test(e.key)) {
+      // `- discovery.type` alone: no shell can set it and no ${...} can name it, so only a value set now can carry over.
+      const v = ctx.env[e.key];
+      if (v === undefined) r.dropped(e.path, `no value and ${e.key} is not set at import time, so it is left out, as Compose does`);
+      else {
+        env[e.key] = v;
+        r.approximated(e.path, `the value of ${e.key} at import time is written: \${...} cannot name a variable with a dot or dash`);
+      }
       continue;
     }
     if (e.value === undefined) {
@@ -665,7 +708,8 @@ function importEnvironment(ctx: Ctx, name: string, svc: Obj, consumed: Set<strin
 function credentialVariable(ctx: Ctx, service: string, key: string, value: string): string {
   const taken = (n: string): boolean =>
     (ctx.generated.has(n) && ctx.generated.get(n) !== value) || (ctx.env[n] !== undefined && ctx.env[n] !== value) || ctx.referenced.has(n);
-  const base = /^[A-Za-z_]/.test(key) ? key : `_${key}`;
+  // A shell name: the user sets it before deploying (`xpack.security.password` → xpack_security_password).
+  const base = (/^[A-Za-z_]/.test(key) ? key : `_${key}`).replace(/[^A-Za-z0-9_]/g, "_");
   let name = base;
   if (taken(name)) name = `${service}_${key}`.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
   for (let i = 2; taken(name); i++) name = `${service}_${key}_${i}`.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
@@ -715,7 +759,10 @@ function importSecretMounts(ctx: Ctx, name: string, svc: Obj, secrets: Record<st
     const asFile = target === undefined ? `/run/secrets/${source}` : target.startsWith("/") ? target : `/run/secrets/${target}`;
     let ref: Obj;
     if (typeof d.file === "string") ref = { fromFile: relPath(d.file) };
-    else if (typeof d.environment === "string") ref = { fromEnv: d.environment };
+    else if (typeof d.environment === "string") {
+      ref = { fromEnv: d.environment };
+      ctx.fromEnv.add(d.environment);
+    }
     else {
       r.dropped(path, `secret "${source}" has no file or environment source`);
       return;
@@ -765,6 +812,7 @@ function importConfigMounts(ctx: Ctx, name: string, svc: Obj, files: Obj[], secr
       const sName = uniqueLabel(toDnsLabel(source), new Set(Object.keys(secrets)));
       secrets[sName] = { fromEnv: variable, asFile: filePath };
       ctx.referenced.add(variable);
+      ctx.fromEnv.add(variable);
       noteSecretVariable(ctx, variable);
       r.approximated(path, `config "${source}" from $${variable} became secret "${sName}" mounted at ${filePath}, read from $${variable} at deploy time (sdx.yaml does not hold its content)`);
       if (ctx.env[variable] === undefined) {
@@ -789,6 +837,9 @@ function importVolumes(ctx: Ctx, name: string, svc: Obj, volumes: Obj[], files: 
   const { r } = ctx;
   const taken = new Set<string>();
   const mounts: { path: string; v: Obj }[] = [];
+  // Targets of bind mounts that were dropped, and anonymous volumes decided once every bind is known.
+  const droppedBinds: { target: string; source: string }[] = [];
+  const anonymous: { path: string; target: string; entry: Obj }[] = [];
   if (Array.isArray(svc.volumes)) {
     svc.volumes.forEach((v, i) => {
       const path = formatPath(["services", name, "volumes", i]);
@@ -822,9 +873,9 @@ function importVolumes(ctx: Ctx, name: string, svc: Obj, volumes: Obj[], files: 
           if (v.volume.nocopy !== undefined) r.dropped(`${path}.volume.nocopy`, "sdx keeps each backend's default for a new volume's content");
         }
         if (!source) {
-          const vName = uniqueLabel(toDnsLabel(target), taken);
-          volumes.push({ name: vName, path: target, kind: "ephemeral", ...(readOnly ? { readOnly } : {}) });
-          r.approximated(path, `anonymous volume became ephemeral volume "${vName}": its data lives and dies with the instance`);
+          const entry: Obj = { name: uniqueLabel(toDnsLabel(target), taken), path: target, kind: "ephemeral", ...(readOnly ? { readOnly } : {}) };
+          volumes.push(entry);
+          anonymous.push({ path, target, entry });
           break;
         }
         if (!(source in ctx.volumesDef)) {
@@ -835,7 +886,7 @@ function importVolumes(ctx: Ctx, name: string, svc: Obj, volumes: Obj[], files: 
         users.push(name);
         ctx.used.volumes.set(source, users);
         const vName = uniqueLabel(toDnsLabel(source), taken);
-        volumes.push({ name: vName, path: target, kind: "persistent", ...(readOnly ? { readOnly } : {}) });
+        volumes.push({ name: vName, path: target, kind: "persistent", ...(readOnly ? { readOnly } : {}), dockerName: dockerVolumeName(ctx, source) });
         if (vName !== source) r.translated(path, `volume "${source}" is named "${vName}" in sdx (DNS-1123 label)`);
         break;
       }
@@ -852,13 +903,19 @@ function importVolumes(ctx: Ctx, name: string, svc: Obj, volumes: Obj[], files: 
         for (const k of ["bind", "create_host_path", "selinux"]) if (v[k] !== undefined) r.dropped(`${path}.${k}`, "bind mount options have no sdx equivalent");
         if (/docker\.sock$/.test(source)) {
           r.dropped(path, "mounts the Docker API socket, which sdx does not expose to services");
+          droppedBinds.push({ target, source });
           break;
         }
         const relative = source.startsWith(".") || (!isAbsolute(source) && !source.startsWith("~"));
         const content = relative ? readRelative(ctx, source) : undefined;
         const hostDisk = "sdx does not mount the host's disk. Use a persistent volume for data, files for configuration, or bake the content into the image";
         if (content instanceof SdxError) {
-          if (content.code === "SDX_PATH_OUTSIDE_APP") {
+          droppedBinds.push({ target, source });
+          if (content.code === "SDX_FILE_TOO_LARGE") {
+            // A file Compose would mount must not vanish from the container with only a note.
+            r.error(content.code, path, `bind mount of ${source}: ${content.message}`, "A file this large cannot be a config file on any backend: bake it into the image, or keep it on a persistent volume.");
+            r.dropped(path, `bind mount of ${source}: too large for a config file`);
+          } else if (content.code === "SDX_PATH_OUTSIDE_APP") {
             // A project file would be copied into the cluster: outside the app directory, that needs the explicit opt-out.
             r.error(content.code, path, content.message, content.hint);
             r.dropped(path, `bind mount of ${source}, which is outside the Compose file's directory: not read`);
@@ -869,6 +926,7 @@ function importVolumes(ctx: Ctx, name: string, svc: Obj, volumes: Obj[], files: 
           files.push({ path: target, fromFile: relPath(source) });
           r.approximated(path, `bind mount of the file ${source} became a config file: a read-only copy made at deploy time, so later edits on the host do not reach the container`);
         } else {
+          droppedBinds.push({ target, source });
           r.dropped(path, `bind mount of ${relative ? "the directory " : "the host path "}${source}: ${hostDisk}`);
           // Host paths are never read or shipped; still said, so the user knows the container loses them.
           if (!relative && ctx.opts.baseDir !== undefined && (source.startsWith("~") || relativePath(ctx.opts.baseDir, source).startsWith(".."))) {
@@ -882,6 +940,22 @@ function importVolumes(ctx: Ctx, name: string, svc: Obj, volumes: Obj[], files: 
         r.dropped(path, `${type} mounts have no sdx equivalent`);
     }
   }
+  // An anonymous volume inside a dropped bind mount (`.:/app` + `/app/node_modules`) only kept the image's
+  // content visible under the host directory; without the bind that content is there already, and an
+  // empty ephemeral volume would hide it.
+  const hidden = new Set<Obj>();
+  for (const a of anonymous) {
+    const bind = droppedBinds.find((b) => a.target.startsWith(`${b.target.replace(/\/+$/, "")}/`));
+    if (bind) {
+      hidden.add(a.entry);
+      r.dropped(a.path, `anonymous volume inside the dropped bind mount of ${bind.source} at ${bind.target}: in Compose it keeps the image's ${a.target} visible under the host directory; without the bind mount the image's content is there already, and an empty volume would hide it`);
+      r.warning("SDX_IMPORT_VOLUME_DROPPED", a.path, `anonymous volume ${a.target} of service "${name}" is left out: it lies inside the dropped bind mount ${bind.source}:${bind.target}, so the container sees the image's ${a.target}`,
+        `If the service must write to ${a.target} at run time, add an ephemeral volume there in sdx.yaml (it starts empty).`);
+    } else {
+      r.approximated(a.path, `anonymous volume became ephemeral volume "${String(a.entry.name)}": its data lives and dies with the instance`);
+    }
+  }
+  if (hidden.size > 0) volumes.splice(0, volumes.length, ...volumes.filter((v) => !hidden.has(v)));
   // The `tmpfs` service key.
   const tmpfs = svc.tmpfs === undefined ? [] : Array.isArray(svc.tmpfs) ? svc.tmpfs : [svc.tmpfs];
   tmpfs.forEach((t, i) => {
@@ -897,6 +971,22 @@ function importVolumes(ctx: Ctx, name: string, svc: Obj, volumes: Obj[], files: 
     const vName = uniqueLabel(toDnsLabel(target), taken);
     volumes.push({ name: vName, path: target, kind: "ephemeral", ...(size ? { size: bytesToSdxMemory(size).value } : {}) });
   });
+}
+
+/**
+ * The Docker volume Compose mounts for a top-level volume: its `name`, an external
+ * volume's own name, else `<project>_<volume>`, as `docker compose` and `docker
+ * stack deploy` (stack = app name) create it. sdx.yaml keeps it as `dockerName`
+ * so that Swarm mounts the same volume and a migrated app finds its data.
+ */
+function dockerVolumeName(ctx: Ctx, source: string): string {
+  const def = ctx.volumesDef[source];
+  if (isObj(def)) {
+    if (typeof def.name === "string" && def.name !== "") return def.name;
+    if (isObj(def.external) && typeof def.external.name === "string") return def.external.name;
+    if (def.external === true || isObj(def.external)) return source;
+  }
+  return `${ctx.project}_${source}`;
 }
 
 /** Short volume syntax `[SOURCE:]TARGET[:MODE]` as a long-syntax object. */
@@ -1304,6 +1394,8 @@ function importRollout(ctx: Ctx, name: string, deploy: Obj): Obj | undefined {
       const startFirst = uc.order === "start-first";
       if (parallelism === 0) {
         if (startFirst) {
+          // An explicit start-first is a rolling choice, kept even for one replica with a volume (with a warning).
+          out.strategy = "rolling";
           out.maxSurge = "100%";
           out.maxUnavailable = 0;
         } else {
@@ -1311,6 +1403,7 @@ function importRollout(ctx: Ctx, name: string, deploy: Obj): Obj | undefined {
           r.translated(p("update_config", "parallelism"), "0 with stop-first replaces every instance at once: strategy recreate");
         }
       } else if (startFirst) {
+        out.strategy = "rolling";
         out.maxSurge = parallelism;
         out.maxUnavailable = 0;
       } else {
@@ -1461,13 +1554,17 @@ function reportVolumes(ctx: Ctx): void {
       ctx.r.ignored(path, "not used by any imported service");
       continue;
     }
+    const dockerName = dockerVolumeName(ctx, name);
     if (new Set(users).size > 1) {
-      ctx.r.approximated(path, `shared by ${[...new Set(users)].join(", ")}; each sdx service gets its own persistent volume, so they no longer see each other's data`);
+      ctx.r.approximated(path, `shared by ${[...new Set(users)].join(", ")}; on Swarm they mount the same Docker volume ${dockerName} where they run on the same node, as with docker stack deploy; on other backends each sdx service gets its own persistent volume, so they no longer see each other's data`);
     }
+    const named = isObj(def) && (def.external !== undefined || def.name !== undefined);
+    ctx.r.translated(path, `on Swarm, mounts the Docker volume ${dockerName} (dockerName)${named ? "" : `, the one docker stack deploy made for a stack named ${ctx.project}`}, so a migrated app keeps its data${named ? "" : " (change dockerName if the stack had another name)"}; other backends create their own volume`);
     if (!isObj(def)) continue;
     for (const k of Object.keys(def)) {
       const kp = formatPath(["volumes", name, k]);
-      if (k === "external") ctx.r.approximated(kp, "sdx creates and owns a new volume; the existing volume and its data are not attached");
+      if (k === "name") continue;
+      if (k === "external") ctx.r.approximated(kp, `Swarm mounts the existing volume ${dockerName} and sdx never removes it (on a node that lacks it, Docker creates it empty, where Compose would refuse); other backends create and own a new volume, without its data`);
       else if (k.startsWith("x-")) ctx.r.ignored(kp, "extension field");
       else ctx.r.dropped(kp, "sdx uses each backend's default volume driver (Swarm local volume, Kubernetes default StorageClass)");
     }

@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { TargetKindSpec } from "../backend/backend.js";
 import { LIMITS, type LimitName } from "./limits.js";
 import { USAGE_DEFAULTS } from "./usage-defaults.js";
+import { DEFAULT_RESOURCES } from "./app.js";
 
 /** What a limit counts: a number's value, a list's items, a mapping's keys or a string's length. */
 type Measure = "value" | "items" | "keys" | "length";
@@ -117,10 +118,13 @@ const healthInput = z.strictObject({
 });
 
 const resourcesInput = z.strictObject({
-  cpu: quantity.optional().describe('Cores (0.5) or millicores ("500m").'),
-  memory: quantity.optional().describe('With a unit: "512Mi", "1Gi".'),
-  limits: z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() }).optional(),
-});
+  cpu: quantity.optional().describe(`Cores (0.5) or millicores ("500m") each replica requests. Default: ${DEFAULT_RESOURCES.cpuMillis}m for pricing only; nothing is reserved at runtime unless given (a platform that must size the task, like Fargate, says so in the fidelity report).`),
+  memory: quantity.optional().describe(`With a unit: "512Mi", "1Gi". Default: ${DEFAULT_RESOURCES.memoryMiB}Mi for pricing only; nothing is reserved at runtime unless given (a platform that must size the task, like Fargate, says so in the fidelity report).`),
+  limits: z.strictObject({
+    cpu: quantity.optional().describe("CPU cap per replica. Default: none (no throttling)."),
+    memory: quantity.optional().describe("Memory cap per replica; above it the process is killed. Default: none (sdx never invents a memory limit)."),
+  }).optional().describe("Hard caps, set only where given."),
+}).describe("Compute per replica. Values left out are priced at their defaults and not enforced.");
 
 const globList = z.array(z.string().min(1).max(1024)).max(LIMITS.buildPatterns);
 
@@ -172,26 +176,33 @@ const serviceInput = z.strictObject({
         kind: z.enum(["ephemeral", "persistent"]).optional(),
         size: quantity.optional(),
         readOnly: z.boolean().optional(),
+        dockerName: z.string().optional().describe("Swarm only: the Docker volume a persistent volume mounts, e.g. `shop_db-data` as `docker stack deploy` named it, so a migrated app finds its data. Default: `<app>_<service>_<name>`."),
       }),
     ), "volumes", "items", "volumes in one service", `Mount at most ${LIMITS.volumes} volumes per service.`)
     .optional(),
   placement: z
     .strictObject({
-      spot: z.enum(["never", "prefer", "only"]).optional(),
-      minOnDemand: replicaCount(0).optional(),
-      arch: z.enum(["amd64", "arm64"]).optional(),
-      constraints: stringMap.optional(),
+      spot: z.enum(["never", "prefer", "only"]).optional()
+        .describe('never: on-demand capacity only; prefer: spot where possible; only: spot only. Default: priced as "never", with no capacity constraint at runtime.'),
+      minOnDemand: replicaCount(0).optional().describe("Replicas kept on on-demand capacity when spot is preferred. Default: 0."),
+      arch: z.enum(["amd64", "arm64"]).optional()
+        .describe('CPU architecture of the nodes. Default: priced as "amd64", with no architecture constraint at runtime (Fargate, which must pick one, runs X86_64 and says so in the fidelity report).'),
+      constraints: stringMap.optional().describe("Node labels the replicas must run on, as label: value. Default: none."),
     })
     .optional(),
   rollout: z
     .strictObject({
-      strategy: z.enum(["rolling", "recreate"]).optional(),
-      maxSurge: z.union([z.number().int().min(0), z.string().regex(/^\d+%$/)]).optional(),
-      maxUnavailable: z.union([z.number().int().min(0), z.string().regex(/^\d+%$/)]).optional(),
-      autoRollback: z.boolean().optional(),
-      timeout: duration.optional(),
+      strategy: z.enum(["rolling", "recreate"]).optional()
+        .describe("rolling: replace replicas a few at a time; recreate: stop every old replica before starting new ones. Default: rolling, except recreate (stop-first) for one replica with a persistent volume, so two processes never share the volume; write rolling with a maxSurge above 0 to start the new one first anyway."),
+      maxSurge: z.union([z.number().int().min(0), z.string().regex(/^\d+%$/)]).optional()
+        .describe('Extra replicas started during a rolling update: a count or a percentage ("25%", rounded up). Default: "25%".'),
+      maxUnavailable: z.union([z.number().int().min(0), z.string().regex(/^\d+%$/)]).optional()
+        .describe("Replicas that may be down during a rolling update: a count or a percentage (rounded down). Default: 0."),
+      autoRollback: z.boolean().optional().describe("Roll back to the previous revision when the new one fails. Default: true."),
+      timeout: duration.optional().describe('How long a rollout may take before it counts as failed, e.g. "5m". Default: 10m.'),
     })
-    .optional(),
+    .optional()
+    .describe("How a new revision replaces the old one."),
   labels: labelMap.optional(),
   usage: usageInput.optional(),
 });

@@ -95,7 +95,7 @@ export interface Service {
   readonly command?: readonly string[];
   /** Replaces the image's default arguments. */
   readonly args?: readonly string[];
-  /** Plain (non-secret) environment, in key order; at most `LIMITS.env` (1000) variables. */
+  /** Plain (non-secret) environment, in key order; at most `LIMITS.env` (1000) variables. Names may hold '.' and '-' (`discovery.type`). */
   readonly env: Readonly<Record<string, string>>;
   /** At most `LIMITS.secretsPerService` (100); `LIMITS.secretsPerApp` (1000) across the app. */
   readonly secrets: readonly SecretMount[];
@@ -206,14 +206,35 @@ export interface HealthCheck {
   readonly startPeriodSeconds: number;
 }
 
+/**
+ * Requests sdx assumes for a service that gives none: what it is priced and
+ * packed at. Backends enforce nothing from them (see {@link Resources.defaulted}).
+ */
+export const DEFAULT_RESOURCES = { cpuMillis: 250, memoryMiB: 256 } as const;
+
+/** A request the app can leave out, as listed in {@link Resources.defaulted}. */
+export type ResourceRequest = "cpu" | "memory";
+
 /** Requested compute per replica. */
 export interface Resources {
-  /** Millicores. @default 250 */
+  /** Millicores. @default DEFAULT_RESOURCES.cpuMillis (250), then listed in `defaulted` */
   readonly cpuMillis: number;
-  /** Mebibytes. @default 256 */
+  /** Mebibytes. @default DEFAULT_RESOURCES.memoryMiB (256), then listed in `defaulted` */
   readonly memoryMiB: number;
-  /** Hard caps; when absent the backend uses its safe default (memory limit = request, no CPU cap). */
+  /**
+   * Hard caps, each only where given: a backend sets no limit the model does
+   * not state (a memory limit kills the process, so it is never invented).
+   * @default undefined (no limits)
+   */
   readonly limits?: { readonly cpuMillis?: number; readonly memoryMiB?: number };
+  /**
+   * Requests the app did not give, whose values above are sdx's defaults: they
+   * price the service, and a backend that must still run it at some size (a
+   * Fargate task, Kubernetes requests) reports the value in its fidelity report.
+   * Kept apart from the values so pricing never needs to know.
+   * @default undefined (every request was given)
+   */
+  readonly defaulted?: readonly ResourceRequest[];
 }
 
 /** Fixed replicas or CPU-driven autoscaling; every count at most `LIMITS.replicas` (5000). */
@@ -231,27 +252,47 @@ export interface Volume {
   readonly sizeMiB?: number;
   /** @default false */
   readonly readOnly: boolean;
+  /**
+   * Name of the Docker volume on Swarm, for a persistent volume that exists
+   * already: `docker stack deploy` names it `<stack>_<volume>`, and `sdx import`
+   * writes that name so a migrated app finds its data. Other backends ignore it.
+   * @default `<app>_<service>_<name>` (sdx's own volume per service)
+   */
+  readonly dockerName?: string;
 }
 
 /** Spot tolerance: `never` on-demand only; `prefer` spot where possible; `only` spot only. */
 export type SpotPolicy = "never" | "prefer" | "only";
 
+/** A placement field the app can leave out, as listed in {@link Placement.defaulted}. */
+export type PlacementChoice = "spot" | "arch";
+
 /** Where instances may run. */
 export interface Placement {
-  /** @default "never" */
+  /** @default "never", then listed in `defaulted` */
   readonly spot: SpotPolicy;
   /** Replicas that must stay on on-demand capacity even when spot is preferred. @default 0 */
   readonly minOnDemand: number;
-  /** CPU architecture. @default "amd64" */
+  /** CPU architecture. @default "amd64", then listed in `defaulted` */
   readonly arch: "amd64" | "arm64";
   /** Free-form node constraints, as label = value. */
   readonly constraints: Readonly<Record<string, string>>;
+  /**
+   * Fields the app did not give, whose values above are defaults: used for
+   * pricing only. Backends add no node constraint for them; one whose platform
+   * must pick a value anyway (Fargate's architecture) reports it in its
+   * fidelity report.
+   * @default undefined (every field was given)
+   */
+  readonly defaulted?: readonly PlacementChoice[];
 }
 
 /** How a new revision replaces the old one. */
 export interface Rollout {
-  /** @default "rolling" */
+  /** @default "rolling" (stop-first, i.e. recreate, for one replica with a persistent volume: see isStopFirstByDefault) */
   readonly strategy: "rolling" | "recreate";
+  /** Whether the app wrote `strategy` itself; when not, one replica with a persistent volume updates stop-first. Absent when false, so revisions do not change. @default false */
+  readonly strategyGiven?: boolean;
   /** Extra instances during a rolling update: a count or a percentage like `25%`. @default "25%" */
   readonly maxSurge: number | string;
   /** Instances that may be down during a rolling update. @default 0 */

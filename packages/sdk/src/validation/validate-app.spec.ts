@@ -15,10 +15,19 @@ describe("validateApp", () => {
     const r = validateApp(base, { targetKinds });
     expect(r.diagnostics).toEqual([]);
     const web = r.app!.services[0]!;
-    expect(web.resources).toEqual({ cpuMillis: 250, memoryMiB: 256 });
+    expect(web.resources).toEqual({ cpuMillis: 250, memoryMiB: 256, defaulted: ["cpu", "memory"] });
     expect(web.scale).toEqual({ kind: "fixed", replicas: 1 });
-    expect(web.placement).toEqual({ spot: "never", minOnDemand: 0, arch: "amd64", constraints: {} });
+    expect(web.placement).toEqual({ spot: "never", minOnDemand: 0, arch: "amd64", constraints: {}, defaulted: ["spot", "arch"] });
     expect(web.rollout).toEqual({ strategy: "rolling", maxSurge: "25%", maxUnavailable: 0, autoRollback: true, timeoutSeconds: 600 });
+  });
+
+  it("marks only the requests and placement fields the app left out as defaulted", () => {
+    const both = validateApp(svc({ resources: { cpu: "500m", memory: "1Gi" }, placement: { spot: "never", arch: "arm64" } }), { targetKinds }).app!.services[0]!;
+    expect(both.resources).toEqual({ cpuMillis: 500, memoryMiB: 1024 });
+    expect(both.placement).toEqual({ spot: "never", minOnDemand: 0, arch: "arm64", constraints: {} });
+    const some = validateApp(svc({ resources: { memory: "1Gi", limits: { memory: "2Gi" } }, placement: { arch: "amd64" } }), { targetKinds }).app!.services[0]!;
+    expect(some.resources).toEqual({ cpuMillis: 250, memoryMiB: 1024, limits: { memoryMiB: 2048 }, defaulted: ["cpu"] });
+    expect(some.placement).toEqual({ spot: "never", minOnDemand: 0, arch: "amd64", constraints: {}, defaulted: ["spot"] });
   });
 
   it("rejects an empty document with a hint to start from an example", () => {

@@ -1,6 +1,6 @@
 import { isAbsolute, normalize } from "node:path";
 import { LIMITS } from "../model/limits.js";
-import { DEFAULT_BUILD_BASE } from "../model/app.js";
+import { DEFAULT_BUILD_BASE, DEFAULT_RESOURCES } from "../model/app.js";
 import type {
   App, BuildSpec, ImageRef, ConfigFile, HealthCheck, HealthProbe, Override, Placement, Port, PricingProfile, Resources, Rollout, Scale,
   SecretMount, SecretSource, Service, ServiceUsage, Target, Volume,
@@ -42,7 +42,12 @@ export interface ValidateAppResult {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A name a shell can export: secrets exposed as variables need one (Swarm exports them in `sh -c`). */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Plain variables may also hold '.' and '-' (`discovery.type`): Kubernetes' rule; Docker and ECS take any name without '='. */
+const PLAIN_ENV_NAME = /^[-._A-Za-z][-._A-Za-z0-9]*$/;
+/** Docker's rule for volume names (its RestrictedNamePattern), with a sane length cap. */
+const DOCKER_VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{1,254}$/;
 
 /**
  * Checks an app document and normalises it. One pass gathers every problem:
@@ -185,7 +190,7 @@ function normalizeService(
   const env: Record<string, string> = {};
   if (isObj(raw.env)) {
     for (const [k, v] of Object.entries(raw.env)) {
-      if (!ENV_NAME.test(k)) err("SDX_INVALID_ENV_NAME", p("env", k), `"${k}" is not a valid environment variable name`, "Use letters, digits and '_', not starting with a digit.");
+      if (!PLAIN_ENV_NAME.test(k)) err("SDX_INVALID_ENV_NAME", p("env", k), `"${k}" is not a valid environment variable name`, "Use letters, digits, '_', '-' and '.', not starting with a digit.");
       if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") env[k] = String(v);
     }
   }
@@ -225,7 +230,7 @@ function normalizeService(
       const asEnv = typeof s.asEnv === "string" ? s.asEnv : undefined;
       const asFile = typeof s.asFile === "string" ? s.asFile : undefined;
       if (asEnv === undefined && asFile === undefined) err("SDX_SECRET_UNUSED", sp(), `secret "${sName}" is neither exposed as an env var nor mounted`, "Add asEnv: NAME or asFile: /run/secrets/<name>.");
-      if (asEnv !== undefined && !ENV_NAME.test(asEnv)) err("SDX_INVALID_ENV_NAME", sp("asEnv"), `"${asEnv}" is not a valid environment variable name`);
+      if (asEnv !== undefined && !ENV_NAME.test(asEnv)) err("SDX_INVALID_ENV_NAME", sp("asEnv"), `"${asEnv}" is not a valid environment variable name for a secret`, "Use letters, digits and '_', not starting with a digit: secrets are exported by a shell on some backends.");
       if (asEnv !== undefined && asEnv in env) err("SDX_DUPLICATE_ENV", sp("asEnv"), `"${asEnv}" is also set in env`, "Remove one of them.");
       if (asFile !== undefined && !asFile.startsWith("/")) err("SDX_RELATIVE_PATH", sp("asFile"), `"${asFile}" must be an absolute path`);
       if (sources[0]) secrets.push({ name: sName, source: sources[0], ...(asEnv ? { asEnv } : {}), ...(asFile ? { asFile } : {}) });
@@ -337,8 +342,10 @@ function normalizeService(
 
   // Resources
   const r = isObj(raw.resources) ? raw.resources : {};
-  const cpu = r.cpu === undefined ? 250 : unit(parseCpu(r.cpu as string | number), p("resources", "cpu"), "SDX_INVALID_CPU", err) ?? 250;
-  const mem = r.memory === undefined ? 256 : unit(parseMemory(r.memory as string | number), p("resources", "memory"), "SDX_INVALID_MEMORY", err) ?? 256;
+  const cpu = r.cpu === undefined ? DEFAULT_RESOURCES.cpuMillis : unit(parseCpu(r.cpu as string | number), p("resources", "cpu"), "SDX_INVALID_CPU", err) ?? DEFAULT_RESOURCES.cpuMillis;
+  const mem = r.memory === undefined ? DEFAULT_RESOURCES.memoryMiB : unit(parseMemory(r.memory as string | number), p("resources", "memory"), "SDX_INVALID_MEMORY", err) ?? DEFAULT_RESOURCES.memoryMiB;
+  // Which requests are sdx's: priced, never enforced (see Resources.defaulted).
+  const defaultedRequests = (["cpu", "memory"] as const).filter((k) => r[k] === undefined);
   let limits: Resources["limits"];
   if (isObj(r.limits)) {
     const lc = r.limits.cpu === undefined ? undefined : unit(parseCpu(r.limits.cpu as string | number), p("resources", "limits", "cpu"), "SDX_INVALID_CPU", err);
@@ -347,7 +354,7 @@ function normalizeService(
     if (lm !== undefined && lm < mem) err("SDX_LIMIT_BELOW_REQUEST", p("resources", "limits", "memory"), "memory limit is below the request");
     limits = { ...(lc === undefined ? {} : { cpuMillis: lc }), ...(lm === undefined ? {} : { memoryMiB: lm }) };
   }
-  const resources: Resources = { cpuMillis: cpu, memoryMiB: mem, ...(limits ? { limits } : {}) };
+  const resources: Resources = { cpuMillis: cpu, memoryMiB: mem, ...(limits ? { limits } : {}), ...(defaultedRequests.length ? { defaulted: defaultedRequests } : {}) };
 
   // Scale
   let scale: Scale = { kind: "fixed", replicas: 1 };
@@ -372,20 +379,29 @@ function normalizeService(
       if (!v.path.startsWith("/")) err("SDX_RELATIVE_PATH", p("volumes", i, "path"), `"${v.path}" must be an absolute path`);
       if (seenPaths.has(v.path)) err("SDX_DUPLICATE_FILE", p("volumes", i, "path"), `"${v.path}" is also a config file path`);
       const size = v.size === undefined ? undefined : unit(parseMemory(v.size as string | number), p("volumes", i, "size"), "SDX_INVALID_SIZE", err);
+      const dockerName = typeof v.dockerName === "string" ? v.dockerName : undefined;
+      if (dockerName !== undefined) {
+        // Docker's own rule for volume names; an ephemeral volume is a tmpfs and has none.
+        if (!DOCKER_VOLUME_NAME.test(dockerName)) err("SDX_INVALID_NAME", p("volumes", i, "dockerName"), `"${dockerName}" is not a Docker volume name`, "Use letters, digits, '_', '.' and '-', starting with a letter or digit, at most 255 characters.");
+        if (v.kind !== "persistent") err("SDX_INVALID_VOLUME", p("volumes", i, "dockerName"), `volume "${v.name}" is ephemeral, so it has no Docker volume to name`, "Remove dockerName, or make the volume kind: persistent.");
+      }
       volumes.push({
         name: v.name, path: v.path, kind: v.kind === "persistent" ? "persistent" : "ephemeral",
-        ...(size === undefined ? {} : { sizeMiB: size }), readOnly: v.readOnly === true,
+        ...(size === undefined ? {} : { sizeMiB: size }), readOnly: v.readOnly === true, ...(dockerName === undefined ? {} : { dockerName }),
       });
     });
   }
 
   // Placement
   const pl = isObj(raw.placement) ? raw.placement : {};
+  // Left out: priced at the default, no constraint at runtime (see Placement.defaulted).
+  const defaultedPlacement = (["spot", "arch"] as const).filter((k) => pl[k] === undefined);
   const placement: Placement = {
     spot: pl.spot === "prefer" || pl.spot === "only" ? pl.spot : "never",
     minOnDemand: typeof pl.minOnDemand === "number" ? pl.minOnDemand : 0,
     arch: pl.arch === "arm64" ? "arm64" : "amd64",
     constraints: isObj(pl.constraints) ? (pl.constraints as Record<string, string>) : {},
+    ...(defaultedPlacement.length ? { defaulted: defaultedPlacement } : {}),
   };
   const floor = scale.kind === "fixed" ? scale.replicas : scale.min;
   if (placement.minOnDemand > 0 && placement.spot === "never") warn("SDX_PLACEMENT", p("placement", "minOnDemand"), "minOnDemand has no effect when spot is never (every replica is on-demand)");
@@ -397,6 +413,7 @@ function normalizeService(
   const timeout = ro.timeout === undefined ? 600 : unit(parseDuration(ro.timeout as string | number), p("rollout", "timeout"), "SDX_INVALID_DURATION", err) ?? 600;
   const rollout: Rollout = {
     strategy: ro.strategy === "recreate" ? "recreate" : "rolling",
+    ...(ro.strategy === undefined ? {} : { strategyGiven: true }),
     maxSurge: typeof ro.maxSurge === "number" || typeof ro.maxSurge === "string" ? ro.maxSurge : "25%",
     maxUnavailable: typeof ro.maxUnavailable === "number" || typeof ro.maxUnavailable === "string" ? ro.maxUnavailable : 0,
     autoRollback: ro.autoRollback !== false,

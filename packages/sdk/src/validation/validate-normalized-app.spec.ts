@@ -29,6 +29,19 @@ describe("validateNormalizedApp", () => {
     }
   });
 
+  it("keeps defaulted requests and placement defaulted, and a hand-written object without the list as given", async () => {
+    const app = await loaded(exampleFile("hello"));
+    const s0 = app.services[0]!;
+    const left = validateNormalizedApp({ ...app, services: [{ ...s0, resources: { cpuMillis: 250, memoryMiB: 512, defaulted: ["cpu"] }, placement: { ...s0.placement, defaulted: ["arch"] } }] }, memory);
+    expect(left.app!.services[0]!.resources).toEqual({ cpuMillis: 250, memoryMiB: 512, defaulted: ["cpu"] });
+    expect(left.app!.services[0]!.placement).toEqual({ spot: s0.placement.spot, minOnDemand: 0, arch: "amd64", constraints: {}, defaulted: ["arch"] });
+    const given = validateNormalizedApp({ ...app, services: [{ ...s0, resources: { cpuMillis: 250, memoryMiB: 256 }, placement: { spot: "never", minOnDemand: 0, arch: "amd64", constraints: {} } }] }, memory);
+    expect(given.app!.services[0]!.resources).toEqual({ cpuMillis: 250, memoryMiB: 256 });
+    expect(given.app!.services[0]!.placement.defaulted).toBeUndefined();
+    const bad = validateNormalizedApp({ ...app, services: [{ ...s0, resources: { ...s0.resources, defaulted: ["disk"] } }] }, memory);
+    expect(codes(bad)).toEqual(["SDX_INVALID_VALUE services.web.resources.defaulted"]);
+  });
+
   it("rejects names, namespaces and labels that no file could carry, with every diagnostic at once", async () => {
     const app = await loaded(exampleFile("shop"));
     const evil = clone(app) as { -readonly [K in keyof App]: unknown } & Record<string, unknown>;

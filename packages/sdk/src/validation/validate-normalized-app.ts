@@ -65,7 +65,7 @@ function toRecord(items: readonly unknown[], what: string, diags: Diagnostic[], 
 
 /** A normalised Service written back as it would appear in sdx.yaml. Unknown fields pass through, so the schema reports them. */
 function toServiceInput(s: Obj, path: string, diags: Diagnostic[]): Obj {
-  const { name: _name, image, secrets, files, health, resources, scale, volumes, rollout, usage, ...rest } = s;
+  const { name: _name, image, secrets, files, health, resources, placement, scale, volumes, rollout, usage, ...rest } = s;
   const out: Obj = { ...rest };
   // A built service's undigested image only names where the build goes, which `build.repository` (or the default) says again.
   const placeholder = isObj(rest.build) && isObj(image) && image.digest === undefined;
@@ -85,10 +85,17 @@ function toServiceInput(s: Obj, path: string, diags: Diagnostic[]): Obj {
     out.health = dropUndefined(h);
   } else if (health !== undefined) out.health = health;
   if (isObj(resources)) {
-    const { cpuMillis, memoryMiB, limits, ...rr } = resources;
+    const { cpuMillis, memoryMiB, limits, defaulted, ...rr } = resources;
+    const left = leftOut(defaulted, ["cpu", "memory"], `${path}.resources.defaulted`, diags);
     const l = isObj(limits) ? dropUndefined({ cpu: cpu(limits.cpuMillis), memory: mem(limits.memoryMiB) }) : limits;
-    out.resources = dropUndefined({ ...rr, cpu: cpu(cpuMillis), memory: mem(memoryMiB), limits: l });
+    // A defaulted request goes back to being left out, so it stays unenforced after the round trip.
+    out.resources = dropUndefined({ ...rr, cpu: left.has("cpu") ? undefined : cpu(cpuMillis), memory: left.has("memory") ? undefined : mem(memoryMiB), limits: l });
   } else if (resources !== undefined) out.resources = resources;
+  if (isObj(placement)) {
+    const { defaulted, ...pr } = placement;
+    const left = leftOut(defaulted, ["spot", "arch"], `${path}.placement.defaulted`, diags);
+    out.placement = dropUndefined({ ...pr, spot: left.has("spot") ? undefined : pr.spot, arch: left.has("arch") ? undefined : pr.arch });
+  } else if (placement !== undefined) out.placement = placement;
   if (isObj(scale)) {
     if (scale.kind === "fixed") out.replicas = scale.replicas;
     else if (scale.kind === "auto") out.autoscale = dropUndefined({ min: scale.min, max: scale.max, targetCpu: scale.targetCpuPercent });
@@ -97,8 +104,9 @@ function toServiceInput(s: Obj, path: string, diags: Diagnostic[]): Obj {
   if (Array.isArray(volumes)) out.volumes = volumes.map((v) => (isObj(v) ? (({ sizeMiB, ...vr }) => dropUndefined({ ...vr, size: mem(sizeMiB) }))(v) : v));
   else if (volumes !== undefined) out.volumes = volumes;
   if (isObj(rollout)) {
-    const { timeoutSeconds, ...ror } = rollout;
-    out.rollout = dropUndefined({ ...ror, timeout: timeoutSeconds });
+    const { timeoutSeconds, strategyGiven, strategy, ...ror } = rollout;
+    // A defaulted "rolling" goes back to being left out, so one replica with a persistent volume stays stop-first.
+    out.rollout = dropUndefined({ ...ror, ...(strategyGiven === true || strategy !== "rolling" ? { strategy } : {}), timeout: timeoutSeconds });
   } else if (rollout !== undefined) out.rollout = rollout;
   if (isObj(usage)) {
     const { logsGiBPerMonth, egressGiBPerMonth, volumeSizeGiB, ...ur } = usage;
@@ -146,6 +154,16 @@ function toTargetInput(t: Obj, targetKinds: ValidateAppOptions["targetKinds"]): 
   if (!spec?.toSettings) return dropUndefined(rest);
   // The object came from the caller: it is only as typed as the validation that follows makes it.
   return dropUndefined({ kind: t.kind, pricing: t.pricing, overrides: t.overrides, ...spec.toSettings(t as unknown as Target) });
+}
+
+/** The fields a `defaulted` list names (absent: none); anything but a list of `allowed` names is reported. */
+function leftOut(defaulted: unknown, allowed: readonly string[], path: string, diags: Diagnostic[]): Set<string> {
+  if (defaulted === undefined) return new Set();
+  if (!Array.isArray(defaulted) || defaulted.some((d) => typeof d !== "string" || !allowed.includes(d))) {
+    diags.push({ code: "SDX_INVALID_VALUE", severity: "error", path, message: `${JSON.stringify(defaulted)} is not a list of ${allowed.map((a) => `"${a}"`).join(", ")}`, hint: "List the fields the app left out, or leave `defaulted` out when every one was given." });
+    return new Set();
+  }
+  return new Set(defaulted as string[]);
 }
 
 const cpu = (m: unknown): unknown => (typeof m === "number" ? `${m}m` : m);
