@@ -1,10 +1,9 @@
-import { hostname, userInfo } from "node:os";
 import { toSdxError } from "@sdx/sdk";
 import type {
   Backend, BackendApplyOptions, BackendApplyResult, BackendCallOptions, BackendCapabilities, BackendContext, BackendDestroyResult,
   BackendPlan, BackendPlanOptions, BackendStatus, BackendTargetContext, Billables, CheckReport, CostModel, Resource, App,
 } from "@sdx/sdk";
-import { applyHosts, pullImage, type ApplyHostsSeams } from "./apply/apply-hosts.js";
+import { actorOf, applyHosts, pullImage, type ApplyHostsSeams } from "./apply/apply-hosts.js";
 import { checkHosts } from "./check-hosts.js";
 import type { ConnectHost } from "./client/host-connection.js";
 import { HostPool, type CreateDockerHost } from "./client/host-pool.js";
@@ -28,13 +27,6 @@ export interface HostsBackendOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
-function actor(): string {
-  try {
-    return `${userInfo().username}@${hostname()}`;
-  } catch {
-    return `unknown@${hostname()}`;
-  }
-}
 
 /**
  * Plain Linux hosts over SSH: each replica is one Docker container on one of
@@ -109,7 +101,7 @@ export class HostsBackend implements Backend<HostsTarget> {
   }
 
   async destroy(ctx: BackendTargetContext<HostsTarget>, options: BackendCallOptions): Promise<BackendDestroyResult> {
-    return this.withPool(ctx.target, options.signal, (pool) => destroyHosts(pool, ctx.appName, ctx.target.dataDir, this.options.applySeams?.actor ?? actor(), options.signal));
+    return this.withPool(ctx.target, options.signal, (pool) => destroyHosts(pool, ctx.appName, ctx.target.dataDir, this.options.applySeams?.actor ?? actorOf(), options.signal));
   }
 
   /** With `images: stream` sdx sends images over SSH: built images are not pushed and need no registry. */

@@ -2,6 +2,7 @@
 // @sdx/sdk/target only), for validation and `sdx schema` without the backend.
 import { z } from "zod";
 import { defineTargetKind, type BackendCapabilities, type CostModel, type Diagnostic, type Target } from "@sdx/sdk/target";
+import { checkHosts } from "./check-hosts.js";
 import { hostsBillables } from "./hosts-billables.js";
 
 /** One plain Linux host that runs Docker and accepts SSH. */
@@ -122,6 +123,8 @@ export const hostsTargetSpec = defineTargetKind<HostsTarget, typeof settings>({
   displayName: HOSTS_DISPLAY_NAME,
   capabilities: HOSTS_CAPABILITIES,
   costModel: hostsCostModel,
+  // Pure and light (placement maths only): the cost table's fidelity verdict needs no loaded backend.
+  check: checkHosts,
   billables: hostsBillables,
   normalize: (s, common, path) => {
     const diagnostics: Diagnostic[] = [];

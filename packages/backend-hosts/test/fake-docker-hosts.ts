@@ -3,8 +3,8 @@
  * the hosts backend. It is ONE object whose async methods take the host name
  * first, so `injectFaults` can wrap it and fail any call on any host; the
  * backend reaches it through {@link dockerHostFor} (the DockerHost contract)
- * and {@link fakeConnect} (the HostConnection contract: `exec` answers the
- * `docker inspect <id>` that garbage collection runs). It behaves as Docker
+ * and {@link fakeConnect} (the HostConnection contract: the backend runs no
+ * command outside the DockerHost port, so `exec` refuses all). It behaves as Docker
  * does where sdx depends on it: container names are unique per host, a run
  * needs its image, network, mounted files and env files, a published port is
  * bound once per host, a removed network must have no container on it, a
@@ -141,6 +141,7 @@ export class FakeDockerHosts {
       ...(c.health ? { health: c.health } : {}), exitCode: c.exitCode, restartCount: c.restartCount,
       ...(c.startedAt ? { startedAt: c.startedAt } : {}), ...(c.finishedAt ? { finishedAt: c.finishedAt } : {}),
       healthLog: c.healthLog,
+      mounts: (c.spec?.mounts ?? []).flatMap((m) => (m.source ? [m.source] : [])),
     });
   }
 
@@ -406,18 +407,10 @@ export class FakeDockerHosts {
     return text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as AuditEntry);
   }
 
-  /** The remote commands sdx runs outside the DockerHost port: only `docker inspect <id>`. */
+  /** Remote commands outside the DockerHost port: the backend runs none, so any is refused (a test sees it fail). */
   async exec(host: string, argv: readonly string[], signal?: AbortSignal): Promise<ExecResult> {
     checkSignal(signal);
-    const h = this.#host(host);
-    if (argv.length === 3 && argv[0] === "docker" && argv[1] === "inspect") {
-      const c = this.#find(h, argv[2]!);
-      if (!c) return { code: 1, stdout: "[]\n", stderr: `Error: No such object: ${argv[2]}\n` };
-      const mounts = (c.spec?.mounts ?? []).map((m) => (m.source
-        ? { Type: "bind", Source: m.source, Destination: m.target, RW: !m.readOnly }
-        : { Type: "volume", Name: "f".repeat(64), Source: `/var/lib/docker/volumes/${"f".repeat(64)}/_data`, Destination: m.target, RW: !m.readOnly }));
-      return { code: 0, stdout: `${JSON.stringify([{ Id: c.id, Name: `/${c.name}`, Mounts: mounts, Config: { Labels: c.labels } }])}\n`, stderr: "" };
-    }
+    this.#host(host);
     return { code: 127, stdout: "", stderr: `fake host ${host}: command not supported: ${argv.join(" ")}\n` };
   }
 }

@@ -306,4 +306,19 @@ describe("applyHosts against the fake hosts", () => {
     // The secret file a container mounts stays on the host; no other app's file is touched.
     expect(fake.hosts.get("h1")!.files.get(keyFiles[0]!.path)?.mode).toBe(0o400);
   });
+
+  it("removes the files of a replaced revision after the rollout, and keeps the ones the running containers mount", async () => {
+    const fake = hostsWithNeighbours("demo");
+    const ctx = await demo();
+    expect((await deploy(fake, ctx)).status).toBe("succeeded");
+    const confs = (): string[] => [...fake.hosts.get("h1")!.files.keys()].filter((p) => /\/services\/api\/file-[0-9a-f]{16}-api\.conf$/.test(p));
+    const [before] = confs();
+    const next = withService(ctx, "api", (s) => ({ files: s.files.map((f) => ({ ...f, content: "threads=8" })) }));
+    expect((await deploy(fake, next)).status).toBe("succeeded");
+    const after = confs();
+    expect(after).toHaveLength(1);
+    expect(after[0]).not.toBe(before);
+    expect(fake.hosts.get("h1")!.files.get(after[0]!)?.content).toBe("threads=8");
+    expect(fake.containersOn("h1").find((c) => c.name.startsWith("demo-api-0-"))!.spec?.mounts.map((m) => m.source)).toContain(after[0]);
+  });
 });

@@ -1,6 +1,6 @@
 import { hostname, userInfo } from "node:os";
 import {
-  isSdxError, SdxError, toSdxError, type BackendApplyOptions, type BackendApplyResult, type BackendContext, type BackendPlan, type EventListener,
+  isSdxError, LABEL_SERVICE, SdxError, toSdxError, type BackendApplyOptions, type BackendApplyResult, type BackendContext, type BackendPlan, type EventListener,
   type PlannedAction, type Resource, type SdxErrorData, type ServiceRollout,
 } from "@sdx/sdk";
 import type { AuditEntry, DockerHost } from "../client/docker-host.js";
@@ -52,7 +52,8 @@ function emit(onEvent: EventListener | undefined, e: Parameters<EventListener>[0
   }
 }
 
-function actorOf(): string {
+/** Who runs sdx here, `<user>@<machine>`, for locks and audit logs. */
+export function actorOf(): string {
   try {
     return `${userInfo().username}@${hostname()}`;
   } catch {
@@ -309,33 +310,17 @@ async function garbageCollect(pool: HostPool, ctx: BackendContext<HostsTarget>, 
   const live = await observeHosts(pool, app, signal);
   await Promise.all([...pool.hosts].map(async ([name, host]) => {
     const mine = live.containers.filter((c) => c.hostName === name);
-    const inUse = new Set<string>();
-    const services = new Set([...ctx.app.services.map((s) => s.name), ...mine.map((c) => c.labels["sdx.dev/service"] ?? "")]);
+    // Env files are not mounts: Docker copied their variables into the container at `docker run`, so
+    // they are collected with the rest and no secret variable stays on disk after the deploy.
+    const inUse = new Set(mine.flatMap((c) => c.mounts));
+    const services = new Set([...ctx.app.services.map((s) => s.name), ...mine.flatMap((c) => c.labels[LABEL_SERVICE] ?? [])]);
     for (const svc of services) {
-      if (!svc) continue;
       const dir = contentDir(ctx.target.dataDir, app, svc);
-      const mounted = await mountedFiles(host, mine.filter((c) => c.labels["sdx.dev/service"] === svc), signal);
-      for (const m of mounted) inUse.add(m);
-      const entries = await host.listDir(dir, signal);
-      const stale = entries.map((e) => `${dir}/${e}`).filter((p) => !inUse.has(p));
+      const stale = (await host.listDir(dir, signal)).map((e) => `${dir}/${e}`).filter((p) => !inUse.has(p));
       if (stale.length) await host.removePaths(stale, appDir(ctx.target.dataDir, app), signal);
     }
     if (mine.length === 0) await host.removeNetwork(networkName(app), signal).catch(() => undefined);
   }));
-}
-
-/** The content files (under the app's data dir) that a host's containers mount. */
-async function mountedFiles(host: DockerHost, containers: readonly HostContainer[], signal?: AbortSignal): Promise<string[]> {
-  const out: string[] = [];
-  for (const c of containers) {
-    const r = await host.connection.exec(["docker", "inspect", c.id], signal ? { signal } : {});
-    if (r.code !== 0) continue;
-    const [info] = JSON.parse(r.stdout) as { Mounts?: { Source?: string }[]; HostConfig?: { Binds?: string[] } }[];
-    for (const m of info?.Mounts ?? []) if (m.Source) out.push(m.Source);
-    // Env files are not mounts: Docker copied their variables into the container at `docker run`, so
-    // they are collected with the rest and no secret variable stays on disk after the deploy.
-  }
-  return out;
 }
 
 function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {

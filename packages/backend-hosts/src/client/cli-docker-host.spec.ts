@@ -131,6 +131,19 @@ describe("parsing docker's JSON", () => {
     expect(web.error).toBeUndefined();
   });
 
+  it("lists the host paths bind-mounted into a container, not its anonymous volumes (garbage collection keeps those files)", () => {
+    // The recorded web container has one anonymous volume and no bind mount.
+    expect(byName.get("sdxd-fx-web")!.mounts).toEqual([]);
+    const [c] = parseContainers(JSON.stringify([{
+      Id: "a".repeat(64), Name: "/x", Image: `sha256:${"b".repeat(64)}`, State: { Status: "running" },
+      Mounts: [
+        { Type: "bind", Source: "/var/lib/sdx/app/services/api/secret-token-0123456789abcdef", Destination: "/run/secrets/token" },
+        { Type: "volume", Name: "c".repeat(64), Source: `/var/lib/docker/volumes/${"c".repeat(64)}/_data`, Destination: "/cache" },
+      ],
+    }]));
+    expect(c!.mounts).toEqual(["/var/lib/sdx/app/services/api/secret-token-0123456789abcdef"]);
+  });
+
   it("reports an unhealthy container's last three check outputs, a failed start's error, and an exited container's code", () => {
     expect(byName.get("sdxd-fx-unh")).toMatchObject({ state: "running", health: "unhealthy", healthLog: ["not ready yet", "not ready yet", "not ready yet"] });
     const bad = byName.get("sdxd-fx-bad")!;

@@ -614,6 +614,7 @@ interface InspectedContainer {
   Image: string;
   RestartCount?: number;
   Config?: { Image?: string; Labels?: Record<string, string> | null };
+  Mounts?: { Type?: string; Source?: string }[] | null;
   State?: {
     Status?: string;
     ExitCode?: number;
@@ -646,6 +647,7 @@ export function parseContainers(json: string): ObservedContainer[] {
       ...(finishedAt ? { finishedAt } : {}),
       ...(s.Error ? { error: s.Error } : {}),
       healthLog: (s.Health?.Log ?? []).slice(-HEALTH_LOG_KEEP).map((l) => (l.Output ?? "").trim()).filter(Boolean),
+      mounts: (c.Mounts ?? []).flatMap((m) => (m.Type === "bind" && m.Source ? [m.Source] : [])),
     };
   });
 }

@@ -63,6 +63,8 @@ export interface ObservedContainer {
   readonly error?: string;
   /** The last health check outputs, newest last (for a failure's reason). */
   readonly healthLog: readonly string[];
+  /** Host paths bind-mounted into the container (files and volume directories), for garbage collection. */
+  readonly mounts: readonly string[];
 }
 
 /** A file sdx writes on a host before containers mount it. */

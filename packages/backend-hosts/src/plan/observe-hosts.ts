@@ -1,7 +1,7 @@
 import { isOwnedBy, LABEL_SERVICE, type DeployedService, type LiveResource } from "@sdx/sdk";
 import type { HostPool } from "../client/host-pool.js";
 import type { ObservedContainer } from "../client/docker-host.js";
-import { LABEL_CPU, LABEL_HOST, LABEL_MEMORY, LABEL_REPLICAS, LABEL_SLOT, slotName } from "../render/host-names.js";
+import { LABEL_CPU, LABEL_MEMORY, LABEL_REPLICAS, LABEL_SLOT, slotName } from "../render/host-names.js";
 import type { ContainerBody } from "../render/render-hosts.js";
 
 /** Label: the container's body as deployed (canonical JSON, base64), the one source of live state. */
@@ -101,4 +101,3 @@ export function slotUnfinished(s: LiveSlot): string | undefined {
   return extra ? `${extra} container(s) of an older or interrupted rollout still on ${[...new Set(s.others.map((o) => o.hostName))].join(", ")}` : undefined;
 }
 
-export { LABEL_HOST };
